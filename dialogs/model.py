@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 LANGUAGES: tuple[str, ...] = ("en", "sl", "de", "cs", "lt")
 Language = Literal["en", "sl", "de", "cs", "lt"]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
+# Framework item ids may be numbers, as the Czech standards are ("5").
+ItemId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,39}$")]
 # A text in several languages: {"en": "...", "sl": "..."}; completeness is a validator rule.
 Text = dict[Language, Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]]
 QuestionType = Literal["scale", "yes_no", "choice", "multi", "text", "nps"]
@@ -111,13 +113,13 @@ class Question(Strict):
     show_if: Condition | None = None
     follow_up: FollowUp | None = None
     # Framework items, e.g. {"equass": ["participation"]}; the section's when absent.
-    maps_to: dict[Identifier, list[Identifier]] | None = None
+    maps_to: dict[Identifier, list[ItemId]] | None = None
 
 
 class Section(Strict):
     id: Identifier
     title: Text | None = None
-    maps_to: dict[Identifier, list[Identifier]] = Field(default_factory=dict)
+    maps_to: dict[Identifier, list[ItemId]] = Field(default_factory=dict)
     questions: list[Question] = Field(min_length=1)
 
 
