@@ -183,6 +183,7 @@ class DialogEngine:
             session.history = [(int(p), str(ph)) for p, ph in raw["history"]]
             session.resume_to = raw.get("resume_to", "asking")
             session.draft = list(raw.get("draft", []))
+            session.last_input = raw.get("last_input")
             session.answers = {q: Answer.from_json(q, a) for q, a in raw["answers"].items()}
         except CorruptState:
             raise
@@ -279,6 +280,9 @@ class Session:
     history: list[tuple[int, str]] = field(default_factory=list)
     resume_to: str = "asking"
     draft: list[str] = field(default_factory=list)
+    # An opaque key of the last applied input (e.g. a message id), so that a
+    # redelivered update is recognised and not applied a second time.
+    last_input: str | None = None
     _next: int | None = None
     _back_to: tuple[int, str] | None = None
 
@@ -404,6 +408,7 @@ class Session:
                 "history": self.history,
                 "resume_to": self.resume_to,
                 "draft": self.draft,
+                "last_input": self.last_input,
                 "answers": {q: a.to_json() for q, a in self.answers.items()},
             },
             ensure_ascii=False,
