@@ -138,7 +138,7 @@ class _Builder:
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         try:
             value = self._scalars.construct_object(node)
-        except (yaml.YAMLError, ValueError, KeyError, AttributeError, OverflowError):
+        except (yaml.YAMLError, ValueError, LookupError, AttributeError, OverflowError):
             # `!!int abc`, `!!timestamp soon`, `!!bool maybe` fail outside YAMLError
             self._error(node, path, f"unsupported YAML tag {node.tag!r}", "tag")
             return None
