@@ -1,0 +1,48 @@
+"""The one text format for instants and days in the database.
+
+Instants are UTC `YYYY-MM-DDTHH:MM:SSZ`, so text comparison in SQL orders them
+correctly and matches the SQL defaults; days are `YYYY-MM-DD`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def instant_text(moment: datetime) -> str:
+    """Aware datetime -> stored text; a naive datetime is refused, not guessed."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("a naive datetime has no time zone; pass an aware one")
+    return moment.astimezone(UTC).strftime(_FORMAT)
+
+
+def instant(text: str) -> datetime:
+    return datetime.strptime(text, _FORMAT).replace(tzinfo=UTC)
+
+
+def maybe_instant(text: str | None) -> datetime | None:
+    return None if text is None else instant(text)
+
+
+def day_text(day: date) -> str:
+    if isinstance(day, datetime):
+        raise TypeError("pass a date, not a datetime: days are stored without a time")
+    return day.isoformat()
+
+
+def maybe_day_text(day: date | None) -> str | None:
+    return None if day is None else day_text(day)
+
+
+def day(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def maybe_day(text: str | None) -> date | None:
+    return None if text is None else date.fromisoformat(text)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
