@@ -1,0 +1,125 @@
+"""Invite codes: the only way into an organisation, for staff and service users alike."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from storage.db import Database
+from storage.errors import InviteError
+from storage.times import instant, instant_text, maybe_instant, utcnow
+
+InviteRole = Literal["staff", "service_user", "manager", "admin"]
+
+# 16 random bytes -> 22 characters of A-Za-z0-9_-: fits a deep-link payload with room to spare.
+_CODE_BYTES = 16
+
+
+@dataclass(frozen=True)
+class Invite:
+    code: str
+    org_id: int | None  # None only for a global admin invite
+    unit_id: int | None
+    role: InviteRole
+    max_uses: int | None  # None: unlimited
+    uses: int
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    created_by: int | None
+    created_at: datetime
+
+
+def _invite(row: sqlite3.Row) -> Invite:
+    return Invite(
+        code=row["code"],
+        org_id=row["org_id"],
+        unit_id=row["unit_id"],
+        role=row["role"],
+        max_uses=row["max_uses"],
+        uses=row["uses"],
+        expires_at=maybe_instant(row["expires_at"]),
+        revoked_at=maybe_instant(row["revoked_at"]),
+        created_by=row["created_by"],
+        created_at=instant(row["created_at"]),
+    )
+
+
+class InviteRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(
+        self,
+        org_id: int | None,
+        unit_id: int | None,
+        role: InviteRole,
+        max_uses: int | None,
+        expires_at: datetime | None,
+        created_by: int | None,
+    ) -> Invite:
+        row = await self._db.fetchone(
+            "INSERT INTO invites (code, org_id, unit_id, role, max_uses, expires_at, created_by)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            (
+                secrets.token_urlsafe(_CODE_BYTES),
+                org_id,
+                unit_id,
+                role,
+                max_uses,
+                None if expires_at is None else instant_text(expires_at),
+                created_by,
+            ),
+        )
+        assert row is not None
+        return _invite(row)
+
+    async def get(self, code: str) -> Invite | None:
+        row = await self._db.fetchone("SELECT * FROM invites WHERE code = ?", (code,))
+        return None if row is None else _invite(row)
+
+    async def redeem(self, code: str, now: datetime) -> Invite:
+        """Count one use of the invite, or raise `InviteError` saying why not.
+
+        The check and the increment are one conditional UPDATE, so concurrent
+        redeems (even from other processes) can never exceed `max_uses`.
+        """
+        at = instant_text(now)
+
+        def redeem(conn: sqlite3.Connection) -> sqlite3.Row:
+            row = conn.execute(
+                "UPDATE invites SET uses = uses + 1 WHERE code = ? AND revoked_at IS NULL"
+                " AND (expires_at IS NULL OR expires_at > ?)"
+                " AND (max_uses IS NULL OR uses < max_uses) RETURNING *",
+                (code, at),
+            ).fetchone()
+            if row is not None:
+                return row
+            current = conn.execute("SELECT * FROM invites WHERE code = ?", (code,)).fetchone()
+            if current is None:
+                raise InviteError("unknown")
+            if current["revoked_at"] is not None:
+                raise InviteError("revoked")
+            if current["expires_at"] is not None and current["expires_at"] <= at:
+                raise InviteError("expired")
+            raise InviteError("used_up")
+
+        return _invite(await self._db.run(redeem))
+
+    async def revoke(self, code: str, now: datetime | None = None) -> bool:
+        """Revoke an invite; False if it is unknown or was revoked already."""
+        changed = await self._db.execute(
+            "UPDATE invites SET revoked_at = ? WHERE code = ? AND revoked_at IS NULL",
+            (instant_text(now or utcnow()), code),
+        )
+        return changed == 1
+
+    async def list(self, org_id: int | None) -> list[Invite]:
+        """An organisation's invites (None: the global admin invites), newest first."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM invites WHERE org_id IS ? ORDER BY created_at DESC, code",
+            (org_id,),
+        )
+        return [_invite(row) for row in rows]

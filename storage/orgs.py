@@ -1,0 +1,178 @@
+"""Organisations, their settings, and their units."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.db import Database
+from storage.errors import AlreadyExists, NotFound
+from storage.times import instant
+
+DEFAULT_ORG_NAME = "Local organisation"
+
+# The settings an admin may change; the names are the column names.
+SETTINGS = (
+    "name",
+    "timezone",
+    "language",
+    "k_threshold",
+    "lens",
+    "checkin_weekday",
+    "checkin_hour",
+    "retention_months",
+)
+
+
+@dataclass(frozen=True)
+class Org:
+    id: int
+    name: str
+    timezone: str
+    language: str
+    k_threshold: int
+    lens: str
+    checkin_weekday: int
+    checkin_hour: int
+    retention_months: int
+    is_demo: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Unit:
+    id: int
+    org_id: int
+    name: str
+
+
+def _org(row: sqlite3.Row) -> Org:
+    return Org(
+        id=row["id"],
+        name=row["name"],
+        timezone=row["timezone"],
+        language=row["language"],
+        k_threshold=row["k_threshold"],
+        lens=row["lens"],
+        checkin_weekday=row["checkin_weekday"],
+        checkin_hour=row["checkin_hour"],
+        retention_months=row["retention_months"],
+        is_demo=bool(row["is_demo"]),
+        created_at=instant(row["created_at"]),
+    )
+
+
+def _unit(row: sqlite3.Row) -> Unit:
+    return Unit(id=row["id"], org_id=row["org_id"], name=row["name"])
+
+
+class OrgRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create_org(
+        self,
+        name: str,
+        timezone: str = "Europe/Ljubljana",
+        language: str = "en",
+        k: int = 5,
+        is_demo: bool = False,
+    ) -> int:
+        row = await self._db.fetchone(
+            "INSERT INTO organisations (name, timezone, language, k_threshold, is_demo)"
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
+            (name, timezone, language, k, int(is_demo)),
+        )
+        assert row is not None
+        return int(row["id"])
+
+    async def get_org(self, org_id: int) -> Org | None:
+        row = await self._db.fetchone("SELECT * FROM organisations WHERE id = ?", (org_id,))
+        return None if row is None else _org(row)
+
+    async def list_orgs(self) -> list[Org]:
+        rows = await self._db.fetchall("SELECT * FROM organisations ORDER BY id")
+        return [_org(row) for row in rows]
+
+    async def default_org(self) -> Org:
+        """The organisation of a single-organisation installation, created on first use."""
+
+        def get_or_create(conn: sqlite3.Connection) -> sqlite3.Row:
+            row = conn.execute(
+                "SELECT * FROM organisations WHERE name = ? ORDER BY id LIMIT 1",
+                (DEFAULT_ORG_NAME,),
+            ).fetchone()
+            if row is None:
+                row = conn.execute(
+                    "INSERT INTO organisations (name) VALUES (?) RETURNING *",
+                    (DEFAULT_ORG_NAME,),
+                ).fetchone()
+            return row
+
+        return _org(await self._db.run(get_or_create))
+
+    async def update_settings(
+        self,
+        org_id: int,
+        *,
+        name: str | None = None,
+        timezone: str | None = None,
+        language: str | None = None,
+        k_threshold: int | None = None,
+        lens: str | None = None,
+        checkin_weekday: int | None = None,
+        checkin_hour: int | None = None,
+        retention_months: int | None = None,
+    ) -> Org:
+        """Change the given settings (None = keep); returns the organisation as stored."""
+        given = {
+            "name": name,
+            "timezone": timezone,
+            "language": language,
+            "k_threshold": k_threshold,
+            "lens": lens,
+            "checkin_weekday": checkin_weekday,
+            "checkin_hour": checkin_hour,
+            "retention_months": retention_months,
+        }
+        changes = {column: value for column, value in given.items() if value is not None}
+        # Column names come from the fixed SETTINGS tuple, never from the caller.
+        assignments = ", ".join(f"{column} = ?" for column in SETTINGS if column in changes)
+        values = [changes[column] for column in SETTINGS if column in changes]
+
+        def update(conn: sqlite3.Connection) -> sqlite3.Row | None:
+            if assignments:
+                conn.execute(
+                    f"UPDATE organisations SET {assignments} WHERE id = ?", [*values, org_id]
+                )
+            return conn.execute("SELECT * FROM organisations WHERE id = ?", (org_id,)).fetchone()
+
+        row = await self._db.run(update)
+        if row is None:
+            raise NotFound(f"organisation {org_id} does not exist")
+        return _org(row)
+
+    async def create_unit(self, org_id: int, name: str) -> int:
+        try:
+            row = await self._db.fetchone(
+                "INSERT INTO units (org_id, name) VALUES (?, ?) RETURNING id", (org_id, name)
+            )
+        except sqlite3.IntegrityError as exc:
+            if "UNIQUE" in str(exc):
+                raise AlreadyExists(f"organisation {org_id} has a unit named {name!r}") from exc
+            if "FOREIGN KEY" in str(exc):
+                raise NotFound(f"organisation {org_id} does not exist") from exc
+            raise
+        assert row is not None
+        return int(row["id"])
+
+    async def get_unit(self, unit_id: int) -> Unit | None:
+        row = await self._db.fetchone("SELECT * FROM units WHERE id = ?", (unit_id,))
+        return None if row is None else _unit(row)
+
+    async def list_units(self, org_id: int) -> list[Unit]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM units WHERE org_id = ? ORDER BY name", (org_id,)
+        )
+        return [_unit(row) for row in rows]

@@ -1,0 +1,144 @@
+"""Staff, managers and admins, and their roles. Service users never appear here."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from storage.db import Database
+from storage.times import instant
+
+Role = Literal["staff", "manager", "admin"]
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    telegram_id: int
+    language: str
+    active: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Membership:
+    person_id: int
+    org_id: int | None  # None: a global admin
+    unit_id: int | None  # None: the whole organisation
+    role: Role
+
+
+def _person(row: sqlite3.Row) -> Person:
+    return Person(
+        id=row["id"],
+        telegram_id=row["telegram_id"],
+        language=row["language"],
+        active=bool(row["active"]),
+        created_at=instant(row["created_at"]),
+    )
+
+
+class PeopleRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get_or_create(self, telegram_id: int, language: str) -> Person:
+        """The person with this Telegram id; `language` only applies when it is created."""
+
+        def get_or_create(conn: sqlite3.Connection) -> sqlite3.Row:
+            conn.execute(
+                "INSERT INTO people (telegram_id, language) VALUES (?, ?)"
+                " ON CONFLICT (telegram_id) DO NOTHING",
+                (telegram_id, language),
+            )
+            return conn.execute(
+                "SELECT * FROM people WHERE telegram_id = ?", (telegram_id,)
+            ).fetchone()
+
+        return _person(await self._db.run(get_or_create))
+
+    async def get(self, person_id: int) -> Person | None:
+        row = await self._db.fetchone("SELECT * FROM people WHERE id = ?", (person_id,))
+        return None if row is None else _person(row)
+
+    async def by_telegram(self, telegram_id: int) -> Person | None:
+        row = await self._db.fetchone("SELECT * FROM people WHERE telegram_id = ?", (telegram_id,))
+        return None if row is None else _person(row)
+
+    async def set_language(self, person_id: int, language: str) -> bool:
+        changed = await self._db.execute(
+            "UPDATE people SET language = ? WHERE id = ?", (language, person_id)
+        )
+        return changed == 1
+
+    async def set_active(self, person_id: int, active: bool) -> bool:
+        """`active=False` is /stop: the person keeps their roles but gets no nudges."""
+        changed = await self._db.execute(
+            "UPDATE people SET active = ? WHERE id = ?", (int(active), person_id)
+        )
+        return changed == 1
+
+    async def add_membership(
+        self, person_id: int, org_id: int | None, unit_id: int | None, role: Role
+    ) -> bool:
+        """Grant a role; False if the person already had exactly this one."""
+        changed = await self._db.execute(
+            "INSERT INTO memberships (person_id, org_id, unit_id, role) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (person_id, org_id, unit_id, role),
+        )
+        return changed == 1
+
+    async def memberships(self, person_id: int) -> list[Membership]:
+        rows = await self._db.fetchall(
+            "SELECT person_id, org_id, unit_id, role FROM memberships WHERE person_id = ?"
+            " ORDER BY ifnull(org_id, 0), ifnull(unit_id, 0), role",
+            (person_id,),
+        )
+        return [Membership(r["person_id"], r["org_id"], r["unit_id"], r["role"]) for r in rows]
+
+    async def staff_of(
+        self, org_id: int, unit_id: int | None = None, *, active_only: bool = True
+    ) -> list[Person]:
+        """Staff of an organisation, or of one of its units when `unit_id` is given."""
+        return await self._with_role(org_id, "staff", unit_id, active_only)
+
+    async def managers_of(self, org_id: int, *, active_only: bool = True) -> list[Person]:
+        """Every manager in the organisation, of the whole of it or of one unit."""
+        return await self._with_role(org_id, "manager", None, active_only)
+
+    async def _with_role(
+        self, org_id: int, role: Role, unit_id: int | None, active_only: bool
+    ) -> list[Person]:
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT p.* FROM people p JOIN memberships m ON m.person_id = p.id"
+            " WHERE m.org_id = ? AND m.role = ? AND (? IS NULL OR m.unit_id = ?)"
+            " AND (? = 0 OR p.active = 1) ORDER BY p.id",
+            (org_id, role, unit_id, unit_id, int(active_only)),
+        )
+        return [_person(row) for row in rows]
+
+    async def is_global_admin(self, telegram_id: int) -> bool:
+        row = await self._db.fetchone(
+            "SELECT 1 FROM people p JOIN memberships m ON m.person_id = p.id"
+            " WHERE p.telegram_id = ? AND m.role = 'admin' AND m.org_id IS NULL",
+            (telegram_id,),
+        )
+        return row is not None
+
+    async def forget(self, person_id: int) -> bool:
+        """/forget: delete the person, their roles, rotation and digest log.
+
+        Their sessions and answers stay, unlinked, because they are part of
+        aggregates other people already saw; nothing left leads back to them.
+        """
+
+        def forget(conn: sqlite3.Connection) -> bool:
+            conn.execute("UPDATE sessions SET person_id = NULL WHERE person_id = ?", (person_id,))
+            # The rest follows the foreign keys: CASCADE for memberships, rotations and
+            # digests_sent; SET NULL for created_by / published_by.
+            return conn.execute("DELETE FROM people WHERE id = ?", (person_id,)).rowcount == 1
+
+        return await self._db.run(forget)
