@@ -1,0 +1,384 @@
+"""Dialog sessions and their answers: every step is committed before the next question shows.
+
+A session's `state_json` belongs to the dialog engine; storage keeps it opaque.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from storage.db import Database
+from storage.errors import NotFound, StaleRevision
+from storage.times import day, day_text, maybe_day
+
+Audience = Literal["staff", "service_user"]
+Status = Literal["active", "paused", "done"]
+
+_EXPORT_PAGE = 500
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id: int
+    script_version_id: int
+    script_id: str
+    org_id: int
+    unit_id: int | None
+    audience: Audience
+    person_id: int | None  # staff only; None once the person used /forget
+    respondent_key: str | None  # service users only; None once the session is done
+    period: str  # ISO week, "2026-W47"
+    state_json: str
+    status: Status
+    revision: int
+    started_on: date
+    updated_on: date
+    completed_on: date | None
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    """One question's answer; `score` is the 1-5 normalised value digests average."""
+
+    question_id: str
+    score: float | None = None
+    value_num: float | None = None
+    value_text: str | None = None
+    value_json: str | None = None  # JSON text, e.g. the chosen options of a multi question
+    not_applicable: bool = False
+    skipped: bool = False
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """One answer as the CSV export shows it: no person, no session, only the day."""
+
+    script_id: str
+    script_version: int
+    org_name: str
+    unit_name: str | None
+    audience: Audience
+    period: str
+    answered_on: date
+    question_id: str
+    items: str  # the framework items of the question, "equass:participation;cz-sqss:5"
+    score: float | None
+    value_num: float | None
+    value_text: str | None
+    value_json: str | None
+    not_applicable: bool
+    skipped: bool
+    comment: str | None
+
+
+_SESSION = (
+    "SELECT s.*, v.script_id FROM sessions s JOIN script_versions v ON v.id = s.script_version_id"
+)
+
+_STEP = (
+    "UPDATE sessions SET state_json = ?, status = ?, revision = revision + 1, updated_on = ?,"
+    " completed_on = ? WHERE id = ? AND revision = ? AND status <> 'done'"
+    " RETURNING revision, org_id, unit_id, audience, period, script_version_id, respondent_key"
+)
+
+_UPSERT = (
+    "INSERT INTO answers (session_id, question_id, score, value_num, value_text, value_json,"
+    " not_applicable, skipped, comment, answered_on, org_id, unit_id, audience, period,"
+    " script_version_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (session_id, question_id) DO UPDATE SET score = excluded.score,"
+    " value_num = excluded.value_num, value_text = excluded.value_text,"
+    " value_json = excluded.value_json, not_applicable = excluded.not_applicable,"
+    " skipped = excluded.skipped, comment = excluded.comment, answered_on = excluded.answered_on"
+)
+
+_EXPORT = (
+    "SELECT a.id, v.script_id, v.version AS script_version, o.name AS org_name,"
+    " u.name AS unit_name, a.audience, a.period, a.answered_on, a.question_id,"
+    " (SELECT group_concat(link, ';') FROM ("
+    "   SELECT q.framework || ':' || q.item_id AS link FROM question_items q"
+    "   WHERE q.script_version_id = a.script_version_id AND q.question_id = a.question_id"
+    "   ORDER BY q.framework, q.item_id)) AS items,"
+    " a.score, a.value_num, a.value_text, a.value_json, a.not_applicable, a.skipped, a.comment"
+    " FROM answers a"
+    " JOIN script_versions v ON v.id = a.script_version_id"
+    " JOIN organisations o ON o.id = a.org_id"
+    " LEFT JOIN units u ON u.id = a.unit_id"
+    " WHERE a.id > ?1 AND (?2 IS NULL OR a.org_id = ?2) AND (?3 IS NULL OR a.answered_on >= ?3)"
+    " ORDER BY a.id LIMIT ?4"
+)
+
+
+def _session(row: sqlite3.Row) -> SessionRow:
+    return SessionRow(
+        id=row["id"],
+        script_version_id=row["script_version_id"],
+        script_id=row["script_id"],
+        org_id=row["org_id"],
+        unit_id=row["unit_id"],
+        audience=row["audience"],
+        person_id=row["person_id"],
+        respondent_key=row["respondent_key"],
+        period=row["period"],
+        state_json=row["state_json"],
+        status=row["status"],
+        revision=row["revision"],
+        started_on=day(row["started_on"]),
+        updated_on=day(row["updated_on"]),
+        completed_on=maybe_day(row["completed_on"]),
+    )
+
+
+def _answer(row: sqlite3.Row) -> AnswerRow:
+    return AnswerRow(
+        question_id=row["question_id"],
+        score=row["score"],
+        value_num=row["value_num"],
+        value_text=row["value_text"],
+        value_json=row["value_json"],
+        not_applicable=bool(row["not_applicable"]),
+        skipped=bool(row["skipped"]),
+        comment=row["comment"],
+    )
+
+
+def _export(row: sqlite3.Row) -> ExportRow:
+    return ExportRow(
+        script_id=row["script_id"],
+        script_version=row["script_version"],
+        org_name=row["org_name"],
+        unit_name=row["unit_name"],
+        audience=row["audience"],
+        period=row["period"],
+        answered_on=day(row["answered_on"]),
+        question_id=row["question_id"],
+        items=row["items"] or "",
+        score=row["score"],
+        value_num=row["value_num"],
+        value_text=row["value_text"],
+        value_json=row["value_json"],
+        not_applicable=bool(row["not_applicable"]),
+        skipped=bool(row["skipped"]),
+        comment=row["comment"],
+    )
+
+
+class SessionRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(
+        self,
+        script_version_id: int,
+        org_id: int,
+        unit_id: int | None,
+        audience: Audience,
+        person_id: int | None,
+        respondent_key: str | None,
+        period: str,
+        state_json: str,
+        today: date,
+    ) -> SessionRow:
+        """Start a session: staff ones carry `person_id`, service-user ones `respondent_key`."""
+        if audience == "staff" and (person_id is None or respondent_key is not None):
+            raise ValueError("a staff session needs a person_id and no respondent_key")
+        if audience == "service_user" and (respondent_key is None or person_id is not None):
+            raise ValueError("a service-user session needs a respondent_key and no person_id")
+        on = day_text(today)
+
+        def create(conn: sqlite3.Connection) -> sqlite3.Row:
+            session_id = conn.execute(
+                "INSERT INTO sessions (script_version_id, org_id, unit_id, audience, person_id,"
+                " respondent_key, period, state_json, started_on, updated_on)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    script_version_id,
+                    org_id,
+                    unit_id,
+                    audience,
+                    person_id,
+                    respondent_key,
+                    period,
+                    state_json,
+                    on,
+                    on,
+                ),
+            ).lastrowid
+            return conn.execute(_SESSION + " WHERE s.id = ?", (session_id,)).fetchone()
+
+        return _session(await self._db.run(create))
+
+    async def get(self, session_id: int) -> SessionRow | None:
+        row = await self._db.fetchone(_SESSION + " WHERE s.id = ?", (session_id,))
+        return None if row is None else _session(row)
+
+    async def find_open(
+        self,
+        *,
+        person_id: int | None = None,
+        respondent_key: str | None = None,
+        script_id: str,
+        org_id: int,
+        period: str,
+    ) -> SessionRow | None:
+        """The newest unfinished session of this person (or respondent) for a script and period."""
+        if (person_id is None) == (respondent_key is None):
+            raise ValueError("pass exactly one of person_id and respondent_key")
+        who, value = (
+            ("s.person_id", person_id) if person_id is not None else
+            ("s.respondent_key", respondent_key)
+        )  # fmt: skip
+        row = await self._db.fetchone(
+            _SESSION + f" WHERE {who} = ? AND s.org_id = ? AND s.period = ?"
+            " AND s.status <> 'done' AND v.script_id = ? ORDER BY s.id DESC LIMIT 1",
+            (value, org_id, period, script_id),
+        )
+        return None if row is None else _session(row)
+
+    async def save_step(
+        self,
+        session_id: int,
+        expected_revision: int,
+        state_json: str,
+        status: Status,
+        today: date,
+        upsert: AnswerRow | None = None,
+        delete_question: str | None = None,
+        complete: bool = False,
+        delete_questions: Iterable[str] = (),
+    ) -> int:
+        """Commit one dialog step atomically and return the session's new revision.
+
+        One transaction, one worker-thread hop: the revision check, the answer
+        (written twice = still one row), the removal of answers the dialog went
+        back over or now hides (`delete_question` and/or `delete_questions`),
+        and on completion the service user's submission record
+        plus the erasure of their respondent key. Raises `StaleRevision`, with
+        nothing written, if the session moved on or is already done.
+        """
+        if (status == "done") != complete:
+            raise ValueError("status 'done' and complete=True go together")
+        doomed = sorted({*delete_questions, *([delete_question] if delete_question else [])})
+        if upsert is not None and upsert.question_id in doomed:
+            raise ValueError("cannot write and delete the same question in one step")
+        on = day_text(today)
+
+        def step(conn: sqlite3.Connection) -> int:
+            session = conn.execute(
+                _STEP,
+                (
+                    state_json,
+                    status,
+                    on,
+                    on if complete else None,
+                    session_id,
+                    expected_revision,
+                ),
+            ).fetchone()
+            if session is None:
+                if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone():
+                    raise StaleRevision(session_id, expected_revision)
+                raise NotFound(f"session {session_id} does not exist")
+            if upsert is not None:
+                conn.execute(
+                    _UPSERT,
+                    (
+                        session_id,
+                        upsert.question_id,
+                        upsert.score,
+                        upsert.value_num,
+                        upsert.value_text,
+                        upsert.value_json,
+                        int(upsert.not_applicable),
+                        int(upsert.skipped),
+                        upsert.comment,
+                        on,
+                        session["org_id"],
+                        session["unit_id"],
+                        session["audience"],
+                        session["period"],
+                        session["script_version_id"],
+                    ),
+                )
+            if doomed:
+                conn.executemany(
+                    "DELETE FROM answers WHERE session_id = ? AND question_id = ?",
+                    [(session_id, question_id) for question_id in doomed],
+                )
+            if complete and session["respondent_key"] is not None:
+                conn.execute(
+                    "INSERT INTO submissions (respondent_key, script_id, org_id, period)"
+                    " SELECT ?, script_id, ?, ? FROM script_versions WHERE id = ?"
+                    " ON CONFLICT DO NOTHING",
+                    (
+                        session["respondent_key"],
+                        session["org_id"],
+                        session["period"],
+                        session["script_version_id"],
+                    ),
+                )
+                conn.execute(
+                    "UPDATE sessions SET respondent_key = NULL WHERE id = ?", (session_id,)
+                )
+            return int(session["revision"])
+
+        return await self._db.run(step)
+
+    async def answers(self, session_id: int) -> list[AnswerRow]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM answers WHERE session_id = ? ORDER BY id", (session_id,)
+        )
+        return [_answer(row) for row in rows]
+
+    async def has_submitted(
+        self, respondent_key: str, script_id: str, org_id: int, period: str
+    ) -> bool:
+        row = await self._db.fetchone(
+            "SELECT 1 FROM submissions WHERE respondent_key = ? AND script_id = ?"
+            " AND org_id = ? AND period = ?",
+            (respondent_key, script_id, org_id, period),
+        )
+        return row is not None
+
+    async def get_rotation(self, person_id: int, script_id: str) -> tuple[int, frozenset[str]]:
+        """(cycle, questions already asked in it); (0, {}) before the first session."""
+        row = await self._db.fetchone(
+            "SELECT cycle, asked_json FROM rotations WHERE person_id = ? AND script_id = ?",
+            (person_id, script_id),
+        )
+        if row is None:
+            return 0, frozenset()
+        return int(row["cycle"]), frozenset(json.loads(row["asked_json"]))
+
+    async def set_rotation(
+        self, person_id: int, script_id: str, cycle: int, asked: Iterable[str]
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO rotations (person_id, script_id, cycle, asked_json) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (person_id, script_id) DO UPDATE SET cycle = excluded.cycle,"
+            " asked_json = excluded.asked_json",
+            (person_id, script_id, cycle, json.dumps(sorted(set(asked)))),
+        )
+
+    async def iter_answers(
+        self, org_id: int | None = None, since: date | None = None
+    ) -> AsyncIterator[ExportRow]:
+        """Every answer (of one organisation, answered on or after `since`), oldest first.
+
+        Read in pages, so an export of years of answers neither holds the whole
+        table in memory nor keeps a read open across other sessions' writes.
+        """
+        after = 0
+        since_text = None if since is None else day_text(since)
+        while True:
+            rows = await self._db.fetchall(_EXPORT, (after, org_id, since_text, _EXPORT_PAGE))
+            for row in rows:
+                yield _export(row)
+            if len(rows) < _EXPORT_PAGE:
+                return
+            after = rows[-1]["id"]
