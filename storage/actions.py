@@ -1,0 +1,122 @@
+"""Improvement actions planned from a digest: the "plan" and "act" of the PDCA loop."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+from storage.db import Database
+from storage.errors import NotFound
+from storage.times import day_text, instant, maybe_day, maybe_day_text
+
+ActionStatus = Literal["open", "started", "done", "dropped"]
+
+
+@dataclass(frozen=True)
+class Action:
+    id: int
+    org_id: int
+    unit_id: int | None
+    framework: str
+    item_id: str
+    title: str
+    owner: str | None
+    due_on: date | None
+    status: ActionStatus
+    baseline: float | None  # the item's score when the action was planned
+    created_by: int | None
+    created_at: datetime
+    updated_at: datetime
+    done_on: date | None
+
+
+def _action(row: sqlite3.Row) -> Action:
+    return Action(
+        id=row["id"],
+        org_id=row["org_id"],
+        unit_id=row["unit_id"],
+        framework=row["framework"],
+        item_id=row["item_id"],
+        title=row["title"],
+        owner=row["owner"],
+        due_on=maybe_day(row["due_on"]),
+        status=row["status"],
+        baseline=row["baseline"],
+        created_by=row["created_by"],
+        created_at=instant(row["created_at"]),
+        updated_at=instant(row["updated_at"]),
+        done_on=maybe_day(row["done_on"]),
+    )
+
+
+class ActionRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(
+        self,
+        org_id: int,
+        unit_id: int | None,
+        framework: str,
+        item_id: str,
+        title: str,
+        owner: str | None,
+        due_on: date | None,
+        baseline: float | None,
+        created_by: int | None,
+    ) -> Action:
+        row = await self._db.fetchone(
+            "INSERT INTO actions (org_id, unit_id, framework, item_id, title, owner, due_on,"
+            " baseline, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            (
+                org_id,
+                unit_id,
+                framework,
+                item_id,
+                title,
+                owner,
+                maybe_day_text(due_on),
+                baseline,
+                created_by,
+            ),
+        )
+        assert row is not None
+        return _action(row)
+
+    async def get(self, action_id: int) -> Action | None:
+        row = await self._db.fetchone("SELECT * FROM actions WHERE id = ?", (action_id,))
+        return None if row is None else _action(row)
+
+    async def list(
+        self,
+        org_id: int,
+        unit_id: int | None = None,
+        statuses: Collection[ActionStatus] | None = None,
+    ) -> list[Action]:
+        """An organisation's actions (of one unit, in some statuses), soonest due first."""
+        if statuses is not None and not statuses:
+            return []
+        wanted = list(statuses or ())
+        status_filter = f" AND status IN ({', '.join('?' * len(wanted))})" if wanted else ""
+        rows = await self._db.fetchall(
+            "SELECT * FROM actions WHERE org_id = ? AND (? IS NULL OR unit_id = ?)"
+            + status_filter
+            + " ORDER BY due_on IS NULL, due_on, id",
+            (org_id, unit_id, unit_id, *wanted),
+        )
+        return [_action(row) for row in rows]
+
+    async def set_status(self, action_id: int, status: ActionStatus, today: date) -> Action:
+        """Move an action along; `done_on` is today when it becomes done, else cleared."""
+        row = await self._db.fetchone(
+            "UPDATE actions SET status = ?1,"
+            " done_on = CASE WHEN ?1 = 'done' THEN coalesce(done_on, ?2) END,"
+            " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?3 RETURNING *",
+            (status, day_text(today), action_id),
+        )
+        if row is None:
+            raise NotFound(f"action {action_id} does not exist")
+        return _action(row)
