@@ -15,6 +15,8 @@ import yaml
 from dialogs import limits
 
 Path_ = tuple[str | int, ...]
+# Far deeper than any script needs (a condition inside a question is about ten levels).
+MAX_DEPTH = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +103,17 @@ def load_yaml(data: bytes | str, file: str) -> tuple[Any, LineMap, list[ScriptEr
 
 def _refuse_references(text: str, file: str) -> list[ScriptError]:
     errors = []
+    depth = 0
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         line = event.start_mark.line + 1
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                # composing and building recurse per level; refuse before they overflow
+                msg = f"the document is nested more than {MAX_DEPTH} levels deep"
+                return [*errors, ScriptError(file, line, "", msg, "nesting")]
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
         if isinstance(event, yaml.AliasEvent):
             errors.append(ScriptError(file, line, "", "YAML aliases (*) are not allowed", "alias"))
         elif getattr(event, "anchor", None):
