@@ -61,7 +61,8 @@ def format_path(path: Path_) -> str:
 
 def decode(data: bytes | str, file: str) -> tuple[str | None, list[ScriptError]]:
     """Bytes to text, refusing what is too big, binary or not UTF-8."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+    # a str with lone surrogates (read with surrogateescape) becomes bytes that fail below
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     if len(raw) > limits.MAX_FILE_BYTES:
         msg = f"the file has {len(raw)} bytes; the limit is {limits.MAX_FILE_BYTES}"
         return None, [ScriptError(file, None, "", msg, "too_big")]
@@ -70,7 +71,8 @@ def decode(data: bytes | str, file: str) -> tuple[str | None, list[ScriptError]]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
+        # utf-8-sig counts `start` after a byte order mark: count in what it decoded
+        line = exc.object[: exc.start].count(b"\n") + 1
         msg = "the file is not UTF-8 text; save it as UTF-8"
         return None, [ScriptError(file, line, "", msg, "encoding")]
     return text, []
@@ -92,6 +94,11 @@ def load_yaml(data: bytes | str, file: str) -> tuple[Any, LineMap, list[ScriptEr
         line = mark.line + 1 if mark else None
         problem = exc.problem or str(exc)
         return None, lines, [ScriptError(file, line, "", f"YAML syntax: {problem}", "syntax")]
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        char = exc.character if isinstance(exc.character, int) else 0
+        msg = f"YAML does not allow the control character #x{char:04x}"
+        return None, lines, [ScriptError(file, line, "", msg, "syntax")]
     except yaml.YAMLError as exc:
         return None, lines, [ScriptError(file, None, "", f"YAML: {exc}", "syntax")]
     if node is None:
