@@ -69,20 +69,33 @@ async def test_reopening_a_current_database_keeps_data_and_changes_nothing(
         await db.execute("INSERT INTO organisations (name) VALUES ('Kept')")
         schema = await db.fetchall("SELECT sql FROM sqlite_master ORDER BY name")
     async with await Database.open(path) as db:
+        assert await db.schema_version() == len(bundled())
+        names = await db.fetchall("SELECT name FROM organisations")
+        assert [r["name"] for r in names] == ["Kept"]
+        again = await db.fetchall("SELECT sql FROM sqlite_master ORDER BY name")
+        assert [r["sql"] for r in again] == [r["sql"] for r in schema]
+
+
+async def test_a_database_at_version_one_is_brought_up_to_date(tmp_path: Path) -> None:
+    path = tmp_path / "carecheck.db"
+    async with await Database.open(path, migrations=bundled()[:1]) as db:
         assert await db.schema_version() == 1
-        assert [r["name"] for r in await db.fetchall("SELECT name FROM organisations")] == ["Kept"]
-        assert [
-            r["sql"] for r in await db.fetchall("SELECT sql FROM sqlite_master ORDER BY name")
-        ] == [r["sql"] for r in schema]
+        await db.execute("INSERT INTO organisations (name) VALUES ('Before')")
+    async with await Database.open(path) as db:
+        assert await db.schema_version() == len(bundled())
+        assert (await db.fetchone("SELECT name FROM organisations"))["name"] == "Before"
 
 
-async def test_a_new_migration_applies_on_top_of_version_one(tmp_path: Path) -> None:
+async def test_a_new_migration_applies_on_top_of_the_current_schema(tmp_path: Path) -> None:
     path = tmp_path / "carecheck.db"
     async with await Database.open(path) as db:
         await db.execute("INSERT INTO organisations (name) VALUES ('Before')")
-    second = Migration(2, "0002_notes.sql", "ALTER TABLE organisations ADD COLUMN note TEXT;")
-    async with await Database.open(path, migrations=[*bundled(), second]) as db:
-        assert await db.schema_version() == 2
+    number = len(bundled()) + 1
+    step = Migration(
+        number, f"{number:04d}_notes.sql", "ALTER TABLE organisations ADD COLUMN note TEXT;"
+    )
+    async with await Database.open(path, migrations=[*bundled(), step]) as db:
+        assert await db.schema_version() == number
         row = await db.fetchone("SELECT name, note FROM organisations")
         assert (row["name"], row["note"]) == ("Before", None)
 
@@ -91,15 +104,16 @@ async def test_a_failing_migration_leaves_the_previous_version_intact(tmp_path: 
     path = tmp_path / "carecheck.db"
     async with await Database.open(path):
         pass
+    number = len(bundled()) + 1
     broken = Migration(
-        2,
-        "0002_broken.sql",
+        number,
+        f"{number:04d}_broken.sql",
         "CREATE TABLE half_done (x INTEGER);\nINSERT INTO no_such_table VALUES (1);\n",
     )
-    with pytest.raises(MigrationError, match=r"0002_broken\.sql"):
+    with pytest.raises(MigrationError, match=rf"{number:04d}_broken\.sql"):
         await Database.open(path, migrations=[*bundled(), broken])
     async with await Database.open(path) as db:
-        assert await db.schema_version() == 1
+        assert await db.schema_version() == number - 1
         assert await db.fetchone("SELECT 1 FROM sqlite_master WHERE name = 'half_done'") is None
 
 
@@ -112,8 +126,9 @@ async def test_a_database_newer_than_the_code_is_refused(tmp_path: Path) -> None
 
 
 async def test_migrations_with_a_gap_are_refused() -> None:
-    gap = Migration(3, "0003_later.sql", "SELECT 1;")
-    with pytest.raises(MigrationError, match="expected 0002"):
+    number = len(bundled()) + 2
+    gap = Migration(number, f"{number:04d}_later.sql", "SELECT 1;")
+    with pytest.raises(MigrationError, match=f"expected {number - 1:04d}"):
         await Database.open(":memory:", migrations=[*bundled(), gap])
 
 
@@ -156,7 +171,7 @@ async def test_backup_is_a_complete_standalone_copy(db: Database, tmp_path: Path
     copy = sqlite3.connect(target)
     try:
         assert copy.execute("SELECT name FROM organisations").fetchall() == [("Backed up",)]
-        assert copy.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert copy.execute("PRAGMA user_version").fetchone()[0] == len(bundled())
     finally:
         copy.close()
 
