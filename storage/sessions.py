@@ -382,3 +382,28 @@ class SessionRepo:
             if len(rows) < _EXPORT_PAGE:
                 return
             after = rows[-1]["id"]
+
+    async def latest_open(
+        self, *, person_id: int | None = None, respondent_key: str | None = None
+    ) -> SessionRow | None:
+        """The newest unfinished session of a person or respondent, whatever its script."""
+        if (person_id is None) == (respondent_key is None):
+            raise ValueError("pass exactly one of person_id and respondent_key")
+        who, value = (
+            ("s.person_id", person_id) if person_id is not None else
+            ("s.respondent_key", respondent_key)
+        )  # fmt: skip
+        row = await self._db.fetchone(
+            _SESSION + f" WHERE {who} = ? AND s.status <> 'done' ORDER BY s.id DESC LIMIT 1",
+            (value,),
+        )
+        return None if row is None else _session(row)
+
+    async def completed(self, person_id: int, org_id: int, period: str) -> bool:
+        """Whether the person finished a session in this organisation and period."""
+        row = await self._db.fetchone(
+            "SELECT 1 FROM sessions WHERE person_id = ? AND org_id = ? AND period = ?"
+            " AND status = 'done' LIMIT 1",
+            (person_id, org_id, period),
+        )
+        return row is not None
