@@ -281,7 +281,7 @@ class _Rules:
             scale = q.get("scale")
             if scale is None:
                 self.err(path, "a scale question needs 'scale'", "reference")
-            elif scale not in self.scales:
+            elif not isinstance(scale, str) or scale not in self.scales:
                 self.err((*path, "scale"), f"unknown scale {scale!r}", "reference")
         elif q.get("scale") is not None:
             self.err((*path, "scale"), f"'scale' does not apply to a {kind} question")
@@ -334,7 +334,7 @@ class _Rules:
         elif ref is None:
             self.err(path, "a condition needs 'question': the earlier question it reads")
             return
-        elif ref not in earlier:
+        elif not isinstance(ref, str) or ref not in earlier:
             self.err(
                 (*path, "question"),
                 f"{ref!r} is not an earlier question; conditions read earlier answers only",
@@ -343,7 +343,7 @@ class _Rules:
             return
         else:
             target = earlier[ref]
-        kind = target.get("type")
+        kind = target.get("type") if isinstance(target.get("type"), str) else None
         for op in ops:
             if op in ORDER_OPS and kind not in NUMERIC_TYPES:
                 self.err((*path, op), f"'{op}' compares numbers; {ref or 'this'} is {kind}")
@@ -364,7 +364,8 @@ class _Rules:
             return {str(i) for i in range(11)}
         options = question.get("options")
         if kind == "scale":
-            scale = self.scales.get(question.get("scale"))  # type: ignore[arg-type]
+            name = question.get("scale")
+            scale = self.scales.get(name) if isinstance(name, str) else None
             options = scale.get("options") if isinstance(scale, dict) else None
         if _is_list(options):
             return {str(o.get("value")) for o in options if isinstance(o, dict)}
