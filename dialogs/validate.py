@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from dialogs import limits
-from dialogs.model import CONDITION_KEYS, Script
+from dialogs.model import CONDITION_KEYS, LANGUAGES, Script
 from dialogs.source import LineMap, Path_, ScriptError, format_path, load_yaml
 
 NUMERIC_TYPES = frozenset({"scale", "nps"})
@@ -147,7 +147,8 @@ class _Rules:
         self.frameworks = frameworks
         self.errors: list[ScriptError] = []
         declared = doc.get("languages")
-        self.languages = [x for x in declared if isinstance(x, str)] if _is_list(declared) else []
+        # an unsupported language is reported once by the structure check, not once per text
+        self.languages = [x for x in declared if x in LANGUAGES] if _is_list(declared) else []
         scales = doc.get("scales")
         self.scales: dict[str, Any] = scales if isinstance(scales, dict) else {}
 
