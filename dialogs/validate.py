@@ -346,6 +346,10 @@ class _Rules:
             target = earlier[ref]
         kind = target.get("type") if isinstance(target.get("type"), str) else None
         for op in ops:
+            if op in ("eq", "ne", "in") and kind == "multi":
+                # the answer is a list of picks: eq/in never hold and ne always does
+                self.err((*path, op), f"'{op}' on a multiple-choice question; use 'contains'")
+                continue
             if op in ORDER_OPS and kind not in NUMERIC_TYPES:
                 self.err((*path, op), f"'{op}' compares numbers; {ref or 'this'} is {kind}")
             if op == "contains" and kind != "multi":
