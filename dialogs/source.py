@@ -19,12 +19,40 @@ Path_ = tuple[str | int, ...]
 MAX_DEPTH = 40
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class Cell:
+    """A place in a workbook, where a spreadsheet script has its lines: `survey!D7`."""
+
+    sheet: str
+    row: int
+    column: int
+
+    def __str__(self) -> str:
+        letters = ""
+        n = self.column
+        while n > 0:
+            n, rest = divmod(n - 1, 26)
+            letters = chr(ord("A") + rest) + letters
+        return f"{self.sheet}!{letters}{self.row}"
+
+
+# A line number in a text file, or a cell in a workbook.
+Location = int | Cell
+
+
+def location_key(location: Location | None) -> tuple[str, int, int]:
+    """Sorts errors by place: unlocated first, then by line, or by sheet, row and column."""
+    if isinstance(location, Cell):
+        return (location.sheet, location.row, location.column)
+    return ("", location or 0, 0)
+
+
 @dataclass(frozen=True, slots=True)
 class ScriptError:
     """One located problem in a script document."""
 
     file: str
-    line: int | None
+    line: Location | None
     path: str
     message: str
     code: str = "invalid"
@@ -35,15 +63,15 @@ class ScriptError:
 
 
 class LineMap:
-    """The line of each value in a document, by its path from the root."""
+    """The line (or workbook cell) of each value in a document, by its path from the root."""
 
     def __init__(self) -> None:
-        self._lines: dict[Path_, int] = {}
+        self._lines: dict[Path_, Location] = {}
 
-    def add(self, path: Path_, line: int) -> None:
+    def add(self, path: Path_, line: Location) -> None:
         self._lines.setdefault(path, line)
 
-    def line(self, path: Path_) -> int | None:
+    def line(self, path: Path_) -> Location | None:
         """The line of `path`, or of its nearest ancestor that exists."""
         for cut in range(len(path), -1, -1):
             line = self._lines.get(path[:cut])

@@ -17,7 +17,14 @@ from pydantic import ValidationError
 
 from dialogs import limits
 from dialogs.model import CONDITION_KEYS, LANGUAGES, Script
-from dialogs.source import LineMap, Path_, ScriptError, format_path, load_yaml
+from dialogs.source import (
+    LineMap,
+    Path_,
+    ScriptError,
+    format_path,
+    load_yaml,
+    location_key,
+)
 
 NUMERIC_TYPES = frozenset({"scale", "nps"})
 ORDER_OPS = ("lt", "lte", "gt", "gte")
@@ -78,7 +85,7 @@ def validate_document(
     errors += _Rules(document, file, lines, frameworks).run()
     errors = _unique(errors)
     if errors:
-        return Validation(None, sorted(errors, key=lambda e: (e.line or 0, e.path)), lines)
+        return Validation(None, sorted(errors, key=lambda e: (location_key(e.line), e.path)), lines)
     return Validation(Script.model_validate(document), [], lines)
 
 
