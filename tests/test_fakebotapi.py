@@ -313,7 +313,7 @@ async def test_press_refuses_a_button_the_message_does_not_show(
     sent = await bot.send_message(fake_api_user.id, "Q", reply_markup=keyboard([("Yes", "y")]))
     with pytest.raises(ValueError, match="has no button"):
         fake_api.press(fake_api_user, sent.message_id, "admin:delete")
-    forged = fake_api.press(fake_api_user, sent.message_id, "admin:delete", check=False)
+    forged = fake_api.press(fake_api_user, sent, "admin:delete", check=False)
     (update,) = await bot.get_updates()
     assert update.callback_query.id == forged and update.callback_query.data == "admin:delete"
 

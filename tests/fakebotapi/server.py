@@ -734,13 +734,16 @@ class FakeBotAPI:
     def press(
         self,
         user: User,
-        message: StoredMessage | dict[str, Any] | int,
+        message: Any,
         callback_data: str,
         *,
         chat_id: int | None = None,
         check: bool = True,
     ) -> str:
         """The user presses a button; returns the callback query id.
+
+        ``message`` is a ``StoredMessage``, a message id in the user's private chat (or in
+        ``chat_id``), a Message dict, or the ``telegram.Message`` PTB returned.
 
         With ``check`` the message must show a button with this data, as in a real
         client; ``check=False`` forges any data, as a malicious client can.
@@ -877,14 +880,15 @@ class FakeBotAPI:
         self._push("message", copy.deepcopy(message))
         return message
 
-    def _find_message(
-        self, user: User, message: StoredMessage | dict[str, Any] | int, chat_id: int | None
-    ) -> StoredMessage:
+    def _find_message(self, user: User, message: Any, chat_id: int | None) -> StoredMessage:
         if isinstance(message, StoredMessage):
             return message
         if isinstance(message, dict):
             return self.chats[message["chat"]["id"]].messages[message["message_id"]]
-        return self.chats[user.id if chat_id is None else chat_id].messages[message]
+        if isinstance(message, int):
+            return self.chats[user.id if chat_id is None else chat_id].messages[message]
+        # A telegram.Message as PTB returned it to the test.
+        return self.chats[message.chat.id].messages[message.message_id]
 
     # ------------------------------------------------------------------ HTTP layer
 
