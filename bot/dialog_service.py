@@ -39,14 +39,18 @@ class NotYourSession(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Respondent:
-    """Who answers: staff by person id; service users only by their keyed hash."""
+    """Who answers: staff by person id; service users only by their keyed hash.
+
+    A button press may carry both (a staff member can also scan a poster); the
+    session's own audience decides which one must match.
+    """
 
     person_id: int | None = None
     key: str | None = None
 
     @property
     def audience(self) -> str:
-        return "staff" if self.person_id is not None else "service_user"
+        return "service_user" if self.key is not None else "staff"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,7 @@ class Step:
     """The outcome of one input, for the renderer."""
 
     session_id: int
+    org_id: int
     loaded: LoadedScript
     screen: Screen
     change: Change | None = None
@@ -87,6 +92,8 @@ class DialogService:
     ) -> Step:
         """Resume this period's open session of the script, or start a new one."""
         period = iso_week(today)
+        if respondent.key is not None:
+            respondent = Respondent(key=respondent.key)
         open_row = await self.sessions.find_open(
             script_id=script_id,
             org_id=org_id,
@@ -99,7 +106,9 @@ class DialogService:
             async with live.lock:
                 if live.session.state == "paused":
                     await self._apply(live, "resume", None, None, today, None)
-                return Step(live.row.id, live.loaded, live.session.screen(), resumed=True)
+                return Step(
+                    live.row.id, live.row.org_id, live.loaded, live.session.screen(), resumed=True
+                )
         loaded = await self.scripts.active(script_id, org_id)
         script = loaded.script
         if (
@@ -131,11 +140,11 @@ class DialogService:
             )
         live = _Live(row, loaded, session, row.revision, asyncio.Lock())
         self._remember(live)
-        return Step(row.id, loaded, session.screen())
+        return Step(row.id, row.org_id, loaded, session.screen())
 
     async def current(self, session_id: int, respondent: Respondent) -> Step:
         live = await self._owned(session_id, respondent)
-        return Step(session_id, live.loaded, live.session.screen())
+        return Step(session_id, live.row.org_id, live.loaded, live.session.screen())
 
     async def step(
         self,
@@ -156,9 +165,11 @@ class DialogService:
         live = await self._owned(session_id, respondent)
         async with live.lock:
             if input_key is not None and live.session.last_input == input_key:
-                return Step(session_id, live.loaded, live.session.screen(), duplicate=True)
+                return Step(
+                    session_id, live.row.org_id, live.loaded, live.session.screen(), duplicate=True
+                )
             change = await self._apply(live, action, value, step, today, input_key)
-            return Step(session_id, live.loaded, live.session.screen(), change)
+            return Step(session_id, live.row.org_id, live.loaded, live.session.screen(), change)
 
     async def _apply(
         self,
@@ -199,11 +210,10 @@ class DialogService:
     async def _owned(self, session_id: int, respondent: Respondent) -> _Live:
         live = await self._load(session_id)
         row = live.row
-        mine = (
-            row.person_id == respondent.person_id
-            if respondent.person_id is not None
-            else respondent.key is not None and row.respondent_key == respondent.key
-        )
+        if row.audience == "staff":
+            mine = respondent.person_id is not None and row.person_id == respondent.person_id
+        else:
+            mine = respondent.key is not None and row.respondent_key == respondent.key
         if not mine:
             raise NotYourSession(session_id)
         return live

@@ -142,3 +142,11 @@ class PeopleRepo:
             return conn.execute("DELETE FROM people WHERE id = ?", (person_id,)).rowcount == 1
 
         return await self._db.run(forget)
+
+    async def admins(self) -> list[Person]:
+        """Every administrator, of an organisation or global (for their command menu)."""
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT p.* FROM people p JOIN memberships m ON m.person_id = p.id"
+            " WHERE m.role = 'admin' ORDER BY p.id"
+        )
+        return [_person(row) for row in rows]

@@ -1,0 +1,132 @@
+"""Who is writing, and how people join: identities, invites, language, leaving.
+
+Independent of Telegram: handlers pass plain ids and codes in. Service users
+are never stored by their Telegram id; they exist only as a keyed hash.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, pick_language
+from bot.permissions import Action, allowed
+from storage.db import Database
+from storage.errors import InviteError
+from storage.invites import Invite, InviteRepo
+from storage.orgs import Org, OrgRepo
+from storage.people import Membership, PeopleRepo, Person
+from storage.prefs import PrefsRepo
+from storage.secret import respondent_key
+
+INVITE_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+STAFF_ROLES = ("staff", "manager", "admin")
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    telegram_id: int
+    person: Person | None
+    memberships: tuple[Membership, ...]
+    key: str  # the keyed hash used for anonymous sessions
+    language: str
+    language_known: bool  # chosen or detected, rather than the fallback
+
+    def may(self, action: Action, org_id: int | None, unit_id: int | None = None) -> bool:
+        return allowed(self.memberships, action, org_id, unit_id)
+
+    @property
+    def home(self) -> Membership | None:
+        """The organisation membership check-ins are sent for (the first one)."""
+        for membership in self.memberships:
+            if membership.org_id is not None:
+                return membership
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    invite: Invite
+    org: Org
+    person: Person | None  # None for service users: they are not registered
+
+
+class Onboarding:
+    def __init__(self, db: Database, secret: bytes) -> None:
+        self.people = PeopleRepo(db)
+        self.invites = InviteRepo(db)
+        self.orgs = OrgRepo(db)
+        self.prefs = PrefsRepo(db)
+        self.secret = secret
+
+    async def identify(self, telegram_id: int, language_code: str | None) -> Identity:
+        key = respondent_key(self.secret, telegram_id)
+        person = await self.people.by_telegram(telegram_id)
+        memberships: tuple[Membership, ...] = ()
+        if person is not None:
+            memberships = tuple(await self.people.memberships(person.id))
+            return Identity(telegram_id, person, memberships, key, person.language, True)
+        chosen = await self.prefs.language(key)
+        detected = chosen or pick_language(language_code)
+        language = detected or DEFAULT_LANGUAGE
+        return Identity(telegram_id, None, memberships, key, language, detected is not None)
+
+    async def peek_invite(self, code: str, now: datetime) -> Invite:
+        """The invite behind a link, checked but not used; InviteError says why not."""
+        if not INVITE_CODE.match(code):
+            raise InviteError("unknown")
+        invite = await self.invites.get(code)
+        if invite is None:
+            raise InviteError("unknown")
+        if invite.revoked_at is not None:
+            raise InviteError("revoked")
+        if invite.expires_at is not None and invite.expires_at <= now:
+            raise InviteError("expired")
+        if invite.max_uses is not None and invite.uses >= invite.max_uses:
+            raise InviteError("used_up")
+        return invite
+
+    async def join(self, code: str, who: Identity, now: datetime) -> Joined:
+        """Use an invite: staff roles are registered; service users stay anonymous."""
+        await self.peek_invite(code, now)
+        invite = await self.invites.redeem(code, now)
+        org = await self.orgs.get_org(invite.org_id) if invite.org_id is not None else None
+        if org is None:
+            org = await self.orgs.default_org()
+        if invite.role == "service_user":
+            return Joined(invite, org, None)
+        person = who.person or await self.people.get_or_create(who.telegram_id, who.language)
+        await self.people.add_membership(person.id, invite.org_id, invite.unit_id, invite.role)
+        if not person.active:
+            await self.people.set_active(person.id, True)
+        return Joined(invite, org, person)
+
+    async def create_invite(
+        self,
+        who: Identity,
+        org_id: int,
+        role: str,
+        unit_id: int | None,
+        uses: int | None,
+        expires_days: int | None,
+        now: datetime,
+    ) -> Invite:
+        """An invite made in the chat; the caller has checked the permission."""
+        expires = now + timedelta(days=expires_days) if expires_days else None
+        created_by = who.person.id if who.person else None
+        return await self.invites.create(org_id, unit_id, role, uses, expires, created_by)  # type: ignore[arg-type]
+
+    async def set_language(self, who: Identity, language: str, today: date) -> None:
+        if language not in LANGUAGES:
+            raise ValueError(language)
+        if who.person is not None:
+            await self.people.set_language(who.person.id, language)
+        else:
+            await self.prefs.set_language(who.key, language, today)
+
+    async def stop(self, who: Identity) -> bool:
+        """No more automatic check-ins; answers and membership stay."""
+        if who.person is None:
+            return False
+        return await self.people.set_active(who.person.id, False)

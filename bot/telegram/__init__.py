@@ -1,0 +1,1 @@
+"""The Telegram face of carecheck: python-telegram-bot application, handlers and jobs."""

@@ -1,0 +1,77 @@
+"""Compact, versioned callback data (Telegram allows 1-64 bytes).
+
+Format: `<version>:<kind>[:<field>...]`, e.g. `1:a:1234:7:2` = answer option 2
+on step 7 of session 1234. Options travel as indexes, so every payload stays
+short whatever the script's values are. Nothing here is trusted: the handler
+checks that the session belongs to the person pressing, and the step that the
+button still belongs to the current screen.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+VERSION = "1"
+MAX_BYTES = 64
+KINDS = {
+    "a": ("session", "step", "index"),  # answer with option `index` ("n": not applicable)
+    "t": ("session", "step", "index"),  # toggle one option of a multiple choice
+    "c": ("session", "step"),  # confirm a multiple choice
+    "s": ("session", "step"),  # skip
+    "b": ("session", "step"),  # back
+    "p": ("session", "step"),  # pause
+    "r": ("session",),  # resume a paused session
+    "go": (),  # start this week's check-in
+    "later": (),  # remind me later
+    "L": ("language", "code"),  # pick a language (code: a pending service-user invite)
+}
+_FIELD = re.compile(r"^[A-Za-z0-9_-]{0,64}$")
+
+
+class BadCallback(ValueError):
+    """Callback data that are not ours, not this version, or malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    kind: str
+    session: int | None = None
+    step: int | None = None
+    index: str | None = None
+    language: str | None = None
+    code: str | None = None
+
+
+def encode(kind: str, *fields: object) -> str:
+    names = KINDS[kind]
+    if len(fields) != len(names):
+        raise ValueError(f"{kind} takes {names}")
+    parts = [VERSION, kind, *(str(f) for f in fields)]
+    data = ":".join(parts)
+    if len(data.encode()) > MAX_BYTES or any(":" in p for p in parts[2:]):
+        raise ValueError(f"callback data too long or malformed: {data!r}")
+    return data
+
+
+def decode(data: str | None) -> Callback:
+    if not data or len(data.encode("utf-8", "replace")) > MAX_BYTES:
+        raise BadCallback("empty or too long")
+    parts = data.split(":")
+    if parts[0] != VERSION:
+        raise BadCallback(f"version {parts[0]!r}")
+    if len(parts) < 2 or parts[1] not in KINDS:
+        raise BadCallback("unknown kind")
+    kind, fields = parts[1], parts[2:]
+    names = KINDS[kind]
+    if len(fields) != len(names) or not all(_FIELD.match(f) for f in fields):
+        raise BadCallback("fields")
+    values: dict[str, object] = {}
+    for name, text in zip(names, fields, strict=True):
+        if name in ("session", "step"):
+            if not text.isdigit() or len(text) > 12:
+                raise BadCallback(f"{name} is not a number")
+            values[name] = int(text)
+        else:
+            values[name] = text
+    return Callback(kind, **values)  # type: ignore[arg-type]

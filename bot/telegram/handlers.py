@@ -1,0 +1,637 @@
+"""Telegram handlers: parse the update, call the services, render the result.
+
+Every handler answers in the sender's language and never lets an exception
+escape: a refused step gets a one-line explanation, anything unexpected is
+logged with the update id and answered with "your answers are saved".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from html import escape
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import Application, ContextTypes
+
+from bot.dialog_service import AlreadySubmitted, NotYourSession, Respondent, Step
+from bot.i18n import LANGUAGES, Translator, _, translator
+from bot.onboarding import INVITE_CODE, Identity, Onboarding
+from bot.periods import local_today
+from bot.phrases import YES_NO_LABELS, explain
+from bot.runtime import Runtime
+from bot.script_registry import ScriptNotFound
+from bot.telegram import render
+from bot.telegram.callbacks import BadCallback, Callback, decode
+from bot.telegram.render import View
+from dialogs.engine import NOT_APPLICABLE
+from dialogs.errors import DialogError, InvalidAnswer
+from storage.errors import InviteError
+from storage.notifications import NotificationRepo
+from storage.orgs import OrgRepo
+
+log = logging.getLogger(__name__)
+
+SERVICES = "carecheck"
+STAFF_SCRIPT = "staff-pulse"
+SERVICE_USER_SCRIPT = "service-user"
+SNOOZE = timedelta(hours=3)
+CALLBACK_TEXT_LIMIT = 200
+SOMETHING_WRONG = _(
+    "Something went wrong. Your answers so far are saved; please try again in a moment."
+)
+
+INVITE_ERRORS = {
+    "unknown": _("This link is not valid. Please ask for a new one."),
+    "expired": _("This link has expired. Please ask for a new one."),
+    "revoked": _("This link has been withdrawn. Please ask for a new one."),
+    "used_up": _("This link has been used up. Please ask for a new one."),
+}
+ROLE_NAMES = {
+    "staff": _("staff member"),
+    "manager": _("manager"),
+    "admin": _("administrator"),
+    "service_user": _("service user"),
+}
+
+
+@dataclass
+class BotServices:
+    runtime: Runtime
+    onboarding: Onboarding
+    clock: Callable[[], datetime]
+    # The last content shown in each message, so no edit repeats it ("not modified").
+    shown: dict[tuple[int, int], tuple[str, str]] = field(default_factory=dict)
+    # "What we changed after your feedback" lines for an organisation, in a language.
+    changes_for_users: Callable[[int, str], Awaitable[list[str]]] | None = None
+
+    async def org_today(self, org_id: int) -> date:
+        """Today where the organisation is: the day answers are filed under."""
+        org = await OrgRepo(self.runtime.db).get_org(org_id)
+        return local_today(self.clock(), org.timezone if org else "UTC")
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
+    return context.application.bot_data[SERVICES]  # type: ignore[no-any-return]
+
+
+async def identify(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Identity:
+    user = update.effective_user
+    assert user is not None
+    return await services(context).onboarding.identify(user.id, user.language_code)
+
+
+# ---------------------------------------------------------------- showing things
+
+
+async def show(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, view: View, message_id: int | None = None
+) -> int:
+    """Edit `message_id` to the view (unless it already shows it), or send a new message."""
+    shown = services(context).shown
+    if message_id is not None:
+        if shown.get((chat_id, message_id)) == view.key():
+            return message_id
+        try:
+            await context.bot.edit_message_text(
+                view.text,
+                chat_id=chat_id,
+                message_id=message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=view.keyboard,
+            )
+            shown[(chat_id, message_id)] = view.key()
+            return message_id
+        except BadRequest as error:
+            if "not modified" in str(error).lower():
+                shown[(chat_id, message_id)] = view.key()
+                return message_id
+            log.info("editing message %s failed (%s); sending a new one", message_id, error)
+    message = await context.bot.send_message(
+        chat_id, view.text, parse_mode=ParseMode.HTML, reply_markup=view.keyboard
+    )
+    shown[(chat_id, message.message_id)] = view.key()
+    if len(shown) > 50_000:
+        shown.pop(next(iter(shown)))
+    return message.message_id
+
+
+async def say(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+    """A plain translated sentence as a new message."""
+    chat = update.effective_chat
+    assert chat is not None
+    await context.bot.send_message(chat.id, escape(text), parse_mode=ParseMode.HTML)
+
+
+async def step_view(step: Step, t: Translator, context: ContextTypes.DEFAULT_TYPE) -> View:
+    screen = step.screen
+    if screen.phase == "done":
+        changes: list[str] = []
+        hook = services(context).changes_for_users
+        if step.loaded.script.audience == "service_user" and hook is not None:
+            row = await services(context).runtime.dialogs.sessions.get(step.session_id)
+            if row is not None:
+                changes = await hook(row.org_id, t.language)
+        return render.finished_view(step, t, changes)
+    if screen.phase == "paused":
+        return render.paused_view(step, t)
+    return render.question_view(step, t)
+
+
+# ---------------------------------------------------------------- commands
+
+
+async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    who = await identify(update, context)
+    t = translator(who.language)
+    args = context.args or []
+    if not args:
+        if who.person is not None:
+            await say(
+                update,
+                context,
+                t("Welcome back! Send /checkin to answer this week's check-in, or /help."),
+            )
+        else:
+            await say(
+                update,
+                context,
+                t(
+                    "Hello! This bot works with an invitation link from your organisation. "
+                    "Please open the link you were given."
+                ),
+            )
+        return
+    code = args[0]
+    if len(args) > 1 or not INVITE_CODE.match(code):
+        await say(update, context, t(INVITE_ERRORS["unknown"]))
+        return
+    svc = services(context)
+    try:
+        invite = await svc.onboarding.peek_invite(code, svc.clock())
+    except InviteError as error:
+        await say(update, context, t(INVITE_ERRORS.get(error.reason, INVITE_ERRORS["unknown"])))
+        return
+    if invite.role == "service_user" and not who.language_known:
+        await context.bot.send_message(
+            update.effective_chat.id,  # type: ignore[union-attr]
+            escape(
+                "Please choose your language · Izberite jezik · Sprache wählen · "
+                "Vyberte jazyk · Pasirinkite kalbą"
+            ),
+            reply_markup=render.language_keyboard(code),
+        )
+        return
+    await join_and_begin(update, context, who, code)
+
+
+async def join_and_begin(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, who: Identity, code: str
+) -> None:
+    svc = services(context)
+    t = translator(who.language)
+    try:
+        joined = await svc.onboarding.join(code, who, svc.clock())
+    except InviteError as error:
+        await say(update, context, t(INVITE_ERRORS.get(error.reason, INVITE_ERRORS["unknown"])))
+        return
+    if joined.person is None:
+        await begin_dialog(
+            update, context, who, SERVICE_USER_SCRIPT, joined.org.id, joined.invite.unit_id
+        )
+        return
+    role = t(ROLE_NAMES[joined.invite.role])
+    text = t("Welcome to {org}! You have joined as {role}.", org=joined.org.name, role=role)
+    text += "\n" + t(
+        "Each week you will get a short check-in of five questions; it takes "
+        "about a minute. Your answers are only ever reported for groups, never "
+        "one by one."
+    )
+    keyboard = render.checkin_invitation(t, reminder=False).keyboard
+    await show(context, update.effective_chat.id, View(escape(text), keyboard))  # type: ignore[union-attr]
+
+
+async def begin_dialog(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    who: Identity,
+    script_id: str,
+    org_id: int,
+    unit_id: int | None,
+    message_id: int | None = None,
+) -> None:
+    """Start or resume a session and show its current screen."""
+    svc = services(context)
+    t = translator(who.language)
+    chat_id = update.effective_chat.id  # type: ignore[union-attr]
+    today = await svc.org_today(org_id)
+    respondent = (
+        Respondent(person_id=who.person.id)
+        if script_id == STAFF_SCRIPT and who.person is not None
+        else Respondent(key=who.key)
+    )
+    try:
+        step = await svc.runtime.dialogs.begin(
+            script_id=script_id,
+            org_id=org_id,
+            unit_id=unit_id,
+            respondent=respondent,
+            today=today,  # type: ignore[arg-type]
+        )
+    except AlreadySubmitted:
+        await show(
+            context,
+            chat_id,
+            View(escape(t("You have already answered this week. Thank you!"))),
+            message_id,
+        )
+        return
+    except ScriptNotFound:
+        log.error("no active script %s for organisation %s", script_id, org_id)
+        await say(update, context, t("This questionnaire is not available right now."))
+        return
+    if step.resumed:
+        await say(update, context, t("Welcome back: continuing where you left off."))
+    elif message_id is None:
+        await context.bot.send_message(
+            chat_id, render.intro_text(step, t), parse_mode=ParseMode.HTML
+        )
+    await show(context, chat_id, await step_view(step, t, context), message_id)
+
+
+async def on_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    who = await identify(update, context)
+    await start_checkin(update, context, who)
+
+
+async def start_checkin(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, who: Identity, message_id: int | None = None
+) -> None:
+    home = who.home
+    if home is None or not who.may("checkin", home.org_id, home.unit_id):
+        await say(
+            update,
+            context,
+            translator(who.language)("Check-ins are for staff who joined with an invitation link."),
+        )
+        return
+    await begin_dialog(update, context, who, STAFF_SCRIPT, home.org_id, home.unit_id, message_id)  # type: ignore[arg-type]
+
+
+async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    who = await identify(update, context)
+    t = translator(who.language)
+    await context.bot.send_message(
+        update.effective_chat.id,  # type: ignore[union-attr]
+        escape(t("Choose your language:")),
+        reply_markup=render.language_keyboard(),
+    )
+
+
+async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    who = await identify(update, context)
+    t = translator(who.language)
+    lines = [t("carecheck asks short questions about the quality of our service.")]
+    if who.home is not None:
+        lines.append(t("/checkin: answer this week's check-in now"))
+        lines.append(t("/stop: no more weekly check-ins"))
+    if any(who.may("invite_staff", m.org_id) for m in who.memberships):
+        lines.append(t("/invite staff|service_user|manager: make an invitation link"))
+    lines += [
+        t("/language: change the language"),
+        t("/privacy: what is stored about you"),
+    ]
+    await say(update, context, "\n".join(lines))
+
+
+async def on_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    who = await identify(update, context)
+    t = translator(who.language)
+    if who.person is None:
+        text = t(
+            "We store nothing that identifies you. Feedback is anonymous: your "
+            "answers carry only the day, and a one-way code that stops double "
+            "answers within a week."
+        )
+    else:
+        orgs = OrgRepo(services(context).runtime.db)
+        names = []
+        for membership in who.memberships:
+            org = await orgs.get_org(membership.org_id) if membership.org_id else None
+            names.append(f"{org.name if org else '*'} ({t(ROLE_NAMES[membership.role])})")
+        text = t(
+            (
+                "Stored about you: your Telegram number, your language ({language}), "
+                "and your memberships: {memberships}. Your answers are stored without "
+                "your name and are reported only for groups."
+            ),
+            language=who.language,
+            memberships=", ".join(names) or "-",
+        )
+    await say(update, context, text)
+
+
+async def on_stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    who = await identify(update, context)
+    t = translator(who.language)
+    if await services(context).onboarding.stop(who):
+        await say(
+            update,
+            context,
+            t(
+                "You will get no more weekly check-ins. Send /checkin whenever you want "
+                "to answer anyway."
+            ),
+        )
+    else:
+        await say(update, context, t("There is nothing to stop: you get no weekly check-ins."))
+
+
+async def on_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    who = await identify(update, context)
+    t = translator(who.language)
+    svc = services(context)
+    args = context.args or []
+    role = args[0] if args else "staff"
+    home = next((m for m in who.memberships if m.role in ("manager", "admin") and m.org_id), None)
+    if home is None or not who.may("invite_staff", home.org_id):
+        await say(update, context, t("Only managers and administrators can make invitation links."))
+        return
+    if role not in ROLE_NAMES or len(args) > 1:
+        await say(update, context, t("Usage: /invite staff|service_user|manager|admin"))
+        return
+    needed = "invite_staff" if role in ("staff", "service_user") else "invite_any"
+    if not who.may(needed, home.org_id):  # type: ignore[arg-type]
+        await say(update, context, t("You cannot invite a {role}.", role=t(ROLE_NAMES[role])))
+        return
+    invite = await svc.onboarding.create_invite(
+        who,
+        home.org_id,
+        role,
+        home.unit_id,
+        None if role == "service_user" else 1,
+        14,
+        svc.clock(),  # type: ignore[arg-type]
+    )
+    link = f"https://t.me/{context.bot.username}?start={invite.code}"
+    await say(
+        update, context, t("Invitation link for a {role}:", role=t(ROLE_NAMES[role])) + "\n" + link
+    )
+
+
+# ---------------------------------------------------------------- buttons
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None
+    notice = ""
+    try:
+        notice = await handle_button(update, context)
+    except Exception:
+        # Handled here, not in on_error: the query must be answered exactly once.
+        log.exception("update %s failed", update.update_id)
+        notice = translator(await _language_or_default(update, context))(SOMETHING_WRONG)
+    finally:
+        try:
+            await query.answer(notice[:CALLBACK_TEXT_LIMIT] or None)
+        except TelegramError as error:
+            log.info("answering callback query %s failed: %s", query.id, error)
+
+
+async def handle_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    """Apply a button press; returns the short notice for the callback answer."""
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    who = await identify(update, context)
+    t = translator(who.language)
+    try:
+        data = decode(query.data)
+    except BadCallback as error:
+        log.info("update %s: refused callback data (%s)", update.update_id, error)
+        return t("This button is no longer valid.")
+    chat_id, message_id = query.message.chat.id, query.message.message_id
+    if data.kind == "L":
+        return await choose_language(update, context, who, data, message_id)
+    if data.kind == "go":
+        await start_checkin(update, context, who, message_id)
+        return ""
+    if data.kind == "later":
+        return await snooze(update, context, who, message_id)
+    return await dialog_button(context, who, t, data, chat_id, message_id)
+
+
+async def dialog_button(
+    context: ContextTypes.DEFAULT_TYPE,
+    who: Identity,
+    t: Translator,
+    data: Callback,
+    chat_id: int,
+    message_id: int,
+) -> str:
+    svc = services(context)
+    assert data.session is not None
+    respondent = Respondent(person_id=who.person.id if who.person else None, key=who.key)
+    dialogs = svc.runtime.dialogs
+    try:
+        current = await dialogs.current(data.session, respondent)
+        today = await svc.org_today(current.org_id)
+        action, value = _button_action(current, data)
+        step = await dialogs.step(
+            data.session,
+            respondent,
+            action,  # type: ignore[arg-type]
+            value,
+            step=data.step,
+            today=today,
+        )
+    except NotYourSession:
+        return t("This button is not for you.")
+    except DialogError as error:
+        return explain(t, error)
+    await show(context, chat_id, await step_view(step, t, context), message_id)
+    return ""
+
+
+def _button_action(current: Step, data: Callback) -> tuple[str, object]:
+    """The dialog action a button stands for; option indexes become the script's values."""
+    kind = data.kind
+    if kind in ("s", "b", "p", "r"):
+        return {"s": "skip", "b": "back", "p": "pause", "r": "resume"}[kind], None
+    question = current.screen.question
+    if kind == "c":
+        return "answer", list(current.screen.selected)
+    if question is None or data.index is None:
+        raise InvalidAnswer("not_an_option", "no question on this screen")
+    if data.index == "n":
+        return "answer", NOT_APPLICABLE
+    if not data.index.isdigit():
+        raise InvalidAnswer("not_an_option", f"bad index {data.index!r}")
+    index = int(data.index)
+    if question.type == "nps":
+        return "answer", index
+    values = (
+        list(YES_NO_LABELS)
+        if question.type == "yes_no"
+        else [str(o.value) for o in current.loaded.engine.options(question)]
+    )
+    if index >= len(values):
+        raise InvalidAnswer("not_an_option", f"index {index} out of range")
+    return ("toggle" if kind == "t" else "answer"), values[index]
+
+
+async def choose_language(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    who: Identity,
+    data: Callback,
+    message_id: int,
+) -> str:
+    svc = services(context)
+    language = data.language or ""
+    if language not in LANGUAGES:
+        return translator(who.language)("This button is no longer valid.")
+    await svc.onboarding.set_language(who, language, svc.clock().date())
+    who = await svc.onboarding.identify(who.telegram_id, language)
+    t = translator(language)
+    chat_id = update.effective_chat.id  # type: ignore[union-attr]
+    await show(
+        context,
+        chat_id,
+        View(escape(t("Language: {name}", name=render.LANGUAGE_NAMES[language]))),
+        message_id,
+    )
+    if data.code:
+        await join_and_begin(update, context, who, data.code)
+    return ""
+
+
+async def snooze(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, who: Identity, message_id: int
+) -> str:
+    t = translator(who.language)
+    home = who.home
+    if who.person is None or home is None or home.org_id is None:
+        return t("This button is no longer valid.")
+    svc = services(context)
+    await NotificationRepo(svc.runtime.db).snooze(who.person.id, home.org_id, svc.clock() + SNOOZE)
+    text = t("All right, I will remind you in about three hours.")
+    await show(context, update.effective_chat.id, View(escape(text)), message_id)  # type: ignore[union-attr]
+    return ""
+
+
+# ---------------------------------------------------------------- messages
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A typed message: the answer to a text question or a follow-up, else a hint."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    who = await identify(update, context)
+    t = translator(who.language)
+    svc = services(context)
+    dialogs = svc.runtime.dialogs
+    row = None
+    if who.person is not None:
+        row = await dialogs.sessions.latest_open(person_id=who.person.id)
+    if row is None:
+        row = await dialogs.sessions.latest_open(respondent_key=who.key)
+    if row is None:
+        await say(update, context, t("Please use the buttons, or send /help."))
+        return
+    respondent = Respondent(person_id=who.person.id if who.person else None, key=who.key)
+    try:
+        current = await dialogs.current(row.id, respondent)
+        screen = current.screen
+        wants_text = screen.phase == "follow_up" or (
+            screen.phase == "asking"
+            and screen.question is not None
+            and screen.question.type == "text"
+        )
+        if not wants_text:
+            await say(update, context, t("Please answer with the buttons above."))
+            return
+        step = await dialogs.step(
+            row.id,
+            respondent,
+            "answer",
+            message.text,
+            today=await svc.org_today(row.org_id),
+            input_key=f"m{message.message_id}",
+        )
+    except NotYourSession:
+        await say(update, context, t("Please use the buttons, or send /help."))
+        return
+    except DialogError as error:
+        await say(update, context, explain(t, error))
+        return
+    if step.duplicate:
+        return
+    await show(context, message.chat.id, await step_view(step, t, context))
+
+
+async def on_other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stickers, photos, voice and the like: say what the bot understands."""
+    who = await identify(update, context)
+    await say(
+        update,
+        context,
+        translator(who.language)("I can only read text messages and button presses."),
+    )
+
+
+async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    who = await identify(update, context)
+    await say(
+        update,
+        context,
+        translator(who.language)("I do not know that command. Send /help to see what I can do."),
+    )
+
+
+async def on_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """carecheck talks only in private chats: it leaves any group it is added to."""
+    chat = update.effective_chat
+    if chat is None or chat.type == chat.PRIVATE:
+        return
+    try:
+        await context.bot.leave_chat(chat.id)
+    except (Forbidden, BadRequest) as error:
+        log.info("leaving chat %s: %s", chat.id, error)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure with the update id and tell the person their answers are safe."""
+    update_id = getattr(update, "update_id", None)
+    log.error("update %s failed", update_id, exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    if update.effective_chat.type != update.effective_chat.PRIVATE:
+        return
+    if update.callback_query is not None:
+        return  # on_button answered it
+    language = await _language_or_default(update, context)
+    text = translator(language)(SOMETHING_WRONG)
+    try:
+        await context.bot.send_message(
+            update.effective_chat.id, escape(text), parse_mode=ParseMode.HTML
+        )
+    except TelegramError:
+        log.warning("update %s: could not tell the sender about the failure", update_id)
+
+
+async def _language_or_default(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    try:
+        if update.effective_user is not None:
+            return (await identify(update, context)).language
+    except Exception:  # the database itself may be what failed
+        log.warning("update %s: could not look up the sender's language", update.update_id)
+    return "en"
+
+
+def install(application: Application, services_: BotServices) -> None:  # type: ignore[type-arg]
+    application.bot_data[SERVICES] = services_

@@ -1,0 +1,54 @@
+"""Rate limiting: bulk sends are paced to Telegram's ~30 messages/s; 429s are always retried.
+
+PTB's AIORateLimiter applies its overall limit to every request with a chat.
+Replies inside a conversation are already paced by the person tapping, and
+throttling them with the bulk limit would cap the whole bot near 30 answers/s.
+So only requests made inside `bulk_sending()` go through the overall limiter;
+every request, bulk or not, waits out a 429 and is retried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from telegram.ext import AIORateLimiter
+
+_BULK: ContextVar[bool] = ContextVar("carecheck_bulk_sending", default=False)
+BULK_MESSAGES_PER_SECOND = 29  # a little under Telegram's 30, so bursts stay inside
+RETRIES = 6
+
+
+@contextmanager
+def bulk_sending() -> Iterator[None]:
+    """Mark the Bot API calls made in this block (and its tasks) as a bulk send."""
+    token = _BULK.set(True)
+    try:
+        yield
+    finally:
+        _BULK.reset(token)
+
+
+class ConversationRateLimiter(AIORateLimiter):
+    def __init__(self, bulk_per_second: float = BULK_MESSAGES_PER_SECOND) -> None:
+        super().__init__(
+            overall_max_rate=bulk_per_second, overall_time_period=1, max_retries=RETRIES
+        )
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
+        # Without a chat id AIORateLimiter skips its overall and group limiters;
+        # `data` only steers the limiter, the request itself is in args/kwargs.
+        limited = data if _BULK.get() else {}
+        return await super().process_request(
+            callback, args, kwargs, endpoint, limited, rate_limit_args
+        )

@@ -1,0 +1,82 @@
+"""Staff onboarding and check-ins, and service-user feedback, through the fake Bot API."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.i18n import LANGUAGES, translator
+from tests.harness import Harness, button
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_staff_joins_and_checks_in(bot: Harness, language: str) -> None:
+    org = await bot.org(language=language)
+    code = await bot.invite(org, "staff", uses=1)
+    user = bot.user("Mia", language)
+    t = translator(language)
+
+    welcome = await bot.command(user, "/start", code)
+    assert "Dom Sonce" in welcome.text
+    assert t("▶ Start now") in welcome.button_texts
+
+    await bot.press(user, welcome, button(welcome, t("▶ Start now")))
+    question = await bot.settle(
+        lambda: [m for m in bot.api.messages(user.id) if "1/5" in (m.text or "")]
+    )
+    message = question[-1]
+    for number in range(1, 6):
+        current = bot.api.message(user.id, message.message_id)
+        assert f"{number}/5" in current.text
+        await bot.press(user, current, button(current, "🙂"))
+    final = bot.api.message(user.id, message.message_id)
+    assert final.buttons == []
+    rows = await bot.rt.db.fetchall("SELECT question_id, score FROM answers")
+    assert len(rows) == 5
+    assert {r["score"] for r in rows} == {4.0}
+
+    stop = await bot.command(user, "/stop")
+    assert stop.text == t(
+        "You will get no more weekly check-ins. Send /checkin whenever you want to answer anyway."
+    )
+
+
+async def test_service_user_feedback_is_anonymous(bot: Harness) -> None:
+    org = await bot.org()
+    code = await bot.invite(org, "service_user")
+    user = bot.user("Guest", "fr")  # not one of ours: the first screen is a language choice
+
+    picker = await bot.command(user, "/start", code)
+    assert "Slovenščina" in picker.button_texts
+    await bot.press(user, picker, button(picker, "Slovenščina"))
+    first = await bot.settle(
+        lambda: [m for m in bot.api.messages(user.id) if "1/7" in (m.text or "")]
+    )
+    message = first[-1]
+    for _ in range(6):
+        current = bot.api.message(user.id, message.message_id)
+        await bot.press(user, current, button(current, "🙂"))
+    text_question = bot.api.message(user.id, message.message_id)
+    assert "7/7" in text_question.text
+    after = bot.api.last_message(user.id).message_id
+    bot.api.send_text(user, "Več sprehodov, prosim <3 & hvala")
+    thanks = await bot.api.wait_for_message(user.id, after=after)
+    assert "Hvala" in thanks.text or "hvala" in thanks.text
+
+    # Nothing identifying: no Telegram id anywhere in the database.
+    dump = "\n".join([line async for line in _dump(bot)])
+    assert str(user.id) not in dump
+    rows = await bot.rt.db.fetchall("SELECT comment FROM answers WHERE comment IS NOT NULL")
+    assert [r["comment"] for r in rows] == ["Več sprehodov, prosim <3 & hvala"]
+    sessions = await bot.rt.db.fetchall("SELECT respondent_key, status FROM sessions")
+    assert [(r["respondent_key"], r["status"]) for r in sessions] == [(None, "done")]
+
+    again = await bot.command(user, "/start", code)
+    assert again.text == translator("sl")("You have already answered this week. Thank you!")
+    assert again.buttons == []
+
+
+async def _dump(bot: Harness):  # type: ignore[no-untyped-def]
+    tables = await bot.rt.db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+    for table in tables:
+        for row in await bot.rt.db.fetchall(f"SELECT * FROM {table['name']}"):  # noqa: S608
+            yield repr(tuple(row))
