@@ -116,8 +116,8 @@ class Harness:
         query_id = self.api.press(user, message, data, **kw)
         return await self.api.wait_for(lambda: self.api.callback_answers.get(query_id), timeout=10)
 
-    async def settle(self, predicate: Callable[[], Any], timeout: float = 10) -> Any:
-        return await self.api.wait_for(predicate, timeout=timeout)
+    async def settle(self, predicate: Callable[[], Any]) -> Any:
+        return await self.api.wait_for(predicate, timeout=10)
 
 
 def button(message: StoredMessage, label_start: str) -> str:

@@ -78,5 +78,5 @@ async def test_service_user_feedback_is_anonymous(bot: Harness) -> None:
 async def _dump(bot: Harness):  # type: ignore[no-untyped-def]
     tables = await bot.rt.db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
     for table in tables:
-        for row in await bot.rt.db.fetchall(f"SELECT * FROM {table['name']}"):  # noqa: S608
+        for row in await bot.rt.db.fetchall(f"SELECT * FROM {table['name']}"):
             yield repr(tuple(row))
