@@ -187,15 +187,36 @@ class DialogEngine:
             session.answers = {q: Answer.from_json(q, a) for q, a in raw["answers"].items()}
         except CorruptState:
             raise
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             raise CorruptState(f"unreadable session state: {exc}") from exc
-        if (
-            session.state not in self.machine.states
-            or not all(q in self.questions for q in session.plan)
-            or not 0 <= session.pos < len(session.plan)
-        ):
+        if not self._fits(session):
             raise CorruptState("session state does not fit this script version")
         return session
+
+    def _fits(self, session: Session) -> bool:
+        """Whether a restored session can take every step without failing."""
+        plan = session.plan
+        if not all(isinstance(q, str) and q in self.questions for q in plan):
+            return False
+        if not isinstance(session.state, str) or session.state not in self.machine.states:
+            return False
+        if not 0 <= session.pos < len(plan) or not set(session.answers) <= set(plan):
+            return False
+        phases = ("asking", "follow_up")
+        if session.resume_to not in phases:
+            return False
+        resting = {"paused": session.resume_to, "done": "asking"}.get(session.state, session.state)
+        # every place the session is in or can go back to must exist in this script
+        places = [*session.history, (session.pos, resting)]
+        for pos, phase in places:
+            if not 0 <= pos < len(plan) or phase not in phases:
+                return False
+            question = self.questions[plan[pos]]
+            if phase == "follow_up" and (
+                question.follow_up is None or question.id not in session.answers
+            ):
+                return False
+        return True
 
     # Answer parsing lives on the engine: it depends on the script, not the session.
 
