@@ -1,24 +1,37 @@
-"""Rate limiting: bulk sends are paced to Telegram's ~30 messages/s; 429s are always retried.
+"""Delivery: bulk sends paced to Telegram's ~30 messages/s; 429s and transient errors retried.
 
 PTB's AIORateLimiter applies its overall limit to every request with a chat.
 Replies inside a conversation are already paced by the person tapping, and
 throttling them with the bulk limit would cap the whole bot near 30 answers/s.
 So only requests made inside `bulk_sending()` go through the overall limiter;
 every request, bulk or not, waits out a 429 and is retried.
+
+A 5xx or a dropped connection is retried too, twice, with a short pause:
+editing a message again is harmless (Telegram answers "not modified" if the
+first attempt got through). Answering a callback query is not retried: a
+second answer is an error, and an unanswered query only leaves a spinner.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from telegram.error import NetworkError, TimedOut
 from telegram.ext import AIORateLimiter
+
+log = logging.getLogger(__name__)
 
 _BULK: ContextVar[bool] = ContextVar("carecheck_bulk_sending", default=False)
 BULK_MESSAGES_PER_SECOND = 29  # a little under Telegram's 30, so bursts stay inside
 RETRIES = 6
+TRANSIENT_RETRIES = 2
+TRANSIENT_PAUSE = 0.5  # seconds, doubled on the second retry
+NOT_RETRIED = frozenset({"answerCallbackQuery", "getUpdates"})
 
 
 @contextmanager
@@ -49,6 +62,17 @@ class ConversationRateLimiter(AIORateLimiter):
         # Without a chat id AIORateLimiter skips its overall and group limiters;
         # `data` only steers the limiter, the request itself is in args/kwargs.
         limited = data if _BULK.get() else {}
-        return await super().process_request(
-            callback, args, kwargs, endpoint, limited, rate_limit_args
-        )
+        attempts = 1 if endpoint in NOT_RETRIED else 1 + TRANSIENT_RETRIES
+        for attempt in range(attempts):
+            try:
+                return await super().process_request(
+                    callback, args, kwargs, endpoint, limited, rate_limit_args
+                )
+            except (NetworkError, TimedOut) as error:
+                # BadRequest is a NetworkError too, but a final answer: only the bare
+                # transport failures are worth another try.
+                if type(error) not in (NetworkError, TimedOut) or attempt + 1 == attempts:
+                    raise
+                log.info("%s failed (%s); retrying", endpoint, error)
+                await asyncio.sleep(TRANSIENT_PAUSE * 2**attempt)
+        raise AssertionError("unreachable")
