@@ -117,6 +117,10 @@ def _from_pydantic(error: Any, loc: Path_, file: str, lines: LineMap) -> ScriptE
     if loc and loc[-1] == "[key]":
         loc = loc[:-1]
         key = loc[-1] if loc else "?"
+        if len(loc) >= 2 and loc[-2] in ("scales", "maps_to"):
+            # names of scales and frameworks, not languages, are the keys there
+            message = f"{key!r} is not a valid name ({error['msg'].lower()})"
+            return ScriptError(file, lines.line(loc), format_path(loc), message, "type")
         message = f"unknown language {key!r}"
         return ScriptError(file, lines.line(loc), format_path(loc), message, "language")
     if kind == "extra_forbidden":
