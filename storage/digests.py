@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from storage.db import Database
 
 _WHOLE_ORG = 0  # unit_id stored for an organisation-wide digest
+
+# Active managers still owed a period's digest: one per organisation-wide role, one per
+# unit role unless the same person also manages the whole organisation.
+_UNSENT = (
+    "SELECT p.id AS person_id, p.telegram_id, p.language, m.unit_id"
+    " FROM memberships m JOIN people p ON p.id = m.person_id"
+    " WHERE m.org_id = ?1 AND m.role = 'manager' AND p.active = 1"
+    " AND (m.unit_id IS NULL OR NOT EXISTS (SELECT 1 FROM memberships w"
+    "   WHERE w.person_id = m.person_id AND w.org_id = m.org_id AND w.role = 'manager'"
+    "   AND w.unit_id IS NULL))"
+    " AND NOT EXISTS (SELECT 1 FROM digests_sent d WHERE d.org_id = m.org_id"
+    "   AND d.unit_id = ifnull(m.unit_id, 0) AND d.period = ?2 AND d.person_id = p.id)"
+    " ORDER BY ifnull(m.unit_id, 0), p.id"
+)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A manager owed a digest: of the whole organisation (unit_id None) or of one unit."""
+
+    person_id: int
+    telegram_id: int
+    language: str
+    unit_id: int | None
 
 
 class DigestRepo:
@@ -29,3 +55,19 @@ class DigestRepo:
             (org_id, _WHOLE_ORG if unit_id is None else unit_id, period, person_id),
         )
         return row is not None
+
+    async def unmark(self, org_id: int, unit_id: int | None, period: str, person_id: int) -> bool:
+        """Forget a send that failed after `mark_sent` claimed it, so it is tried again."""
+        changed = await self._db.execute(
+            "DELETE FROM digests_sent WHERE org_id = ? AND unit_id = ? AND period = ?"
+            " AND person_id = ?",
+            (org_id, _WHOLE_ORG if unit_id is None else unit_id, period, person_id),
+        )
+        return changed == 1
+
+    async def unsent(self, org_id: int, period: str) -> list[Recipient]:
+        """The organisation's active managers who have not had this period's digest."""
+        rows = await self._db.fetchall(_UNSENT, (org_id, period))
+        return [
+            Recipient(r["person_id"], r["telegram_id"], r["language"], r["unit_id"]) for r in rows
+        ]

@@ -13,17 +13,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bot.digest.access import AccessDenied, require_view
+from bot.digest.access import require_view
 from bot.digest.compute import item_score
 from bot.digest.privacy import scrub
 from bot.digest.schedule import default_period
-from bot.i18n import _, translator
+from bot.i18n import _
 from bot.periods import iso_week, parse_period, previous_period
 from frameworks import Frameworks
 from storage.actions import Action, ActionRepo, ActionStatus
 from storage.db import Database
 from storage.orgs import OrgRepo
 from storage.people import Membership
+from storage.times import utcnow
 
 DUE_WEEKS = (2, 4, 8)
 TITLE_LIMIT = 120
@@ -158,7 +159,7 @@ async def check_action(
         org = await OrgRepo(db).get_org(action.org_id)
         if org is None:
             raise ActionError(f"there is no organisation {action.org_id}")
-        period = default_period(now or datetime.now().astimezone(), org.timezone)
+        period = default_period(now or utcnow(), org.timezone)
     score = await item_score(
         db, frameworks, action.org_id, action.unit_id, action.framework, action.item_id, period
     )
@@ -169,7 +170,6 @@ async def what_we_changed(
     db: Database,
     org_id: int,
     unit_id: int | None,
-    language: str,
     today: date,
     *,
     limit: int = 3,
@@ -177,9 +177,9 @@ async def what_we_changed(
     """Lines for service users at the end of their feedback: recent done actions, newest first.
 
     Only titles: no item names (jargon to a service user), no owners (names of
-    staff). The texts are plain; the Telegram layer escapes them.
+    staff). The texts are plain; the Telegram layer escapes them and puts the
+    translated `WHAT_WE_CHANGED` above them.
     """
-    t = translator(language)
     since = today - CHANGED_WINDOW
     done = [
         a
@@ -189,24 +189,9 @@ async def what_we_changed(
         and (a.unit_id is None or unit_id is None or a.unit_id == unit_id)
     ]
     done.sort(key=lambda a: (a.done_on, a.id), reverse=True)
-    return [t("✓ {title}", title=a.title) for a in done[:limit]]
+    return [f"✓ {a.title}" for a in done[:limit]]
 
 
 def ensure_access(memberships: Iterable[Membership], action: Action) -> None:
     """Raise `AccessDenied` unless the person may see and change this action."""
     require_view(memberships, action.org_id, action.unit_id)
-
-
-__all__ = [
-    "DUE_WEEKS",
-    "WHAT_WE_CHANGED",
-    "AccessDenied",
-    "ActionCheck",
-    "ActionError",
-    "check_action",
-    "ensure_access",
-    "list_actions",
-    "plan_action",
-    "set_action_status",
-    "what_we_changed",
-]

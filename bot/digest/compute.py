@@ -65,7 +65,7 @@ WHERE m.org_id = :org AND m.role = 'staff' AND p.active = 1
 # Comments of a group below k never leave the database: neither an audience with
 # too few respondents nor an (audience, item) group whose mean is suppressed.
 _COMMENTS = """
-SELECT a.audience, a.comment, a.answered_on,
+SELECT a.audience, a.comment,
        (SELECT json_group_array(q.item_id) FROM question_items q
          WHERE q.script_version_id = a.script_version_id AND q.question_id = a.question_id
            AND q.framework = :framework) AS items
@@ -213,7 +213,6 @@ def _compute(
         Comment(
             audience=row["audience"],
             text=scrub(row["comment"]),
-            answered_on=date.fromisoformat(row["answered_on"]),
             item_ids=tuple(json.loads(row["items"])),
         )
         for row in conn.execute(_COMMENTS, {**filters, "limit": comment_limit})

@@ -51,11 +51,13 @@ class ItemScore:
 
 @dataclass(frozen=True)
 class Comment:
-    """Free text a person wrote, already trimmed and scrubbed; escaped only when rendered."""
+    """Free text a person wrote, already trimmed and scrubbed; escaped only when rendered.
+
+    It carries no day: the week is enough, and a day narrows down who wrote it.
+    """
 
     audience: Audience
     text: str
-    answered_on: date
     item_ids: tuple[str, ...]  # the question's items under the digest's lens
 
 
