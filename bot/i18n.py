@@ -18,6 +18,14 @@ from babel.support import Translations
 
 LANGUAGES: tuple[str, ...] = ("en", "sl", "de", "cs", "lt")
 DEFAULT_LANGUAGE = "en"
+# Each language by its own name, as a person looking for theirs would recognise it.
+LANGUAGE_NAMES = {
+    "en": "English",
+    "sl": "Slovenščina",
+    "de": "Deutsch",
+    "cs": "Čeština",
+    "lt": "Lietuvių",
+}
 DOMAIN = "carecheck"
 LOCALE_DIR = Path(__file__).with_name("locales")
 REVIEW_MARK = "needs-review"

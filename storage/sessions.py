@@ -168,6 +168,15 @@ def _export(row: sqlite3.Row) -> ExportRow:
     )
 
 
+def _owner(person_id: int | None, respondent_key: str | None) -> tuple[str, object]:
+    """The column and value that pick one person's (or respondent's) sessions."""
+    if (person_id is None) == (respondent_key is None):
+        raise ValueError("pass exactly one of person_id and respondent_key")
+    if person_id is not None:
+        return "s.person_id", person_id
+    return "s.respondent_key", respondent_key
+
+
 class SessionRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -227,12 +236,7 @@ class SessionRepo:
         period: str,
     ) -> SessionRow | None:
         """The newest unfinished session of this person (or respondent) for a script and period."""
-        if (person_id is None) == (respondent_key is None):
-            raise ValueError("pass exactly one of person_id and respondent_key")
-        who, value = (
-            ("s.person_id", person_id) if person_id is not None else
-            ("s.respondent_key", respondent_key)
-        )  # fmt: skip
+        who, value = _owner(person_id, respondent_key)
         row = await self._db.fetchone(
             _SESSION + f" WHERE {who} = ? AND s.org_id = ? AND s.period = ?"
             " AND s.status <> 'done' AND v.script_id = ? ORDER BY s.id DESC LIMIT 1",
@@ -387,12 +391,7 @@ class SessionRepo:
         self, *, person_id: int | None = None, respondent_key: str | None = None
     ) -> SessionRow | None:
         """The newest unfinished session of a person or respondent, whatever its script."""
-        if (person_id is None) == (respondent_key is None):
-            raise ValueError("pass exactly one of person_id and respondent_key")
-        who, value = (
-            ("s.person_id", person_id) if person_id is not None else
-            ("s.respondent_key", respondent_key)
-        )  # fmt: skip
+        who, value = _owner(person_id, respondent_key)
         row = await self._db.fetchone(
             _SESSION + f" WHERE {who} = ? AND s.status <> 'done' ORDER BY s.id DESC LIMIT 1",
             (value,),

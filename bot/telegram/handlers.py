@@ -19,7 +19,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot.dialog_service import AlreadySubmitted, NotYourSession, Respondent, Step
-from bot.i18n import LANGUAGES, Translator, _, translator
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, _, translator
 from bot.onboarding import INVITE_CODE, Identity, Onboarding
 from bot.periods import local_today
 from bot.phrases import YES_NO_LABELS, explain
@@ -51,6 +51,7 @@ INVITE_ERRORS = {
     "revoked": _("This link has been withdrawn. Please ask for a new one."),
     "used_up": _("This link has been used up. Please ask for a new one."),
 }
+CHOOSE_LANGUAGE = _("Please choose your language")
 ROLE_NAMES = {
     "staff": _("staff member"),
     "manager": _("manager"),
@@ -127,6 +128,12 @@ async def say(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> 
     await context.bot.send_message(chat.id, escape(text), parse_mode=ParseMode.HTML)
 
 
+async def tell(update: Update, context: ContextTypes.DEFAULT_TYPE, message: str) -> None:
+    """One catalogue sentence, in the sender's language, as a new message."""
+    who = await identify(update, context)
+    await say(update, context, translator(who.language)(message))
+
+
 async def step_view(step: Step, t: Translator, context: ContextTypes.DEFAULT_TYPE) -> View:
     screen = step.screen
     if screen.phase == "done":
@@ -179,10 +186,7 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if invite.role == "service_user" and not who.language_known:
         await context.bot.send_message(
             update.effective_chat.id,  # type: ignore[union-attr]
-            escape(
-                "Please choose your language · Izberite jezik · Sprache wählen · "
-                "Vyberte jazyk · Pasirinkite kalbą"
-            ),
+            escape(" · ".join(translator(lang)(CHOOSE_LANGUAGE) for lang in LANGUAGES)),
             reply_markup=render.language_keyboard(code),
         )
         return
@@ -502,7 +506,7 @@ async def choose_language(
     await show(
         context,
         chat_id,
-        View(escape(t("Language: {name}", name=render.LANGUAGE_NAMES[language]))),
+        View(escape(t("Language: {name}", name=LANGUAGE_NAMES[language]))),
         message_id,
     )
     if data.code:
@@ -576,21 +580,11 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stickers, photos, voice and the like: say what the bot understands."""
-    who = await identify(update, context)
-    await say(
-        update,
-        context,
-        translator(who.language)("I can only read text messages and button presses."),
-    )
+    await tell(update, context, _("I can only read text messages and button presses."))
 
 
 async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    who = await identify(update, context)
-    await say(
-        update,
-        context,
-        translator(who.language)("I do not know that command. Send /help to see what I can do."),
-    )
+    await tell(update, context, _("I do not know that command. Send /help to see what I can do."))
 
 
 async def on_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -12,18 +12,11 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.dialog_service import Step
-from bot.i18n import LANGUAGES, Translator, _
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, _
 from bot.phrases import YES_NO_LABELS, pick
 from bot.telegram.callbacks import encode
 from dialogs.model import Question
 
-LANGUAGE_NAMES = {
-    "en": "English",
-    "sl": "Slovenščina",
-    "de": "Deutsch",
-    "cs": "Čeština",
-    "lt": "Lietuvių",
-}
 BACK = _("◀ Back")
 SKIP = _("Skip ▶")
 PAUSE = _("⏸ Later")
