@@ -5,6 +5,8 @@ A session's `state_json` belongs to the dialog engine; storage keeps it opaque.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
@@ -168,6 +170,15 @@ def _export(row: sqlite3.Row) -> ExportRow:
     )
 
 
+def period_key(respondent_key: str, period: str) -> str:
+    """The respondent's key for one period only.
+
+    Submissions of different weeks then carry different keys, so they cannot be
+    joined to follow one person's participation over time.
+    """
+    return hmac.new(respondent_key.encode(), period.encode(), hashlib.sha256).hexdigest()
+
+
 def _owner(person_id: int | None, respondent_key: str | None) -> tuple[str, object]:
     """The column and value that pick one person's (or respondent's) sessions."""
     if (person_id is None) == (respondent_key is None):
@@ -320,7 +331,7 @@ class SessionRepo:
                     " SELECT ?, script_id, ?, ? FROM script_versions WHERE id = ?"
                     " ON CONFLICT DO NOTHING",
                     (
-                        session["respondent_key"],
+                        period_key(session["respondent_key"], session["period"]),
                         session["org_id"],
                         session["period"],
                         session["script_version_id"],
@@ -345,7 +356,7 @@ class SessionRepo:
         row = await self._db.fetchone(
             "SELECT 1 FROM submissions WHERE respondent_key = ? AND script_id = ?"
             " AND org_id = ? AND period = ?",
-            (respondent_key, script_id, org_id, period),
+            (period_key(respondent_key, period), script_id, org_id, period),
         )
         return row is not None
 

@@ -22,6 +22,7 @@ from storage import (
     StaleRevision,
     respondent_key,
 )
+from storage.sessions import period_key
 
 TODAY = date(2026, 11, 23)
 PERIOD = "2026-W48"
@@ -318,12 +319,15 @@ async def test_service_user_completion_records_submission_and_forgets_the_key(
     row = await s.get(sid)
     assert (row.status, row.respondent_key) == ("done", None)
     assert len(await s.answers(sid)) == 2
-    # The key survives only in submissions, which have no path to the answers.
+    # Only a per-period derivation of the key survives, in submissions, which have
+    # no path to the answers and cannot be joined across weeks.
     assert (
         await count(world.db, "SELECT count(*) FROM sessions WHERE respondent_key = ?", (KEY,)) == 0
     )
     submission = await world.db.fetchall("SELECT * FROM submissions")
-    assert [tuple(r) for r in submission] == [(KEY, "feedback", world.org_id, PERIOD)]
+    week_key = period_key(KEY, PERIOD)
+    assert [tuple(r) for r in submission] == [(week_key, "feedback", world.org_id, PERIOD)]
+    assert week_key not in (KEY, period_key(KEY, "2026-W49"))
 
 
 async def test_a_stale_completion_records_no_submission(world: World) -> None:
