@@ -10,7 +10,7 @@ reworded and moved.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dialogs.model import Question, Script
 
@@ -42,12 +42,16 @@ class ChangeSummary:
     reworded: tuple[Reworded, ...] = ()
     moved: tuple[Moved, ...] = ()
     answers_changed: tuple[str, ...] = ()  # type, scale or options changed under the same id
+    logic_changed: tuple[str, ...] = ()  # required, show_if, follow-up condition or lengths
     remapped: tuple[str, ...] = ()  # framework items changed: digests file them elsewhere
     languages_added: tuple[str, ...] = ()
     languages_removed: tuple[str, ...] = ()
     scales_added: tuple[str, ...] = ()
     scales_removed: tuple[str, ...] = ()
     scales_changed: tuple[str, ...] = ()
+    sections_added: tuple[str, ...] = ()
+    sections_removed: tuple[str, ...] = ()
+    sections_changed: tuple[str, ...] = ()  # title or framework items
     settings_changed: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
 
@@ -72,12 +76,16 @@ class ChangeSummary:
         out += _listed("reworded", [_reworded(r) for r in self.reworded])
         out += _listed("moved", [f"{m.question_id} ({_move(m)})" for m in self.moved])
         out += _listed("answers changed", self.answers_changed)
+        out += _listed("conditions or limits changed", self.logic_changed)
         out += _listed("framework items changed", self.remapped)
         out += _listed("languages added", self.languages_added, count=False)
         out += _listed("languages removed", self.languages_removed, count=False)
         out += _listed("scales added", self.scales_added, count=False)
         out += _listed("scales removed", self.scales_removed, count=False)
         out += _listed("scales changed", self.scales_changed, count=False)
+        out += _listed("sections added", self.sections_added, count=False)
+        out += _listed("sections removed", self.sections_removed, count=False)
+        out += _listed("sections changed", self.sections_changed, count=False)
         out += _listed("settings changed", self.settings_changed, count=False)
         return out + [f"warning: {w}" for w in self.warnings]
 
@@ -123,27 +131,44 @@ def summarise(active: Script | None, draft: Script) -> ChangeSummary:
             warnings.append(
                 f"scale {name}: its points changed; answers on it are no longer comparable"
             )
+    logic = [qid for qid in common if _logic(old[qid]) != _logic(new[qid])]
     settings = tuple(s for s in SETTINGS if getattr(active, s) != getattr(draft, s))
+    old_sections = {x.id: x for x in active.sections}
+    new_sections = {x.id: x for x in draft.sections}
+    sections_changed = tuple(
+        sid
+        for sid, section in new_sections.items()
+        if sid in old_sections
+        and (section.title, section.maps_to) != (old_sections[sid].title, old_sections[sid].maps_to)
+    )
     if "audience" in settings:
         warnings.append(f"the audience changes from {active.audience} to {draft.audience}")
     if draft.id != active.id:
         warnings.append(f"the draft is script {draft.id!r}, not {active.id!r}")
-    return ChangeSummary(
+    summary = ChangeSummary(
         script_id=draft.id,
         added=tuple(qid for qid in new if qid not in old),
         removed=tuple(qid for qid in old if qid not in new),
         reworded=tuple(reworded),
         moved=tuple(_moves(active, draft, common)),
         answers_changed=tuple(answers_changed),
+        logic_changed=tuple(logic),
         remapped=tuple(remapped),
         languages_added=tuple(x for x in draft.languages if x not in active.languages),
         languages_removed=tuple(x for x in active.languages if x not in draft.languages),
         scales_added=tuple(s for s in draft.scales if s not in active.scales),
         scales_removed=tuple(s for s in active.scales if s not in draft.scales),
         scales_changed=scales_changed,
+        sections_added=tuple(x for x in new_sections if x not in old_sections),
+        sections_removed=tuple(x for x in old_sections if x not in new_sections),
+        sections_changed=sections_changed,
         settings_changed=settings,
         warnings=tuple(warnings),
     )
+    if summary.unchanged and active != draft:
+        # e.g. an emoji or a score of a choice option: small, but not nothing
+        summary = replace(summary, settings_changed=("other details",))
+    return summary
 
 
 def similarity(old: str, new: str) -> float:
@@ -152,6 +177,10 @@ def similarity(old: str, new: str) -> float:
 
 def _rewording(old: Question, new: Question) -> Reworded | None:
     texts = [(old.text, new.text), (old.hint or {}, new.hint or {})]
+    old_labels = {str(o.value): o.label for o in old.options or []}
+    for option in new.options or []:
+        if str(option.value) in old_labels:
+            texts.append((old_labels[str(option.value)], option.label))
     if old.follow_up is not None or new.follow_up is not None:
         before = old.follow_up.text if old.follow_up else {}
         after = new.follow_up.text if new.follow_up else {}
@@ -168,6 +197,17 @@ def _rewording(old: Question, new: Question) -> Reworded | None:
     if shared and old.text[shared[0]] != new.text[shared[0]]:  # type: ignore[index]
         ratio = round(similarity(old.text[shared[0]], new.text[shared[0]]), 2)  # type: ignore[index]
     return Reworded(old.id, tuple(changed), ratio)
+
+
+def _logic(q: Question) -> tuple[object, ...]:
+    """What decides when and how a question is asked, besides its words."""
+    follow = q.follow_up
+    return (
+        q.required,
+        q.show_if,
+        q.max_length,
+        None if follow is None else (follow.show_if, follow.max_length),
+    )
 
 
 def _answers(script: Script, q: Question) -> tuple[object, ...]:
