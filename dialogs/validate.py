@@ -96,13 +96,32 @@ def _structure_errors(document: dict[str, Any], file: str, lines: LineMap) -> li
         out = []
         seen: set[Path_] = set()
         for error in exc.errors():
-            loc = tuple(p for p in error["loc"] if not _is_union_tag(p))
+            loc = _data_path(document, error["loc"])
             if loc in seen:
                 continue  # a union reports once per member; one message is enough
             seen.add(loc)
             out.append(_from_pydantic(error, loc, file, lines))
         return out
     return []
+
+
+def _data_path(document: Any, loc: tuple[Any, ...]) -> Path_:
+    """Pydantic's error location without its union tags ('int', 'str'...).
+
+    A tag is dropped only where the data has no such key, so that a key the
+    author wrote, such as an unknown top-level key `int`, stays in the path.
+    """
+    out: list[Any] = []
+    node = document
+    for part in loc:
+        inside = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        )
+        if not inside and _is_union_tag(part):
+            continue
+        node = node[part] if inside else None
+        out.append(part)
+    return tuple(out)
 
 
 def _is_union_tag(part: object) -> bool:
