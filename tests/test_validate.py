@@ -143,6 +143,13 @@ def test_unknown_key(place: str) -> None:
     assert "colour" in error.message
 
 
+@pytest.mark.parametrize("key", ["int", "str", "float", "function-after"])
+def test_unknown_key_named_like_a_type(key: str) -> None:
+    doc = full_document()
+    doc[key] = None
+    expect(doc, f"{key}: null", key, "unknown_key")
+
+
 def test_unknown_language_in_a_text() -> None:
     doc = full_document()
     q(doc, "trust")["text"]["fr"] = "Confiance ?"
