@@ -30,11 +30,19 @@ WIDTH = 8.0  # inches: 1200 px
 ROW = 0.7  # inches per item
 BAR = 0.36
 VALUES_AT = 5.12
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def render_chart(digest: Digest, frameworks: Frameworks, language: str) -> bytes:
     """A PNG of the items that have answers this week (all of the lens when none have)."""
+    buffer = io.BytesIO()
+    build_figure(digest, frameworks, language).savefig(
+        buffer, format="png", dpi=DPI, metadata={"Software": None}
+    )
+    return buffer.getvalue()
+
+
+def build_figure(digest: Digest, frameworks: Frameworks, language: str) -> Figure:
+    """The chart as a matplotlib figure: one row per item, a bar per group shown."""
     t = translator(language)
     framework = frameworks.get(digest.lens)
     items = [i for i in digest.items if i.has_answers] or list(digest.items)
@@ -84,9 +92,7 @@ def render_chart(digest: Digest, frameworks: Frameworks, language: str) -> bytes
         color=MUTED,
         labelpad=10,
     )
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-    return buffer.getvalue()
+    return figure
 
 
 def _group(
