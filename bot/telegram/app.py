@@ -21,8 +21,8 @@ from telegram.ext import (
 
 from bot.onboarding import Onboarding
 from bot.runtime import Runtime
-from bot.telegram import handlers
-from bot.telegram.handlers import BotServices
+from bot.telegram import handlers, script_handlers
+from bot.telegram.conversation import SERVICES, BotServices
 from bot.telegram.jobs import Scheduler
 from bot.telegram.menu import publish_menus
 from bot.telegram.ratelimit import ConversationRateLimiter
@@ -84,6 +84,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         "privacy": handlers.on_privacy,
         "stop": handlers.on_stop,
         "invite": handlers.on_invite,
+        "scripts": script_handlers.on_scripts,
     }
     for name, callback in commands.items():
         on(CommandHandler(name, callback, filters=private & filters.UpdateType.MESSAGE))
@@ -94,12 +95,18 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         )
     )
     on(MessageHandler(private & filters.TEXT & filters.UpdateType.MESSAGE, handlers.on_text))
+    on(
+        MessageHandler(
+            private & filters.Document.ALL & filters.UpdateType.MESSAGE,
+            script_handlers.on_document,
+        )
+    )
     on(MessageHandler(private & filters.UpdateType.MESSAGE, handlers.on_other_message))
     application.add_error_handler(handlers.on_error)
 
 
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
-    services: BotServices = application.bot_data[handlers.SERVICES]
+    services: BotServices = application.bot_data[SERVICES]
     admins = await PeopleRepo(services.runtime.db).admins()
     await publish_menus(application.bot, [(p.telegram_id, p.language) for p in admins])
     if application.bot_data.get("carecheck.run_jobs"):

@@ -25,7 +25,13 @@ KINDS = {
     "go": (),  # start this week's check-in
     "later": (),  # remind me later
     "L": ("language", "code"),  # pick a language (code: a pending service-user invite)
+    "dp": ("draft",),  # preview an uploaded script draft
+    "du": ("draft",),  # publish it
+    "dx": ("draft",),  # discard it
+    "sx": ("org", "script", "version", "fmt"),  # download a script version (org 0: global)
+    "sr": ("org", "script", "version"),  # publish an earlier version again
 }
+NUMBERS = frozenset({"session", "step", "org", "version"})
 _FIELD = re.compile(r"^[A-Za-z0-9_-]{0,64}$")
 
 
@@ -41,6 +47,11 @@ class Callback:
     index: str | None = None
     language: str | None = None
     code: str | None = None
+    draft: str | None = None
+    org: int | None = None
+    script: str | None = None
+    version: int | None = None
+    fmt: str | None = None
 
 
 def encode(kind: str, *fields: object) -> str:
@@ -68,7 +79,7 @@ def decode(data: str | None) -> Callback:
         raise BadCallback("fields")
     values: dict[str, object] = {}
     for name, text in zip(names, fields, strict=True):
-        if name in ("session", "step"):
+        if name in NUMBERS:
             if not text.isdigit() or len(text) > 12:
                 raise BadCallback(f"{name} is not a number")
             values[name] = int(text)

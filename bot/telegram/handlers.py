@@ -8,9 +8,7 @@ logged with the update id and answered with "your answers are saved".
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from html import escape
 
 from telegram import Update
@@ -20,13 +18,21 @@ from telegram.ext import Application, ContextTypes
 
 from bot.dialog_service import AlreadySubmitted, NotYourSession, Respondent, Step
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, _, translator
-from bot.onboarding import INVITE_CODE, Identity, Onboarding
-from bot.periods import local_today
+from bot.onboarding import INVITE_CODE, Identity
 from bot.phrases import YES_NO_LABELS, explain
-from bot.runtime import Runtime
 from bot.script_registry import ScriptNotFound
-from bot.telegram import render
+from bot.telegram import render, script_handlers
 from bot.telegram.callbacks import BadCallback, Callback, decode
+from bot.telegram.conversation import (
+    SERVICES,
+    BotServices,
+    identify,
+    say,
+    services,
+    show,
+    step_view,
+    tell,
+)
 from bot.telegram.render import View
 from dialogs.engine import NOT_APPLICABLE
 from dialogs.errors import DialogError, InvalidAnswer
@@ -36,7 +42,6 @@ from storage.orgs import OrgRepo
 
 log = logging.getLogger(__name__)
 
-SERVICES = "carecheck"
 STAFF_SCRIPT = "staff-pulse"
 SERVICE_USER_SCRIPT = "service-user"
 SNOOZE = timedelta(hours=3)
@@ -58,95 +63,6 @@ ROLE_NAMES = {
     "admin": _("administrator"),
     "service_user": _("service user"),
 }
-
-
-@dataclass
-class BotServices:
-    runtime: Runtime
-    onboarding: Onboarding
-    clock: Callable[[], datetime]
-    # The last content shown in each message, so no edit repeats it ("not modified").
-    shown: dict[tuple[int, int], tuple[str, str]] = field(default_factory=dict)
-    # "What we changed after your feedback" lines for an organisation, in a language.
-    changes_for_users: Callable[[int, str], Awaitable[list[str]]] | None = None
-
-    async def org_today(self, org_id: int) -> date:
-        """Today where the organisation is: the day answers are filed under."""
-        org = await OrgRepo(self.runtime.db).get_org(org_id)
-        return local_today(self.clock(), org.timezone if org else "UTC")
-
-
-def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
-    return context.application.bot_data[SERVICES]  # type: ignore[no-any-return]
-
-
-async def identify(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Identity:
-    user = update.effective_user
-    assert user is not None
-    return await services(context).onboarding.identify(user.id, user.language_code)
-
-
-# ---------------------------------------------------------------- showing things
-
-
-async def show(
-    context: ContextTypes.DEFAULT_TYPE, chat_id: int, view: View, message_id: int | None = None
-) -> int:
-    """Edit `message_id` to the view (unless it already shows it), or send a new message."""
-    shown = services(context).shown
-    if message_id is not None:
-        if shown.get((chat_id, message_id)) == view.key():
-            return message_id
-        try:
-            await context.bot.edit_message_text(
-                view.text,
-                chat_id=chat_id,
-                message_id=message_id,
-                parse_mode=ParseMode.HTML,
-                reply_markup=view.keyboard,
-            )
-            shown[(chat_id, message_id)] = view.key()
-            return message_id
-        except BadRequest as error:
-            if "not modified" in str(error).lower():
-                shown[(chat_id, message_id)] = view.key()
-                return message_id
-            log.info("editing message %s failed (%s); sending a new one", message_id, error)
-    message = await context.bot.send_message(
-        chat_id, view.text, parse_mode=ParseMode.HTML, reply_markup=view.keyboard
-    )
-    shown[(chat_id, message.message_id)] = view.key()
-    if len(shown) > 50_000:
-        shown.pop(next(iter(shown)))
-    return message.message_id
-
-
-async def say(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
-    """A plain translated sentence as a new message."""
-    chat = update.effective_chat
-    assert chat is not None
-    await context.bot.send_message(chat.id, escape(text), parse_mode=ParseMode.HTML)
-
-
-async def tell(update: Update, context: ContextTypes.DEFAULT_TYPE, message: str) -> None:
-    """One catalogue sentence, in the sender's language, as a new message."""
-    who = await identify(update, context)
-    await say(update, context, translator(who.language)(message))
-
-
-async def step_view(step: Step, t: Translator, context: ContextTypes.DEFAULT_TYPE) -> View:
-    screen = step.screen
-    if screen.phase == "done":
-        changes: list[str] = []
-        hook = services(context).changes_for_users
-        if step.loaded.script.audience == "service_user" and hook is not None:
-            row = await services(context).runtime.dialogs.sessions.get(step.session_id)
-            if row is not None:
-                changes = await hook(row.org_id, t.language)
-        return render.finished_view(step, t, changes)
-    if screen.phase == "paused":
-        return render.paused_view(step, t)
-    return render.question_view(step, t)
 
 
 # ---------------------------------------------------------------- commands
@@ -426,6 +342,10 @@ async def handle_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> s
         return ""
     if data.kind == "later":
         return await snooze(update, context, who, message_id)
+    if data.kind in ("dp", "du", "dx"):
+        return await script_handlers.draft_button(update, context, who, data, message_id)
+    if data.kind in ("sx", "sr"):
+        return await script_handlers.version_button(update, context, who, data, message_id)
     return await dialog_button(context, who, t, data, chat_id, message_id)
 
 
@@ -439,6 +359,8 @@ async def dialog_button(
 ) -> str:
     svc = services(context)
     assert data.session is not None
+    if data.session == script_handlers.PREVIEW_SESSION:
+        return await preview_button(context, who, t, data, chat_id, message_id)
     respondent = Respondent(person_id=who.person.id if who.person else None, key=who.key)
     dialogs = svc.runtime.dialogs
     try:
@@ -458,6 +380,30 @@ async def dialog_button(
     except DialogError as error:
         return explain(t, error)
     await show(context, chat_id, await step_view(step, t, context), message_id)
+    return ""
+
+
+async def preview_button(
+    context: ContextTypes.DEFAULT_TYPE,
+    who: Identity,
+    t: Translator,
+    data: Callback,
+    chat_id: int,
+    message_id: int,
+) -> str:
+    """A button in an admin's preview of a draft: played in memory, never stored."""
+    preview = script_handlers.preview_of(context, who)
+    if preview is None:
+        return t("This preview has ended.")
+    current = Step(0, 0, preview.loaded, preview.session.screen())
+    try:
+        action, value = _button_action(current, data)
+    except DialogError as error:
+        return explain(t, error)
+    result = await script_handlers.preview_step(context, who, t, action, value, data.step)
+    if isinstance(result, str):
+        return result
+    await show(context, chat_id, await step_view(result, t, context), message_id)
     return ""
 
 
@@ -539,6 +485,14 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     t = translator(who.language)
     svc = services(context)
     dialogs = svc.runtime.dialogs
+    preview = script_handlers.preview_of(context, who)
+    if preview is not None and _wants_text(Step(0, 0, preview.loaded, preview.session.screen())):
+        result = await script_handlers.preview_step(context, who, t, "answer", message.text, None)
+        if isinstance(result, str):
+            await say(update, context, result)
+        else:
+            await show(context, message.chat.id, await step_view(result, t, context))
+        return
     row = None
     if who.person is not None:
         row = await dialogs.sessions.latest_open(person_id=who.person.id)
@@ -550,13 +504,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     respondent = Respondent(person_id=who.person.id if who.person else None, key=who.key)
     try:
         current = await dialogs.current(row.id, respondent)
-        screen = current.screen
-        wants_text = screen.phase == "follow_up" or (
-            screen.phase == "asking"
-            and screen.question is not None
-            and screen.question.type == "text"
-        )
-        if not wants_text:
+        if not _wants_text(current):
             await say(update, context, t("Please answer with the buttons above."))
             return
         step = await dialogs.step(
@@ -576,6 +524,16 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if step.duplicate:
         return
     await show(context, message.chat.id, await step_view(step, t, context))
+
+
+def _wants_text(step: Step) -> bool:
+    """Whether the screen waits for a typed message rather than a button."""
+    screen = step.screen
+    if screen.phase == "follow_up":
+        return True
+    return (
+        screen.phase == "asking" and screen.question is not None and screen.question.type == "text"
+    )
 
 
 async def on_other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

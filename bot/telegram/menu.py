@@ -21,6 +21,7 @@ EVERYONE = (
 ADMIN = (
     *EVERYONE,
     ("invite", _("Make an invitation link")),
+    ("scripts", _("Scripts: versions, downloads, rollback")),
 )
 
 
