@@ -20,7 +20,7 @@ from bot.digest.actions import plan_action, set_action_status
 from bot.i18n import Translator, _, translator
 from bot.periods import iso_week
 from bot.script_registry import LoadedScript, ScriptRegistry
-from dialogs.model import Question
+from dialogs.model import Question, Script
 from frameworks import Frameworks
 from storage.actions import ActionStatus
 from storage.db import Database
@@ -150,7 +150,7 @@ async def create_demo(
 
     planned = 0
     for principle, title_msg, owner_msg, weeks_before, due_weeks, status in ACTIONS:
-        item = _lens_item(frameworks, lens, principle)
+        item = _lens_item(staff_script.script, lens, principle)
         index = max(0, weeks - 1 - weeks_before)
         planned_on = mondays[index] + timedelta(days=7)
         action = await plan_action(
@@ -187,11 +187,13 @@ async def create_demo(
     )
 
 
-def _lens_item(frameworks: Frameworks, lens: str, principle: str) -> str:
-    linked = frameworks.translate("equass", principle, lens)
-    if not linked:
-        raise ValueError(f"no {lens} item is linked to EQUASS {principle!r}")
-    return linked[0]
+def _lens_item(script: Script, lens: str, principle: str) -> str:
+    """The lens item the staff pulse's questions on an EQUASS principle report under."""
+    for question in script.questions():
+        mapping = script.mapping(question)
+        if mapping.get("equass", [""])[0] == principle and mapping.get(lens):
+            return principle if lens == "equass" else mapping[lens][0]
+    raise ValueError(f"no {lens} item covers the questions on EQUASS {principle!r}")
 
 
 # One answer row before its session id and day are known:
