@@ -331,10 +331,12 @@ class _Reader:
         used_as_options: set[str] = set()
         used_as_scales: set[str] = set()
         doc["sections"] = self.sections(survey, lists, used_as_options, used_as_scales)
+        # A list no question names is a scale if its values are numbers (scale points
+        # are); one of words is a choice list whose question lost it, reported there.
         scales = {
             name: self.scale(sheets[CHOICES], item)
             for name, item in lists.items()
-            if name in used_as_scales or name not in used_as_options
+            if name in used_as_scales or (name not in used_as_options and _numbered(item))
         }
         if CHOICES in sheets:
             self.lines.add(("scales",), Cell(sheets[CHOICES].title, 1, 1))
@@ -579,7 +581,9 @@ class _Reader:
                     message = (
                         f"an {NOT_APPLICABLE!r} row belongs to a scale; choice lists have none"
                     )
-                    self.error(None, (*path, "options"), message)
+                    assert self.choices_sheet is not None
+                    na_row = item.not_applicable[0]
+                    self.error(self.choices_sheet.cell(na_row, "name"), (*path, "options"), message)
                 q["options"] = self.options_of(item, path)
         follow_up = self.follow_up(sheet, row, (*path, "follow_up"))
         if follow_up is not None:
@@ -732,6 +736,10 @@ def _option_value(value: Any) -> Any:
     if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
         return int(value)
     return value
+
+
+def _numbered(item: _List) -> bool:
+    return all(isinstance(option.get("value"), int) for _row, option in item.rows)
 
 
 def _flag(value: Any) -> Any:
