@@ -7,6 +7,7 @@ logged with the update id and answered with "your answers are saved".
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from html import escape
@@ -46,6 +47,11 @@ STAFF_SCRIPT = "staff-pulse"
 SERVICE_USER_SCRIPT = "service-user"
 SNOOZE = timedelta(hours=3)
 CALLBACK_TEXT_LIMIT = 200
+# Refusals meaning the pressed message is behind the dialog (an earlier question, a
+# finished or paused session): the message is brought up to date, so a person whose
+# screen missed an edit (it failed, or the bot restarted in between) can carry on.
+REDRAWN = frozenset({"stale", "finished", "paused"})
+MESSAGE_LOCKS = "carecheck.message_locks"
 SOMETHING_WRONG = _(
     "Something went wrong. Your answers so far are saved; please try again in a moment."
 )
@@ -378,9 +384,40 @@ async def dialog_button(
     except NotYourSession:
         return t("This button is not for you.")
     except DialogError as error:
+        if error.code in REDRAWN:
+            await _redraw(context, respondent, t, data.session, chat_id, message_id)
         return explain(t, error)
-    await show(context, chat_id, await step_view(step, t, context), message_id)
+    async with _message_lock(context, chat_id, message_id):
+        await show(context, chat_id, await step_view(step, t, context), message_id)
     return ""
+
+
+async def _redraw(
+    context: ContextTypes.DEFAULT_TYPE,
+    respondent: Respondent,
+    t: Translator,
+    session_id: int,
+    chat_id: int,
+    message_id: int,
+) -> None:
+    """Show the session's current screen in the pressed message."""
+    try:
+        current = await services(context).runtime.dialogs.current(session_id, respondent)
+    except (NotYourSession, DialogError):
+        return
+    async with _message_lock(context, chat_id, message_id):
+        await show(context, chat_id, await step_view(current, t, context), message_id)
+
+
+def _message_lock(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, message_id: int
+) -> asyncio.Lock:
+    """One edit of a message at a time: a double tap's redraw then finds the first
+    edit done (and skips it) instead of repeating it ("message is not modified")."""
+    locks: list[asyncio.Lock] | None = context.application.bot_data.get(MESSAGE_LOCKS)
+    if locks is None:
+        locks = context.application.bot_data[MESSAGE_LOCKS] = [asyncio.Lock() for _ in range(64)]
+    return locks[hash((chat_id, message_id)) % len(locks)]
 
 
 async def preview_button(
