@@ -12,9 +12,9 @@ import logging
 from datetime import timedelta
 from html import escape
 
-from telegram import Update
+from telegram import CallbackQuery, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
 from telegram.ext import Application, ContextTypes
 
 from bot.dialog_service import AlreadySubmitted, NotYourSession, Respondent, Step
@@ -47,6 +47,7 @@ STAFF_SCRIPT = "staff-pulse"
 SERVICE_USER_SCRIPT = "service-user"
 SNOOZE = timedelta(hours=3)
 CALLBACK_TEXT_LIMIT = 200
+ANSWER_RETRY_PAUSE = 0.5  # seconds
 # Refusals meaning the pressed message is behind the dialog (an earlier question, a
 # finished or paused session): the message is brought up to date, so a person whose
 # screen missed an edit (it failed, or the bot restarted in between) can carry on.
@@ -323,10 +324,22 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.exception("update %s failed", update.update_id)
         notice = translator(await _language_or_default(update, context))(SOMETHING_WRONG)
     finally:
+        await _answer(query, notice[:CALLBACK_TEXT_LIMIT] or None)
+
+
+async def _answer(query: CallbackQuery, notice: str | None) -> None:
+    """Answer a callback query, once more after a transport failure (502, a dropped
+    connection): otherwise the person's button spins with no word from the bot. If
+    the first answer did get through, the second is refused and only logged."""
+    for attempt in range(2):
         try:
-            await query.answer(notice[:CALLBACK_TEXT_LIMIT] or None)
+            await query.answer(notice)
+            return
         except TelegramError as error:
-            log.info("answering callback query %s failed: %s", query.id, error)
+            if type(error) not in (NetworkError, TimedOut) or attempt == 1:
+                log.info("answering callback query %s failed: %s", query.id, error)
+                return
+            await asyncio.sleep(ANSWER_RETRY_PAUSE)
 
 
 async def handle_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
