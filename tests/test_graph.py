@@ -73,11 +73,7 @@ def test_labels_are_escaped_and_shortened() -> None:
     doc["sections"][0]["questions"][0]["text"] = tr("A " + "very " * 20 + "long question")
     diagram = flow_diagram(build(doc))
     assert 'subgraph s0["The #quot;quoted#quot; #lt;b#gt;section#lt;/b#gt; #35;1"]' in diagram
-    assert (
-        'q1["q1: A very very very very very very very very very very…"]'
-        in diagram.replace("q0", "q1", 1)
-        or "…" in diagram
-    )
+    assert 'q0["q1: A very very very very very very very very very…"]' in diagram
     assert 'q0 -.->|"show if q1 in (1, 2)"| q1' in diagram
 
 
