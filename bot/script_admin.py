@@ -111,7 +111,8 @@ def read_draft(data: bytes, filename: str, frameworks: FrameworkIndex | None = N
     refused = upload_problem(name, len(data))
     fmt = source_format(data, name)
     if refused is not None:
-        return Draft(name, fmt, None, (ScriptError(name, None, "", refused, "refused"),))
+        code = "too_big" if len(data) > MAX_UPLOAD_BYTES else "format"
+        return Draft(name, fmt, None, (ScriptError(name, None, "", refused, code),))
     if fmt == "xlsx":
         result = validate_workbook(data, name, frameworks)
         if not result.ok or result.script is None:
