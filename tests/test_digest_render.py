@@ -30,6 +30,7 @@ from bot.digest.render import (
     telegram_messages,
 )
 from bot.digest.split import split_message, units
+from bot.i18n import translator
 from bot.runtime import Runtime, open_runtime
 from bot.transport import AiohttpRequest
 from storage.orgs import OrgRepo
@@ -120,6 +121,9 @@ async def test_numbers_and_names_follow_the_language(runtime: Runtime, digest: D
     assert f"Pravice: {formatting.score(rights.staff.mean, 'sl')}" in text
     assert f"{rights.staff.mean:.1f}".replace(".", ",") in text
     assert "16.–22. nov. 2026" in text  # the week's days, as Slovenian writes them
+    t = translator("sl")
+    for heading in ("Weekly digest", "Scores", "Strongest", "Improvement actions"):
+        assert t(heading) != heading and t(heading) in text
 
 
 async def test_messages_pass_the_fake_bot_api(
@@ -205,7 +209,7 @@ async def test_the_report_is_self_contained(runtime: Runtime, digest: Digest) ->
     chart = base64.b64decode(parser.sources[0].split(",", 1)[1])
     assert png_size(chart)[0] == 1200
     assert "http://" not in report and "https://" not in report
-    assert "Demo data" in report or "Demodaten" in report
+    assert translator("de")("Demo data") in report
 
 
 async def test_the_chart_is_a_phone_sized_png(runtime: Runtime, digest: Digest) -> None:
