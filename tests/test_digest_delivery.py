@@ -209,3 +209,15 @@ async def test_a_manager_cannot_read_another_organisations_digest(runtime: Runti
         await digest_for(
             runtime.db, runtime.frameworks, memberships, theirs, None, "2026-W47", "sl", now=SLOT
         )
+
+
+async def test_a_broken_digest_does_not_stop_the_others(runtime: Runtime) -> None:
+    broken = await make_org(runtime.db, "Broken")
+    await OrgRepo(runtime.db).update_settings(broken, lens="iso9001")
+    fine = await make_org(runtime.db, "Fine")
+    await manager(runtime.db, broken, 1)
+    await manager(runtime.db, fine, 2)
+    outbox = Outbox()
+    result = await deliver_due(runtime.db, runtime.frameworks, outbox, now=SLOT, pace=0)
+    assert (result.sent, result.failed) == (1, 1)
+    assert [t for t, _l, _n in outbox.sent] == [2]

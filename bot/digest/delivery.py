@@ -123,15 +123,19 @@ async def deliver_due(
     db: Database, frameworks: Frameworks, send: Send, *, now: datetime, pace: float = PACE
 ) -> Delivery:
     """The weekly job in one call: every due digest to everyone still owed it."""
-    totals = [0, 0, 0]
+    sent = already = failed = 0
     for due in await due_digests(db, now):
-        result = await deliver(db, frameworks, due, send, now=now, pace=pace)
-        totals = [
-            totals[0] + result.sent,
-            totals[1] + result.already_sent,
-            totals[2] + result.failed,
-        ]
-    return Delivery(*totals)
+        try:
+            result = await deliver(db, frameworks, due, send, now=now, pace=pace)
+        except Exception:
+            # One organisation's broken digest (say an unknown lens) must not stop the others.
+            log.exception("digest of organisation %s for %s failed", due.org.id, due.period)
+            failed += len(due.recipients)
+            continue
+        sent += result.sent
+        already += result.already_sent
+        failed += result.failed
+    return Delivery(sent, already, failed)
 
 
 async def digest_for(
