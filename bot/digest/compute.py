@@ -146,13 +146,19 @@ async def item_score(
     item_id: str,
     period: str,
 ) -> float | None:
-    """One item's score in one week (None below k): the baseline of a planned action."""
+    """One item's score in one week (None below k, or for an item no longer known).
+
+    It is the baseline of a planned action, and its "check" later.
+    """
+    item = frameworks.item(framework, item_id)
+    if item is None:
+        return None
+    previous = previous_period(period)
 
     def score(conn: sqlite3.Connection) -> float | None:
         org = _org(conn, org_id)
-        groups = _groups(conn, org_id, unit_id, framework, period, previous_period(period))
-        item = frameworks.get(framework).items[item_id]
-        return _item(item, groups, period, previous_period(period), org["k_threshold"]).score
+        groups = _groups(conn, org_id, unit_id, framework, period, previous)
+        return _item(item, groups, period, previous, org["k_threshold"]).score
 
     return await db.run(score)
 
