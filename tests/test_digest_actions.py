@@ -179,25 +179,26 @@ async def test_actions_of_another_organisation_are_refused(runtime: Runtime, org
 
 
 @pytest.mark.parametrize(
-    ("change", "message"),
+    ("change", "code", "message"),
     [
-        ({"weeks": 3}, "weeks away"),
-        ({"title": "   "}, "needs a title"),
-        ({"item_id": "nonsense"}, "no item"),
-        ({"framework": "iso9001"}, "no item"),
-        ({"period": "2026-W99"}, "has no week 99"),
+        ({"weeks": 3}, "due", "weeks away"),
+        ({"title": "   "}, "no_title", "needs a title"),
+        ({"item_id": "nonsense"}, "unknown_item", "no item"),
+        ({"framework": "iso9001"}, "unknown_item", "no item"),
+        ({"period": "2026-W99"}, "bad_week", "has no week 99"),
     ],
 )
 async def test_a_bad_plan_is_refused(
-    runtime: Runtime, org: int, change: dict[str, object], message: str
+    runtime: Runtime, org: int, change: dict[str, object], code: str, message: str
 ) -> None:
     arguments: dict[str, object] = {
         "org_id": org, "unit_id": None, "framework": "equass", "item_id": "rights",
         "title": "Fine", "owner": None, "weeks": 2, "today": PLANNED,
     }  # fmt: skip
     arguments.update(change)
-    with pytest.raises(ActionError, match=message):
+    with pytest.raises(ActionError, match=message) as refused:
         await plan_action(runtime.db, runtime.frameworks, managing(org), **arguments)  # type: ignore[arg-type]
+    assert refused.value.code == code
 
 
 async def test_a_unit_of_another_organisation_and_a_repeated_status_are_refused(
@@ -214,7 +215,8 @@ async def test_a_unit_of_another_organisation_and_a_repeated_status_are_refused(
         runtime.db, runtime.frameworks, managing(org), org_id=org, unit_id=None,
         framework="equass", item_id="rights", title="x", owner=None, weeks=2, today=PLANNED,
     )  # fmt: skip
-    with pytest.raises(ActionError, match="already open"):
+    with pytest.raises(ActionError, match="already open") as refused:
         await set_action_status(runtime.db, managing(org), action.id, "open", PLANNED)
+    assert refused.value.code == "unchanged"
     with pytest.raises(ActionError, match="no action"):
         await set_action_status(runtime.db, managing(org), action.id + 100, "done", PLANNED)

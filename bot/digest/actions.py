@@ -37,7 +37,22 @@ WHAT_WE_CHANGED = _("What we changed after your feedback:")
 
 
 class ActionError(Exception):
-    """An action cannot be planned or moved as asked; `reason` is one plain sentence."""
+    """An action cannot be planned or moved as asked.
+
+    `code` says which rule failed, for the Telegram layer to explain in the
+    person's language; the message is one English sentence for logs and the CLI.
+    """
+
+    CODES = frozenset(
+        {"no_title", "due", "unknown_item", "unknown_unit", "bad_week", "status",
+         "unknown_action", "unchanged", "unknown_org"}
+    )  # fmt: skip
+
+    def __init__(self, code: str, message: str) -> None:
+        if code not in self.CODES:
+            raise ValueError(f"unknown action error code {code!r}")
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -79,21 +94,21 @@ async def plan_action(
     require_view(memberships, org_id, unit_id)
     clean_title = scrub(title, TITLE_LIMIT)
     if not clean_title:
-        raise ActionError("an action needs a title")
+        raise ActionError("no_title", "an action needs a title")
     clean_owner = scrub(owner, OWNER_LIMIT) if owner else None
     if weeks not in DUE_WEEKS:
-        raise ActionError(f"the due date is {', '.join(map(str, DUE_WEEKS))} weeks away")
+        raise ActionError("due", f"the due date is {', '.join(map(str, DUE_WEEKS))} weeks away")
     if frameworks.item(framework, item_id) is None:
-        raise ActionError(f"{framework} has no item {item_id!r}")
+        raise ActionError("unknown_item", f"{framework} has no item {item_id!r}")
     if unit_id is not None:
         unit = await OrgRepo(db).get_unit(unit_id)
         if unit is None or unit.org_id != org_id:
-            raise ActionError(f"organisation {org_id} has no unit {unit_id}")
+            raise ActionError("unknown_unit", f"organisation {org_id} has no unit {unit_id}")
     week = period or previous_period(iso_week(today))
     try:
         parse_period(week)
     except ValueError as exc:
-        raise ActionError(str(exc)) from None
+        raise ActionError("bad_week", str(exc)) from None
     baseline = await item_score(db, frameworks, org_id, unit_id, framework, item_id, week)
     return await ActionRepo(db).create(
         org_id,
@@ -135,14 +150,14 @@ async def set_action_status(
     re-edit a message to identical content.
     """
     if status not in STATUSES:
-        raise ActionError(f"unknown status {status!r}")
+        raise ActionError("status", f"unknown status {status!r}")
     repo = ActionRepo(db)
     action = await repo.get(action_id)
     if action is None:
-        raise ActionError(f"there is no action {action_id}")
+        raise ActionError("unknown_action", f"there is no action {action_id}")
     require_view(memberships, action.org_id, action.unit_id)
     if action.status == status:
-        raise ActionError(f"the action is already {status}")
+        raise ActionError("unchanged", f"the action is already {status}")
     return await repo.set_status(action_id, status, today)
 
 
@@ -158,7 +173,7 @@ async def check_action(
     if period is None:
         org = await OrgRepo(db).get_org(action.org_id)
         if org is None:
-            raise ActionError(f"there is no organisation {action.org_id}")
+            raise ActionError("unknown_org", f"there is no organisation {action.org_id}")
         period = default_period(now or utcnow(), org.timezone)
     score = await item_score(
         db, frameworks, action.org_id, action.unit_id, action.framework, action.item_id, period
