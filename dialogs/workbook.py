@@ -419,9 +419,7 @@ class _Reader:
             item.rows.append((row, option))
         return lists
 
-    def options(
-        self, sheet: _Sheet, item: _List, path: Path_, numbered: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
+    def options(self, sheet: _Sheet, item: _List, path: Path_) -> list[dict[str, Any]]:
         """A list's options as document data, each field located at its choices cell."""
         out = []
         for k, (row, base) in enumerate(item.rows):
