@@ -143,10 +143,11 @@ class PeopleRepo:
 
         return await self._db.run(forget)
 
-    async def admins(self) -> list[Person]:
-        """Every administrator, of an organisation or global (for their command menu)."""
+    async def with_role(self, role: Role) -> list[Person]:
+        """Everyone with this role anywhere (admins: global ones too), for their command menu."""
         rows = await self._db.fetchall(
             "SELECT DISTINCT p.* FROM people p JOIN memberships m ON m.person_id = p.id"
-            " WHERE m.role = 'admin' ORDER BY p.id"
+            " WHERE m.role = ? ORDER BY p.id",
+            (role,),
         )
         return [_person(row) for row in rows]

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from urllib.parse import urlsplit
 
 from telegram.ext import (
@@ -21,7 +22,7 @@ from telegram.ext import (
 
 from bot.onboarding import Onboarding
 from bot.runtime import Runtime
-from bot.telegram import handlers, script_handlers
+from bot.telegram import digest_handlers, handlers, script_handlers
 from bot.telegram.conversation import SERVICES, BotServices
 from bot.telegram.jobs import Scheduler
 from bot.telegram.menu import publish_menus
@@ -63,8 +64,12 @@ def build_application(
         .build()
     )
     services = BotServices(runtime, Onboarding(runtime.db, runtime.secret), clock)
+    services.changes_for_users = partial(digest_handlers.changes_for_users, services)
     handlers.install(application, services)
-    application.bot_data[SCHEDULER] = Scheduler(application.bot, runtime.db, clock)
+    digests = partial(digest_handlers.weekly_digests, services, application.bot)
+    application.bot_data[SCHEDULER] = Scheduler(
+        application.bot, runtime.db, clock, extra_jobs=[digests]
+    )
     application.bot_data["carecheck.run_jobs"] = run_jobs
     register(application)
     return application
@@ -85,6 +90,8 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         "stop": handlers.on_stop,
         "invite": handlers.on_invite,
         "scripts": script_handlers.on_scripts,
+        "digest": digest_handlers.on_digest,
+        "actions": digest_handlers.on_actions,
     }
     for name, callback in commands.items():
         on(CommandHandler(name, callback, filters=private & filters.UpdateType.MESSAGE))
@@ -107,8 +114,12 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
 
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
     services: BotServices = application.bot_data[SERVICES]
-    admins = await PeopleRepo(services.runtime.db).admins()
-    await publish_menus(application.bot, [(p.telegram_id, p.language) for p in admins])
+    people = PeopleRepo(services.runtime.db)
+    await publish_menus(
+        application.bot,
+        managers=[(p.telegram_id, p.language) for p in await people.with_role("manager")],
+        admins=[(p.telegram_id, p.language) for p in await people.with_role("admin")],
+    )
     if application.bot_data.get("carecheck.run_jobs"):
         scheduler: Scheduler = application.bot_data[SCHEDULER]
         scheduler.start()

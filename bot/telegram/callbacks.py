@@ -30,8 +30,12 @@ KINDS = {
     "dx": ("draft",),  # discard it
     "sx": ("org", "script", "version", "fmt"),  # download a script version (org 0: global)
     "sr": ("org", "script", "version"),  # publish an earlier version again
+    "ap": ("org", "unit", "framework", "item"),  # plan an action on a weak item (unit 0: all)
+    "ao": (),  # the action has no owner
+    "aw": ("weeks",),  # it is due in this many weeks
+    "as": ("action", "status"),  # mark an action started (s), done (d) or dropped (x)
 }
-NUMBERS = frozenset({"session", "step", "org", "version"})
+NUMBERS = frozenset({"session", "step", "org", "version", "unit", "weeks", "action"})
 _FIELD = re.compile(r"^[A-Za-z0-9_-]{0,64}$")
 
 
@@ -52,6 +56,12 @@ class Callback:
     script: str | None = None
     version: int | None = None
     fmt: str | None = None
+    unit: int | None = None
+    framework: str | None = None
+    item: str | None = None
+    weeks: int | None = None
+    action: int | None = None
+    status: str | None = None
 
 
 def encode(kind: str, *fields: object) -> str:

@@ -22,7 +22,7 @@ from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, _, translator
 from bot.onboarding import INVITE_CODE, Identity
 from bot.phrases import YES_NO_LABELS, explain
 from bot.script_registry import ScriptNotFound
-from bot.telegram import render, script_handlers
+from bot.telegram import digest_handlers, render, script_handlers
 from bot.telegram.callbacks import BadCallback, Callback, decode
 from bot.telegram.conversation import (
     SERVICES,
@@ -365,6 +365,14 @@ async def handle_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> s
         return await script_handlers.draft_button(update, context, who, data, message_id)
     if data.kind in ("sx", "sr"):
         return await script_handlers.version_button(update, context, who, data, message_id)
+    if data.kind == "ap":
+        return await digest_handlers.plan_button(update, context, who, data)
+    if data.kind == "ao":
+        return await digest_handlers.owner_skip_button(update, context, who, message_id)
+    if data.kind == "aw":
+        return await digest_handlers.due_button(update, context, who, data, message_id)
+    if data.kind == "as":
+        return await digest_handlers.status_button(update, context, who, data, message_id)
     return await dialog_button(context, who, t, data, chat_id, message_id)
 
 
@@ -535,6 +543,8 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     t = translator(who.language)
     svc = services(context)
     dialogs = svc.runtime.dialogs
+    if await digest_handlers.planning_text(update, context, who, message.text):
+        return
     preview = script_handlers.preview_of(context, who)
     if preview is not None and _wants_text(Step(0, 0, preview.loaded, preview.session.screen())):
         result = await script_handlers.preview_step(context, who, t, "answer", message.text, None)

@@ -78,6 +78,8 @@ class Scheduler:
         now = now or self.clock()
         report = JobReport()
         for org in await self.orgs.list_orgs():
+            if org.is_demo:
+                continue  # its staff are synthetic: there is nobody to send to
             due = pulse_time(org, now)
             if now < due:
                 continue

@@ -18,29 +18,37 @@ EVERYONE = (
     ("stop", _("No more weekly check-ins")),
     ("help", _("What this bot can do")),
 )
-ADMIN = (
+MANAGER = (
     *EVERYONE,
+    ("digest", _("This week's digest")),
+    ("actions", _("Improvement actions")),
     ("invite", _("Make an invitation link")),
+)
+ADMIN = (
+    *MANAGER,
     ("scripts", _("Scripts: versions, downloads, rollback")),
 )
+MENUS = {"everyone": EVERYONE, "manager": MANAGER, "admin": ADMIN}
 
 
-def commands(language: str, admin: bool = False) -> list[BotCommand]:
+def commands(language: str, role: str = "everyone") -> list[BotCommand]:
     t = translator(language)
-    return [BotCommand(name, t(text)) for name, text in (ADMIN if admin else EVERYONE)]
+    return [BotCommand(name, t(text)) for name, text in MENUS[role]]
 
 
-async def publish_menus(bot: Bot, admin_chats: list[tuple[int, str]]) -> None:
-    """Set the default menu in every language, and the admin menu for each admin's chat."""
+async def publish_menus(
+    bot: Bot, managers: list[tuple[int, str]], admins: list[tuple[int, str]]
+) -> None:
+    """The default menu in every language, and each manager's and admin's own in their chat."""
     for language in LANGUAGES:
         code = "" if language == "en" else language
         await bot.set_my_commands(
             commands(language), scope=BotCommandScopeDefault(), language_code=code or None
         )
-    for chat_id in admin_chats:
+    chats = {chat: ("manager", language) for chat, language in managers}
+    chats.update({chat: ("admin", language) for chat, language in admins})
+    for chat_id, (role, language) in chats.items():
         try:
-            await bot.set_my_commands(
-                commands("en", admin=True), scope=BotCommandScopeChat(chat_id)
-            )
+            await bot.set_my_commands(commands(language, role), scope=BotCommandScopeChat(chat_id))
         except TelegramError as error:
-            log.info("admin menu for chat %s not set: %s", chat_id, error)
+            log.info("%s menu for chat %s not set: %s", role, chat_id, error)

@@ -131,7 +131,7 @@ def finished_view(step: Step, t: Translator, changes: list[str] | None = None) -
     ]
     if changes:
         lines += ["", f"<b>{escape(t('What we changed after your feedback:'))}</b>"]
-        lines += [f"• {escape(change)}" for change in changes]
+        lines += [escape(change) for change in changes]
     return View("\n".join(lines))
 
 
