@@ -117,7 +117,16 @@ def read_draft(data: bytes, filename: str, frameworks: FrameworkIndex | None = N
         result = validate_workbook(data, name, frameworks)
         if not result.ok or result.script is None:
             return Draft(name, fmt, None, tuple(result.errors))
-        return Draft(name, fmt, result.script, (), script_to_yaml(result.script))
+        text = script_to_yaml(result.script)
+        size = len(text.encode("utf-8"))
+        if size > limits.MAX_FILE_BYTES:
+            # stored as YAML, it must read back under the same limit as a YAML upload
+            message = (
+                f"the script is {size} bytes as YAML; the limit is {limits.MAX_FILE_BYTES}: "
+                "shorten the texts or split the script"
+            )
+            return Draft(name, fmt, None, (ScriptError(name, None, "", message, "too_big"),))
+        return Draft(name, fmt, result.script, (), text)
     text, errors = decode(data, name)
     if text is None:
         return Draft(name, fmt, None, tuple(errors))

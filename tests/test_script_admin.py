@@ -153,6 +153,24 @@ def test_hostile_uploads_give_clear_located_errors(
         assert draft.errors[0].line == where
 
 
+def test_a_workbook_too_long_to_store_as_yaml_is_refused() -> None:
+    languages = ("en", "sl", "de", "cs", "lt")
+    doc = full_document(languages)
+    long_text = {lang: "word " * 130 for lang in languages}
+    doc["sections"][1]["questions"] += [
+        {"id": f"long{i}", "type": "yes_no", "text": long_text} for i in range(100)
+    ]
+    data = write_workbook(build(doc))
+    assert len(data) < MAX_UPLOAD_BYTES  # repeated words pack small in a zip
+    draft = read_draft(data, "long.xlsx", FRAMEWORKS)
+    assert not draft.ok
+    (error,) = draft.errors
+    assert error.code == "too_big"
+    assert error.message.endswith(
+        f"bytes as YAML; the limit is {MAX_UPLOAD_BYTES}: shorten the texts or split the script"
+    )
+
+
 def test_upload_problems_are_known_before_downloading() -> None:
     assert upload_problem("script.yaml", 1000) is None
     assert upload_problem(None, None) is None
