@@ -205,6 +205,8 @@ async def test_a_manager_cannot_read_another_organisations_digest(runtime: Runti
         runtime.db, runtime.frameworks, memberships, mine, None, "2026-W47", "sl", now=SLOT
     )
     assert "Mine" in rendered.messages[0]
+    assert (rendered.org_id, rendered.unit_id, rendered.period) == (mine, None, "2026-W47")
+    assert rendered.weak_items == ()  # no answers, so nothing ranks as weak
     with pytest.raises(AccessDenied):
         await digest_for(
             runtime.db, runtime.frameworks, memberships, theirs, None, "2026-W47", "sl", now=SLOT

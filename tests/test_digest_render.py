@@ -134,6 +134,7 @@ async def test_messages_pass_the_fake_bot_api(
     async with telegram.Bot(**fake_api.bot_kwargs(), request=AiohttpRequest()) as bot:
         for language in ("en", "sl", "de", "cs", "lt"):
             rendered = render_all(digest, runtime.frameworks, language)
+            assert [i for i, _name in rendered.weak_items] == list(digest.weakest)
             for text in rendered.messages:
                 await bot.send_message(user.id, text, parse_mode="HTML")
             await bot.send_photo(user.id, rendered.chart_png)

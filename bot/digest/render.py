@@ -43,6 +43,11 @@ class RenderedDigest:
     chart_png: bytes
     report_html: str
     report_name: str  # a file name for the document attachment
+    org_id: int
+    unit_id: int | None
+    period: str
+    lens: str
+    weak_items: tuple[tuple[str, str], ...]  # (item id, name): the "Plan an action" buttons
 
 
 @cache
@@ -98,6 +103,11 @@ def render_all(digest: Digest, frameworks: Frameworks, language: str) -> Rendere
         chart_png=png,
         report_html=report_html(digest, frameworks, language, png),
         report_name=f"carecheck-{digest.org_id}{scope}-{digest.period}.html",
+        org_id=digest.org_id,
+        unit_id=digest.unit_id,
+        period=digest.period,
+        lens=digest.lens,
+        weak_items=tuple(weak_spots(digest, frameworks, language)),
     )
 
 
