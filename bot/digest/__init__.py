@@ -2,7 +2,7 @@
 
 What the Telegram layer calls:
 - `/digest`: `digest_for(...)` (access-checked) gives a `RenderedDigest` with the
-  messages, the chart PNG and the HTML report; `weak_spots(...)` the items for
+  messages, the chart PNG, the HTML report, and `weak_items` for the
   "Plan an action" buttons.
 - the weekly job: `deliver_due(db, frameworks, send, now=...)`, every few minutes
   and once at start (that is also the catch-up); or `due_digests` + `deliver`.
