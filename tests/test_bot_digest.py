@@ -114,6 +114,8 @@ async def test_weekly_digest_once_even_after_a_restart(bot: Harness) -> None:
     monday_after_slot = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     report = await bot.app.bot_data["carecheck.scheduler"].run_due(monday_after_slot)
     assert report.extra and report.extra[0].sent == 1
+    spots = last_with(bot, maja, T("Weak spots: plan an improvement action?"))
+    assert spots is not None and spots.callback_data[0].startswith("1:ap:")
     photos = len(bot.api.calls_to("sendPhoto"))
     await bot.restart()
     again = await bot.app.bot_data["carecheck.scheduler"].run_due(monday_after_slot)

@@ -8,7 +8,6 @@ name any organisation, item or action.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,7 +18,7 @@ from telegram.constants import ParseMode
 from telegram.error import Forbidden
 from telegram.ext import ContextTypes
 
-from bot.digest.access import AccessDenied, can_view, require_view
+from bot.digest.access import AccessDenied, can_view
 from bot.digest.actions import (
     DUE_WEEKS,
     ActionError,
@@ -28,9 +27,9 @@ from bot.digest.actions import (
     set_action_status,
     what_we_changed,
 )
-from bot.digest.compute import DigestError, compute_digest
-from bot.digest.delivery import Delivery, deliver_due
-from bot.digest.render import RenderedDigest, render_all, weak_spots
+from bot.digest.compute import DigestError
+from bot.digest.delivery import Delivery, deliver_due, digest_for
+from bot.digest.render import RenderedDigest
 from bot.i18n import Translator, _, translator
 from bot.onboarding import Identity
 from bot.periods import local_today
@@ -41,6 +40,7 @@ from bot.telegram.render import View, button
 from storage.actions import Action
 from storage.db import Database
 from storage.digests import Recipient
+from storage.errors import NotFound
 from storage.orgs import OrgRepo
 
 log = logging.getLogger(__name__)
@@ -89,31 +89,24 @@ def manager_scope(who: Identity) -> tuple[int, int | None] | None:
     return None
 
 
-async def send_digest(
-    bot: Bot,
-    chat_id: int,
-    rendered: RenderedDigest,
-    spots: list[tuple[str, str]],
-    t: Translator,
-    scope: tuple[int, int | None, str],
-) -> None:
-    """The digest as messages, the chart, the printable report, and the "plan an action" buttons."""
-    org_id, unit_id, lens = scope
+async def send_digest(bot: Bot, chat_id: int, rendered: RenderedDigest, t: Translator) -> None:
+    """The digest as messages, the chart, the printable report, and "plan an action" buttons."""
     for text in rendered.messages:
         await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
     await bot.send_photo(chat_id, InputFile(rendered.chart_png, filename="digest.png"))
     await bot.send_document(
         chat_id, InputFile(rendered.report_html.encode("utf-8"), filename=rendered.report_name)
     )
-    if spots:
+    if rendered.weak_items:
+        unit = rendered.unit_id or 0
         rows = [
             [
                 button(
                     t("📝 Plan an action: {item}", item=name)[:60],
-                    encode("ap", org_id, unit_id or 0, lens, item),
+                    encode("ap", rendered.org_id, unit, rendered.lens, item),
                 )
             ]
-            for item, name in spots
+            for item, name in rendered.weak_items
         ]
         await bot.send_message(
             chat_id,
@@ -138,22 +131,25 @@ async def on_digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         else:
             period = arg
     svc = services(context)
-    db, frameworks = svc.runtime.db, svc.runtime.frameworks
     try:
-        require_view(who.memberships, org_id, unit_id)
-        digest = await compute_digest(db, frameworks, org_id, unit_id, period, now=svc.clock())
-        rendered = await asyncio.to_thread(render_all, digest, frameworks, who.language)
+        rendered = await digest_for(
+            svc.runtime.db,
+            svc.runtime.frameworks,
+            who.memberships,
+            org_id,
+            unit_id,
+            period,
+            who.language,
+            now=svc.clock(),
+        )
     except AccessDenied:
         await say(update, context, t("You cannot see that unit's digest."))
         return
-    except (DigestError, ValueError) as error:
+    except (DigestError, NotFound, ValueError) as error:
         log.info("digest refused: %s", error)
         await say(update, context, t("Usage: /digest [unit number] [week like 2026-W47]"))
         return
-    spots = weak_spots(digest, frameworks, who.language)
-    await send_digest(
-        context.bot, update.effective_chat.id, rendered, spots, t, (org_id, unit_id, digest.lens)
-    )  # type: ignore[union-attr]
+    await send_digest(context.bot, update.effective_chat.id, rendered, t)  # type: ignore[union-attr]
 
 
 async def weekly_digests(svc: BotServices, bot: Bot, now: datetime) -> Delivery:
@@ -164,7 +160,7 @@ async def weekly_digests(svc: BotServices, bot: Bot, now: datetime) -> Delivery:
         t = translator(recipient.language)
         try:
             with bulk_sending():
-                await send_digest(bot, recipient.telegram_id, rendered, [], t, (0, None, ""))
+                await send_digest(bot, recipient.telegram_id, rendered, t)
         except Forbidden:
             log.info("manager %s blocked the bot; digest skipped", recipient.person_id)
 

@@ -64,6 +64,12 @@ INVITE_ERRORS = {
     "used_up": _("This link has been used up. Please ask for a new one."),
 }
 CHOOSE_LANGUAGE = _("Please choose your language")
+STAFF_ONLY = _("Check-ins are for staff who joined with an invitation link.")
+STORED_ABOUT_STAFF = _(
+    "Stored about you: your Telegram number, your language ({language}), "
+    "and your memberships: {memberships}. Your answers are stored without "
+    "your name and are reported only for groups."
+)
 ROLE_NAMES = {
     "staff": _("staff member"),
     "manager": _("manager"),
@@ -203,7 +209,7 @@ async def start_checkin(
         await say(
             update,
             context,
-            translator(who.language)("Check-ins are for staff who joined with an invitation link."),
+            translator(who.language)(STAFF_ONLY),
         )
         return
     await begin_dialog(update, context, who, STAFF_SCRIPT, home.org_id, home.unit_id, message_id)  # type: ignore[arg-type]
@@ -251,11 +257,7 @@ async def on_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
             org = await orgs.get_org(membership.org_id) if membership.org_id else None
             names.append(f"{org.name if org else '*'} ({t(ROLE_NAMES[membership.role])})")
         text = t(
-            (
-                "Stored about you: your Telegram number, your language ({language}), "
-                "and your memberships: {memberships}. Your answers are stored without "
-                "your name and are reported only for groups."
-            ),
+            STORED_ABOUT_STAFF,
             language=who.language,
             memberships=", ".join(names) or "-",
         )

@@ -24,6 +24,8 @@ DONE = _("Done ✓")
 CONTINUE = _("▶ Continue")
 START = _("▶ Start now")
 LATER = _("⏰ Remind me later")
+TYPE_COMMENT = _("Type your comment as a message, or tap Skip.")
+TYPE_ANSWER = _("Type your answer as a message.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +56,12 @@ def question_view(step: Step, t: Translator) -> View:
     if screen.phase == "follow_up":
         assert question.follow_up is not None
         lines += ["", f"<b>{escape(pick(question.follow_up.text, lang))}</b>"]
-        lines.append(f"<i>{escape(t('Type your comment as a message, or tap Skip.'))}</i>")
+        lines.append(f"<i>{escape(t(TYPE_COMMENT))}</i>")
     else:
         if question.hint:
             lines.append(f"<i>{escape(pick(question.hint, lang))}</i>")
         if question.type == "text":
-            lines.append(f"<i>{escape(t('Type your answer as a message.'))}</i>")
+            lines.append(f"<i>{escape(t(TYPE_ANSWER))}</i>")
         rows = _option_rows(step, question, t)
     nav = []
     if screen.can_back:
