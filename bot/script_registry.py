@@ -47,9 +47,9 @@ class ScriptRegistry:
                 raise BrokenScript("; ".join(str(e) for e in validation.errors))
             script = validation.script
             live = await self.repo.active(script.id, None)
-            if live is not None and (live.published_by is not None or live.source_text == text):
+            if live is not None and (not live.shipped or live.source_text == text):
                 continue
-            published.append(await self._publish(script, text, "yaml", None, None))
+            published.append(await self._publish(script, text, "yaml", None, None, shipped=True))
         return published
 
     def validate(self, text: str | bytes, file: str) -> Validation:
@@ -61,7 +61,14 @@ class ScriptRegistry:
         return await self._publish(script, text, source_format, org_id, by)
 
     async def _publish(
-        self, script: Script, text: str, source_format: str, org_id: int | None, by: int | None
+        self,
+        script: Script,
+        text: str,
+        source_format: str,
+        org_id: int | None,
+        by: int | None,
+        *,
+        shipped: bool = False,
     ) -> ScriptVersion:
         return await self.repo.publish(
             script.id,
@@ -71,6 +78,7 @@ class ScriptRegistry:
             script.title.get("en") or next(iter(script.title.values())),
             by,
             crosswalk(script, self.frameworks),
+            shipped=shipped,
         )
 
     async def active(self, script_id: str, org_id: int | None) -> LoadedScript:

@@ -34,6 +34,7 @@ class ScriptVersion:
     title: str
     published_by: int | None
     published_at: datetime
+    shipped: bool = False  # one of carecheck's defaults, not a person's
 
 
 def _version(row: sqlite3.Row) -> ScriptVersion:
@@ -48,6 +49,7 @@ def _version(row: sqlite3.Row) -> ScriptVersion:
         title=row["title"],
         published_by=row["published_by"],
         published_at=instant(row["published_at"]),
+        shipped=bool(row["shipped"]),
     )
 
 
@@ -72,6 +74,7 @@ def _publish(
     title: str,
     published_by: int | None,
     items: Iterable[ItemLink],
+    shipped: bool = False,
 ) -> sqlite3.Row:
     digest = hashlib.sha256(source_text.encode("utf-8")).hexdigest()
     live = _effective(conn, script_id, org_id)
@@ -83,7 +86,7 @@ def _publish(
     ).fetchone()[0]
     row = conn.execute(
         "INSERT INTO script_versions (script_id, org_id, version, source_text, source_format,"
-        " sha256, title, published_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+        " sha256, title, published_by, shipped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
         (
             script_id,
             org_id,
@@ -93,6 +96,7 @@ def _publish(
             digest,
             title,
             published_by,
+            int(shipped),
         ),
     ).fetchone()
     conn.executemany(
@@ -123,6 +127,8 @@ class ScriptRepo:
         title: str,
         published_by: int | None,
         items: Iterable[ItemLink],
+        *,
+        shipped: bool = False,
     ) -> ScriptVersion:
         """Store a new version (last + 1 in its scope) and make it live.
 
@@ -133,7 +139,15 @@ class ScriptRepo:
         links = list(items)
         row = await self._db.run(
             lambda conn: _publish(
-                conn, script_id, org_id, source_text, source_format, title, published_by, links
+                conn,
+                script_id,
+                org_id,
+                source_text,
+                source_format,
+                title,
+                published_by,
+                links,
+                shipped,
             )
         )
         return _version(row)

@@ -135,3 +135,23 @@ async def test_a_failed_publish_leaves_the_live_version(db: Database) -> None:
         await scripts.publish("staff-pulse", None, V2, "docx", "Bad", None, [])  # type: ignore[arg-type]
     assert await scripts.active("staff-pulse", None) == live
     assert len(await scripts.versions("staff-pulse", None)) == 1
+
+
+async def test_a_forgotten_publisher_does_not_make_a_version_shipped(tmp_path: Path) -> None:
+    from bot.script_registry import ScriptRegistry
+    from frameworks import default_frameworks
+    from storage.people import PeopleRepo
+
+    async with await Database.open(tmp_path / "s.db") as db:
+        registry = ScriptRegistry(db, default_frameworks())
+        shipped = await registry.ensure_shipped()
+        assert shipped and all(v.shipped for v in shipped)
+        live = await registry.active("service-user", None)
+        text = live.version.source_text.replace("id: service-user", "id: service-user", 1)
+        text += "\n# an admin's own edit\n"
+        admin = await PeopleRepo(db).get_or_create(4242, "en")
+        mine = await registry.publish(live.script, text, "yaml", None, admin.id)
+        assert not mine.shipped
+        await PeopleRepo(db).forget(admin.id)
+        assert await registry.ensure_shipped() == []  # the admin's version stays live
+        assert (await registry.active("service-user", None)).version.id == mine.id
