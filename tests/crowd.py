@@ -1,0 +1,535 @@
+"""Simulated people for the crash and fault suites, and the bot as a process to kill.
+
+Each person answers through the fake Bot API the way a person does: look at the newest
+screen, tap or type, wait for the bot, and try again when nothing happened (a
+"Something went wrong" notice, or silence because the bot died). What the bot
+acknowledged, meaning it showed the next screen, is recorded, so a suite can hold it
+against the database afterwards with `audit`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import sqlite3
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from bot.script_registry import shipped_texts
+from bot.telegram.handlers import SOMETHING_WRONG
+from dialogs import SHIPPED_SCRIPTS
+from dialogs.validate import validate_source
+from frameworks import default_frameworks
+from storage.secret import load_or_create_secret
+from tests.fakebotapi.models import StoredMessage, User
+from tests.fakebotapi.server import FakeBotAPI
+
+ROOT = Path(__file__).resolve().parent.parent
+ALREADY_ANSWERED = "You have already answered this week. Thank you!"
+WELCOME_BACK = "Welcome back: continuing where you left off."
+TYPE_COMMENT = "Type your comment as a message, or tap Skip."
+TYPE_ANSWER = "Type your answer as a message."
+DIALOG_KINDS = frozenset("atcsbpr")
+
+Kind = Literal["none", "asking", "follow_up", "text", "paused", "done"]
+
+
+# ---------------------------------------------------------------- the scripts
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """What the shipped scripts say in English, to read a screen back into a question."""
+
+    titles: frozenset[str]
+    thanks: frozenset[str]
+    questions: dict[str, str]  # English question text -> question id
+    types: dict[str, str]  # question id -> question type
+
+    @classmethod
+    def load(cls) -> Catalogue:
+        titles, thanks, questions, types = set(), set(), {}, {}
+        frameworks = default_frameworks()
+        for name, text in shipped_texts(SHIPPED_SCRIPTS):
+            script = validate_source(text, name, frameworks).script
+            assert script is not None, name
+            titles.add(script.title["en"])
+            thanks.add(script.thanks["en"])
+            for question in script.questions():
+                questions[question.text["en"]] = question.id
+                types[question.id] = question.type
+        return cls(frozenset(titles), frozenset(thanks), questions, types)
+
+
+@dataclass(frozen=True)
+class Screen:
+    """What a person sees now: the newest message of their dialog, read back."""
+
+    kind: Kind
+    message: StoredMessage | None = None
+    session: int | None = None
+    step: int | None = None
+    question: str | None = None
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """Where in the dialog this is; a different key means the dialog moved on."""
+        return (self.kind, self.session, self.question)
+
+    def data(self, kind: str) -> str | None:
+        """The callback data of the first button of a kind ("a", "p", "r"...)."""
+        assert self.message is not None
+        for data in self.message.callback_data:
+            if data.split(":")[1] == kind:
+                return data
+        return None
+
+
+def read_screen(message: StoredMessage, catalogue: Catalogue) -> Screen | None:
+    """The dialog screen a message shows, or None if it is not one (an intro, a notice)."""
+    text = message.text or ""
+    lines = text.split("\n")
+    if text == ALREADY_ANSWERED or any(line in catalogue.thanks for line in lines):
+        return Screen("done", message)
+    fields = [d.split(":") for d in message.callback_data]
+    dialog = [f for f in fields if len(f) > 2 and f[1] in DIALOG_KINDS]
+    if not dialog:
+        return None
+    session = int(dialog[0][2])
+    if dialog[0][1] == "r":
+        return Screen("paused", message, session)
+    step = int(dialog[0][3])
+    question = catalogue.questions.get(lines[2]) if len(lines) > 2 else None
+    if question is None:
+        raise AssertionError(f"unknown question screen: {text!r}")
+    kind: Kind = "asking"
+    if TYPE_COMMENT in lines:
+        kind = "follow_up"
+    elif TYPE_ANSWER in lines:
+        kind = "text"
+    return Screen(kind, message, session, step, question)
+
+
+def is_pending(message: StoredMessage, catalogue: Catalogue) -> bool:
+    """A message that comes before the screen (an intro, "welcome back"): keep waiting."""
+    text = message.text or ""
+    return text == WELCOME_BACK or text.split("\n")[0] in catalogue.titles
+
+
+# ---------------------------------------------------------------- people
+
+
+@dataclass(frozen=True)
+class Ack:
+    """One input the bot acknowledged: `kind` answer (a button), comment or text."""
+
+    session: int
+    question: str
+    kind: Literal["answer", "comment", "text"]
+    value: int | str
+
+
+@dataclass
+class Person:
+    index: int
+    user: User
+    audience: Literal["staff", "service_user"]
+    code: str | None = None  # service users: the poster's invite code
+    seed: int = 0
+    acks: list[Ack] = field(default_factory=list)
+    sessions: set[int] = field(default_factory=set)
+    inputs: int = 0
+    done: bool = False
+
+    def value(self, question: str) -> int:
+        """The option this person picks for a question, the same on every attempt."""
+        rng = random.Random(f"{self.seed}:{self.index}:{question}")
+        return rng.choice((1, 2, 3, 4, 4, 5, 5))
+
+    def comment(self, question: str) -> str:
+        return f"note {self.index} on {question}: more time <with> people & less paper"
+
+
+@dataclass
+class Crowd:
+    """People answering at once through one fake Bot API, each at their own pace."""
+
+    api: FakeBotAPI
+    people: list[Person]
+    catalogue: Catalogue = field(default_factory=Catalogue.load)
+    patience: float = 6.0  # seconds without any reaction before a person tries again
+    think: tuple[float, float] = (0.0, 0.05)  # seconds between seeing a screen and acting
+    max_inputs: int = 120  # a person who needs more than this is stuck: the suite fails
+    seed: int = 0
+
+    def screen(self, person: Person) -> Screen:
+        for message in reversed(self.api.messages(person.user.id)):
+            screen = read_screen(message, self.catalogue)
+            if screen is not None:
+                return screen
+        return Screen("none")
+
+    async def run(self) -> None:
+        await asyncio.gather(*(self.person(p) for p in self.people))
+
+    @property
+    def acknowledged(self) -> int:
+        return sum(1 for p in self.people for a in p.acks if a.kind != "comment")
+
+    async def person(self, person: Person) -> None:
+        rng = random.Random(f"{self.seed}:think:{person.index}")
+        pending: tuple[tuple[Any, ...], Ack | None] | None = None
+        nudged = False
+        while person.inputs < self.max_inputs:
+            screen = self.screen(person)
+            if screen.session is not None:
+                person.sessions.add(screen.session)
+            if pending is not None and screen.key != pending[0] and screen.kind != "paused":
+                if pending[1] is not None:
+                    person.acks.append(pending[1])
+                pending, nudged = None, False
+            if screen.kind == "done":
+                person.done = True
+                return
+            await asyncio.sleep(rng.uniform(*self.think))
+            person.inputs += 1
+            if screen.kind == "none":
+                if person.audience == "staff":
+                    await self._type(person, "/checkin")
+                else:
+                    await self._type(person, f"/start {person.code}")
+                continue
+            if screen.kind == "paused":
+                await self._press(person, screen, screen.data("r"))
+                continue
+            assert screen.session is not None and screen.question is not None
+            if screen.kind == "asking":
+                value = person.value(screen.question)
+                ack = Ack(screen.session, screen.question, "answer", value)
+                pending = (screen.key, ack)
+                await self._press(person, screen, self._option(screen, value))
+                continue
+            # A typed answer. If one got no reaction, it may have been stored while the
+            # next screen was lost: a tap on this screen's "Later" then shows where the
+            # dialog is (or pauses it, and "Continue" brings this screen back).
+            if pending is not None and pending[0] == screen.key and not nudged:
+                nudged = True
+                await self._press(person, screen, screen.data("p"))
+                continue
+            text = person.comment(screen.question)
+            kind: Literal["comment", "text"] = "comment" if screen.kind == "follow_up" else "text"
+            pending = (screen.key, Ack(screen.session, screen.question, kind, text))
+            nudged = False
+            await self._type(person, text)
+        raise AssertionError(
+            f"person {person.index} ({person.audience}) is stuck after {person.inputs} inputs "
+            f"on {self.screen(person)}; last messages: "
+            f"{[m.text for m in self.api.messages(person.user.id)[-4:]]}"
+        )
+
+    @staticmethod
+    def _option(screen: Screen, value: int) -> str:
+        """Scale buttons carry option indexes; the first five are the values 1-5."""
+        assert screen.message is not None and screen.session is not None
+        wanted = f"1:a:{screen.session}:{screen.step}:{value - 1}"
+        assert wanted in screen.message.callback_data, (wanted, screen.message.callback_data)
+        return wanted
+
+    async def _press(self, person: Person, screen: Screen, data: str | None) -> None:
+        assert screen.message is not None and data is not None
+        before = self._mark(person)
+        query = self.api.press(person.user, screen.message, data)
+        await self._wait(person, before, lambda: query in self.api.callback_answers)
+
+    async def _type(self, person: Person, text: str) -> None:
+        before = self._mark(person)
+        if text.startswith("/"):
+            command, _, payload = text.partition(" ")
+            self.api.send_command(person.user, command, payload or None)
+        else:
+            self.api.send_text(person.user, text)
+        last = before[0]
+
+        def answered() -> bool:
+            return any(
+                m.message_id > last and read_screen(m, self.catalogue) is None
+                and not is_pending(m, self.catalogue)
+                for m in self.api.messages(person.user.id)[-3:]
+            )  # fmt: skip
+
+        await self._wait(person, before, answered)
+
+    def _mark(self, person: Person) -> tuple[int, tuple[Any, ...], int]:
+        last = self.api.last_message(person.user.id)
+        screen = self.screen(person)
+        edits = screen.message.edits if screen.message is not None else -1
+        return (last.message_id if last else 0, screen.key, edits)
+
+    async def _wait(
+        self, person: Person, before: tuple[int, tuple[Any, ...], int], answered: Any
+    ) -> None:
+        def moved() -> bool:
+            screen = self.screen(person)
+            edits = screen.message.edits if screen.message is not None else -1
+            return (screen.key, edits) != before[1:] or answered()
+
+        with contextlib.suppress(TimeoutError):
+            await self.api.wait_for(moved, timeout=self.patience)
+
+
+# ---------------------------------------------------------------- setting up
+
+
+async def populate(
+    db_path: Path, api: FakeBotAPI, staff: int, service_users: int, seed: int = 0
+) -> list[Person]:
+    """An organisation with `staff` registered staff and a poster for service users."""
+    from storage.db import Database
+    from storage.invites import InviteRepo
+    from storage.orgs import OrgRepo
+    from storage.people import PeopleRepo
+
+    people: list[Person] = []
+    db = await Database.open(db_path)
+    try:
+        org = await OrgRepo(db).create_org("Dom Sonce", timezone="UTC")
+        unit = await OrgRepo(db).create_unit(org, "Ward A")
+        repo = PeopleRepo(db)
+        for index in range(staff):
+            user = api.new_user(f"Staff {index}", language_code="en")
+            api.add_private_chat(user)
+            person = await repo.get_or_create(user.id, "en")
+            await repo.add_membership(person.id, org, unit, "staff")
+            people.append(Person(index, user, "staff", seed=seed))
+        poster = await InviteRepo(db).create(org, unit, "service_user", None, None, None)
+        for index in range(staff, staff + service_users):
+            user = api.new_user(f"Guest {index}", language_code="en")
+            api.add_private_chat(user)
+            people.append(Person(index, user, "service_user", poster.code, seed=seed))
+    finally:
+        await db.close()
+    return people
+
+
+# ---------------------------------------------------------------- the bot as a process
+
+
+class PollCounter:
+    """Counts getUpdates calls, so a restarted bot is known to be up (works without
+    recording calls)."""
+
+    def __init__(self, api: FakeBotAPI) -> None:
+        self.count = 0
+        entry = api._handlers["getupdates"]
+        original = entry[1]
+
+        def counted(params: Any) -> Any:
+            self.count += 1
+            return original(params)
+
+        api._handlers["getupdates"] = (entry[0], counted)
+
+
+class BotProcess:
+    """`carecheck run --no-jobs` against the fake server; SIGKILL and restart at will."""
+
+    def __init__(self, api: FakeBotAPI, directory: Path, log_level: str = "INFO") -> None:
+        self.api = api
+        self.directory = directory
+        self.db_path = directory / "carecheck.db"
+        self.log_path = directory / "bot.log"
+        self.polls = PollCounter(api)
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "CARECHECK_DB": str(self.db_path),
+            "CARECHECK_SECRET_FILE": str(directory / "carecheck.secret"),
+            "CARECHECK_LOG_LEVEL": log_level,
+            "TELEGRAM_BOT_TOKEN": api.token,
+            "TELEGRAM_API_URL": api.api_base_url,
+            "TELEGRAM_FILE_URL": api.file_base_url,
+        }
+        self.process: asyncio.subprocess.Process | None = None
+        self.starts = 0
+        self.kills = 0
+
+    async def start(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        seen = self.polls.count
+        with self.log_path.open("ab") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                "--no-jobs",
+                cwd=self.directory,
+                env=self.env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
+        self.starts += 1
+        process = self.process
+        try:
+            await self.api.wait_for(
+                lambda: self.polls.count > seen or process.returncode is not None, timeout
+            )
+        except TimeoutError:
+            raise AssertionError(f"the bot did not start: {self.log_tail()}") from None
+        if process.returncode is not None:
+            raise AssertionError(f"the bot exited with {process.returncode}: {self.log_tail()}")
+
+    async def kill(self) -> None:
+        """SIGKILL: no clean-up of any kind, as when the machine loses the process."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+            self.kills += 1
+        self.process = None
+
+    async def stop(self) -> int:
+        """SIGTERM: finish the updates in flight and exit."""
+        if self.process is None:
+            return 0
+        process, self.process = self.process, None
+        if process.returncode is None:
+            process.send_signal(15)
+            try:
+                await asyncio.wait_for(process.wait(), 30)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        return process.returncode or 0
+
+    def log_tail(self, lines: int = 20) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def secret(self) -> bytes:
+        return load_or_create_secret(self.directory / "carecheck.secret")
+
+
+# ---------------------------------------------------------------- the audit
+
+
+@dataclass
+class Audit:
+    """The acknowledged answers held against the database, after the run."""
+
+    people: int = 0
+    finished: int = 0  # people who saw the thank-you
+    acknowledged: int = 0  # answers the person saw accepted
+    stored: int = 0  # answer rows of the people's sessions
+    duplicates: int = 0  # a second session per person, a second row per question and person
+    sessions: int = 0
+    completed: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (
+            f"people {self.people}, finished {self.finished}, "
+            f"answers acknowledged {self.acknowledged}, stored {self.stored}, "
+            f"duplicates {self.duplicates}, sessions completed {self.completed}/{self.sessions}"
+        )
+
+
+def audit(db_path: Path, people: Iterable[Person], catalogue: Catalogue) -> Audit:
+    """Every acknowledged answer stored exactly once; sessions and answers agree."""
+    people = list(people)
+    result = Audit(people=len(people), finished=sum(p.done for p in people))
+    conn = sqlite3.connect(db_path)
+    conn.row_factory = sqlite3.Row
+    try:
+        sessions = {r["id"]: r for r in conn.execute("SELECT * FROM sessions")}
+        rows: dict[int, dict[str, sqlite3.Row]] = {}
+        for row in conn.execute("SELECT * FROM answers ORDER BY id"):
+            rows.setdefault(row["session_id"], {})[row["question_id"]] = row
+    finally:
+        conn.close()
+    result.sessions = len(sessions)
+    result.completed = sum(s["status"] == "done" for s in sessions.values())
+    result.stored = sum(len(r) for r in rows.values())
+    owners: dict[int, Person] = {}
+    for person in people:
+        for session in person.sessions:
+            owners[session] = person
+        if len(person.sessions) != 1:
+            result.duplicates += max(0, len(person.sessions) - 1)
+            result.problems.append(f"person {person.index} saw sessions {person.sessions}")
+    for session_id, session in sessions.items():
+        if session_id not in owners:
+            result.problems.append(f"session {session_id} belongs to nobody who answered")
+        if session["status"] != "done":
+            result.problems.append(f"session {session_id} is {session['status']}")
+        _consistent(session, rows.get(session_id, {}), catalogue, result)
+    # The same person answering the same question twice, in any of their sessions.
+    for person in people:
+        counted: dict[str, int] = {}
+        for session in person.sessions:
+            for question in rows.get(session, {}):
+                counted[question] = counted.get(question, 0) + 1
+        result.duplicates += sum(n - 1 for n in counted.values() if n > 1)
+    for person in people:
+        seen: set[tuple[int, str]] = set()
+        for ack in person.acks:
+            row = rows.get(ack.session, {}).get(ack.question)
+            if ack.kind != "comment" and (ack.session, ack.question) not in seen:
+                seen.add((ack.session, ack.question))
+                result.acknowledged += 1
+            if row is None:
+                result.problems.append(f"acknowledged but not stored: {ack}")
+            elif ack.kind == "answer" and row["value_num"] != ack.value:
+                result.problems.append(f"stored {row['value_num']} for {ack}")
+            elif ack.kind in ("comment", "text") and row["comment"] != ack.value:
+                result.problems.append(f"stored comment {row['comment']!r} for {ack}")
+    return result
+
+
+def _consistent(
+    session: sqlite3.Row, rows: dict[str, sqlite3.Row], catalogue: Catalogue, result: Audit
+) -> None:
+    """The answers table holds exactly the answers of the session's own state."""
+    state = json.loads(session["state_json"])
+    answers: dict[str, dict[str, Any]] = state.get("answers", {})
+    if set(answers) != set(rows):
+        result.problems.append(
+            f"session {session['id']}: state has {sorted(answers)}, table has {sorted(rows)}"
+        )
+        return
+    for question, answer in answers.items():
+        row = rows[question]
+        comment = answer.get("comment")
+        if catalogue.types[question] == "text":
+            comment = answer.get("value")  # a text answer is stored as the comment
+        if row["comment"] != comment or bool(row["skipped"]) != bool(answer.get("skipped")):
+            result.problems.append(f"session {session['id']} {question}: {dict(row)} != {answer}")
+    if session["status"] == "done" and state.get("state") != "done":
+        result.problems.append(f"session {session['id']} is done but its state is not")
+
+
+def fault_summary(api: FakeBotAPI) -> str:
+    counts = api.fault_counts
+    return ", ".join(f"{kind} {counts.get(kind, 0)}" for kind in ("429", "502", "drop"))
+
+
+__all__ = [
+    "SOMETHING_WRONG",
+    "Ack",
+    "Audit",
+    "BotProcess",
+    "Catalogue",
+    "Crowd",
+    "Person",
+    "Screen",
+    "audit",
+    "fault_summary",
+    "populate",
+    "read_screen",
+]

@@ -1,0 +1,144 @@
+"""Fault suite: 429s, 502s and dropped connections between the bot and the Bot API.
+
+Every simulated person must still finish, with no answer lost or doubled, and every
+fault the server injected must be retried by the bot or shown to the person as a state
+they can retry from ("Something went wrong... try again"), never silently swallowed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+from bot.i18n import translator
+from tests.crowd import SOMETHING_WRONG, Catalogue, Crowd, audit, fault_summary, populate
+from tests.fakebotapi.server import ApiCall, FakeBotAPI
+from tests.harness import Harness, button
+
+SOMETHING_WRONG_EN = translator("en")(SOMETHING_WRONG)
+
+
+@dataclass(frozen=True)
+class Fault:
+    index: int  # position of the faulted call in the server's call log
+    call: ApiCall
+    kind: str
+
+
+def record_faults(api: FakeBotAPI) -> list[Fault]:
+    """Note which call each injected fault struck (the call is logged just before)."""
+    faults: list[Fault] = []
+    pick = api.faults.pick
+
+    def recording(method: str) -> Any:
+        rule = pick(method)
+        if rule is not None:
+            faults.append(Fault(len(api.calls) - 1, api.calls[-1], rule.kind))
+        return rule
+
+    api.faults.pick = recording  # type: ignore[method-assign]
+    return faults
+
+
+def unhandled(api: FakeBotAPI, faults: list[Fault]) -> list[Fault]:
+    """The faults neither retried nor shown to their person.
+
+    A fault is retried when the bot made the same call again, or when the faulted
+    call was itself a retry of a faulted one: retries are bounded, and the last of a
+    chain may fail too. What must never happen is giving up at the first failure
+    without a word to the person.
+    """
+    calls = api.calls
+    faulted = {f.index for f in faults}
+    owner = {qid: query.user.id for qid, query in api._queries.items()}
+
+    def chat_of(call: ApiCall) -> int | None:
+        if "chat_id" in call.params:
+            return int(call.params["chat_id"])
+        query = call.params.get("callback_query_id")
+        return owner.get(query) if query else None
+
+    def shown(after: int, chat: int | None) -> bool:
+        for call in calls[after + 1 :]:
+            text = call.params.get("text") or ""
+            if SOMETHING_WRONG_EN in text and chat_of(call) == chat:
+                return True
+        return False
+
+    left = []
+    for fault in faults:
+        retried = any(
+            call.method == fault.call.method
+            and call.params == fault.call.params
+            and (index > fault.index or index in faulted)
+            for index, call in enumerate(calls)
+            if index != fault.index
+        )
+        if not retried and not shown(fault.index, chat_of(fault.call)):
+            left.append(fault)
+    return left
+
+
+async def test_a_failed_edit_leaves_the_person_able_to_continue(bot: Harness) -> None:
+    """The answer is committed, then the edit to the next question fails for good.
+
+    The person is told to try again; pressing the same button again shows where
+    the dialog now is (question 2), and the answer is stored once.
+    """
+    org = await bot.org()
+    code = await bot.invite(org, "staff", uses=1)
+    user = bot.user("Mia")
+    welcome = await bot.command(user, "/start", code)
+    await bot.press(user, welcome, button(welcome, "▶ Start now"))
+    first = await bot.settle(lambda: [m for m in bot.api.messages(user.id) if "1/5" in m.text])
+    question = first[-1]
+    bot.api.inject_fault("502", "editMessageText", times=3)  # more than the bot retries
+    data = button(question, "🙂")
+    answer = await bot.press(user, question, data)
+    assert answer["text"] == SOMETHING_WRONG_EN
+    assert "1/5" in bot.api.message(user.id, question.message_id).text
+
+    again = await bot.press(user, question, data, check=False)
+    assert again["text"] is not None  # "that button belongs to an earlier question"
+    assert "2/5" in bot.api.message(user.id, question.message_id).text
+    rows = await bot.rt.db.fetchall("SELECT question_id, score FROM answers")
+    assert [r["score"] for r in rows] == [4.0]
+
+
+async def test_a_failed_callback_answer_is_retried(bot: Harness) -> None:
+    org = await bot.org()
+    code = await bot.invite(org, "staff", uses=1)
+    user = bot.user("Mia")
+    welcome = await bot.command(user, "/start", code)
+    rule = bot.api.inject_fault("502", "answerCallbackQuery")
+    answer = await bot.press(user, welcome, button(welcome, "▶ Start now"))
+    assert rule.fired == 1
+    assert answer["text"] is None
+
+
+async def test_people_finish_through_429_502_and_drops(bot: Harness) -> None:
+    people = await populate(bot.settings.db_path, bot.api, staff=5, service_users=4, seed=6)
+    faults = record_faults(bot.api)
+    # One of each kind for sure, on the calls that matter most; then the random rates.
+    bot.api.inject_fault("drop", "editMessageText", skip=4)
+    bot.api.inject_fault("502", "answerCallbackQuery", skip=5)
+    bot.api.inject_fault("429", "sendMessage", skip=3)
+    bot.api.set_fault_rates(rate_limit=0.10, bad_gateway=0.05, drop=0.02, retry_after=1)
+    catalogue = Catalogue.load()
+    crowd = Crowd(bot.api, people, catalogue, patience=8.0, seed=6)
+    await crowd.run()
+    bot.api.faults.clear()
+    # A person moves on once the screen changed; the bot may still be retrying a call.
+    with contextlib.suppress(TimeoutError):
+        await bot.api.wait_for(lambda: not unhandled(bot.api, faults), timeout=15)
+
+    result = audit(bot.settings.db_path, people, catalogue)
+    assert result.problems == []
+    assert result.finished == len(people)
+    assert result.completed == result.sessions == len(people)
+    assert result.acknowledged == result.stored > 0
+    assert result.duplicates == 0
+    assert len(faults) > 10, fault_summary(bot.api)
+    assert {f.kind for f in faults} == {"429", "502", "drop"}
+    assert unhandled(bot.api, faults) == []
