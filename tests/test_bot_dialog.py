@@ -209,3 +209,24 @@ async def test_language_switch(bot: Harness) -> None:
     assert help_text.text.startswith(
         translator("de")("carecheck asks short questions about the quality of our service.")
     )
+
+
+async def test_invite_links_in_the_chat(bot: Harness) -> None:
+    org = await bot.org()
+    manager = bot.user("Manca")
+    await bot.command(manager, "/start", await bot.invite(org, "manager"))
+    staff_link = await bot.command(manager, "/invite", "staff")
+    link = staff_link.text.splitlines()[-1]
+    assert link.startswith("https://t.me/carecheck_test_bot?start=")
+    refused = await bot.command(manager, "/invite", "admin")
+    assert refused.text == T("You cannot invite a {role}.", role=T("administrator"))
+    odd = await bot.command(manager, "/invite", "king")
+    assert odd.text == T("Usage: /invite staff|service_user|manager|admin")
+
+    newcomer = bot.user("Nik")
+    welcome = await bot.command(newcomer, "/start", link.rsplit("=", 1)[1])
+    assert "Dom Sonce" in welcome.text
+    staff_member = await bot.command(newcomer, "/invite", "staff")
+    assert staff_member.text == T("Only managers and administrators can make invitation links.")
+    rows = await bot.rt.db.fetchall("SELECT role FROM invites ORDER BY created_at")
+    assert sorted(r["role"] for r in rows) == ["manager", "staff"]
