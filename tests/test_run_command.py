@@ -68,3 +68,62 @@ async def test_long_polling_then_sigterm_exits_cleanly(
     assert fake_api.token not in log
     assert fake_api.token.split(":")[1] not in log
     fake_api.assert_no_errors()
+
+
+async def test_webhook_mode(fake_api: FakeBotAPI, tmp_path: Path) -> None:
+    import socket
+
+    import aiohttp
+
+    from bot.config import load_settings
+    from bot.runtime import open_runtime
+    from bot.telegram.app import Webhook, build_application, serve
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = load_settings(
+        env={
+            "CARECHECK_DB": str(tmp_path / "w.db"),
+            "TELEGRAM_BOT_TOKEN": fake_api.token,
+            "TELEGRAM_API_URL": fake_api.api_base_url,
+            "TELEGRAM_FILE_URL": fake_api.file_base_url,
+        }
+    )
+    hook = Webhook("https://bot.example.org/hook/abc", "127.0.0.1", port, "s3cret-token")
+    stop = asyncio.Event()
+    async with open_runtime(settings) as runtime:
+        task = asyncio.create_task(serve(build_application(runtime, run_jobs=False), stop, hook))
+        try:
+            await fake_api.wait_for(lambda: fake_api.webhook, timeout=20)
+            assert fake_api.webhook["url"] == hook.url
+            user = fake_api.new_user("Web", language_code="lt")
+            fake_api.add_private_chat(user)
+            fake_api.send_command(user, "/help")
+            update = fake_api.pending_updates.pop()  # delivered by webhook here, not by getUpdates
+            for _ in range(100):  # PTB sets the webhook first, then starts listening
+                try:
+                    _, writer = await asyncio.open_connection("127.0.0.1", port)
+                except OSError:
+                    await asyncio.sleep(0.05)
+                    continue
+                writer.close()
+                break
+            async with aiohttp.ClientSession() as http:
+                url = f"http://127.0.0.1:{port}/hook/abc"
+                wrong = await http.post(
+                    url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "x"}
+                )
+                assert wrong.status == 403
+                right = await http.post(
+                    url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": hook.secret}
+                )
+                assert right.status == 200
+            reply = await fake_api.wait_for_message(user.id, timeout=15)
+            assert reply.text.startswith(
+                translator("lt")("carecheck asks short questions about the quality of our service.")
+            )
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, timeout=30)
+    fake_api.assert_no_errors()
