@@ -6,7 +6,9 @@ import io
 
 from openpyxl import load_workbook
 
+from bot.digest.compute import compute_digest
 from bot.i18n import translator
+from bot.periods import iso_week
 from dialogs.workbook import write_workbook
 from tests.fakebotapi.models import StoredMessage, User
 from tests.harness import Harness, button
@@ -72,7 +74,7 @@ async def check_in_to_question_2(bot: Harness, user: User) -> StoredMessage:
 
 
 async def test_upload_fix_preview_publish_and_roll_back(bot: Harness) -> None:
-    org = await bot.org()
+    org = await bot.org(k=1)
     ada = await admin(bot, org)
     live = await bot.rt.scripts.active("staff-pulse", org)
     original = write_workbook(live.script)
@@ -151,6 +153,11 @@ async def test_upload_fix_preview_publish_and_roll_back(bot: Harness) -> None:
         (cleo.id,),
     )
     assert row_["script_version_id"] == new.version.id
+    # The digest counts answers under both versions together, matched by question id.
+    digest = await compute_digest(
+        bot.rt.db, bot.rt.frameworks, org, None, iso_week(bot.clock.now.date()), now=bot.clock.now
+    )
+    assert sum(item.staff.answers for item in digest.items) == 6  # Ben's 5, Cleo's 1
 
     # 6. /scripts: download the live version, then roll back.
     bot.api.send_command(ada, "/scripts")
