@@ -36,7 +36,13 @@ from bot.telegram.conversation import (
 )
 from bot.telegram.render import View
 from dialogs.engine import NOT_APPLICABLE
-from dialogs.errors import DialogError, InvalidAnswer
+from dialogs.errors import (
+    DialogError,
+    InvalidAnswer,
+    SessionFinished,
+    SessionPaused,
+    StaleQuestion,
+)
 from storage.errors import InviteError
 from storage.notifications import NotificationRepo
 from storage.orgs import OrgRepo
@@ -394,6 +400,7 @@ async def dialog_button(
     dialogs = svc.runtime.dialogs
     try:
         current = await dialogs.current(data.session, respondent)
+        _check_current(current, data)
         today = await svc.org_today(current.org_id)
         action, value = _button_action(current, data)
         step = await dialogs.step(
@@ -465,6 +472,23 @@ async def preview_button(
         return result
     await show(context, chat_id, await step_view(result, t, context), message_id)
     return ""
+
+
+def _check_current(current: Step, data: Callback) -> None:
+    """Refuse a button of another screen before reading its option against this one.
+
+    An option index only means something on the screen that showed it: read against
+    the current question it would be out of range, or a different answer.
+    """
+    screen = current.screen
+    if screen.phase == "done":
+        raise SessionFinished("the session is finished")
+    if data.kind == "r":
+        return
+    if screen.phase == "paused":
+        raise SessionPaused("the session is paused")
+    if data.step is not None and data.step != screen.step:
+        raise StaleQuestion(f"step {data.step} is not the current step {screen.step}")
 
 
 def _button_action(current: Step, data: Callback) -> tuple[str, object]:
