@@ -381,7 +381,8 @@ async def handle_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> s
         return await digest_handlers.due_button(update, context, who, data, message_id)
     if data.kind == "as":
         return await digest_handlers.status_button(update, context, who, data, message_id)
-    return await dialog_button(context, who, t, data, chat_id, message_id)
+    carried = _sessions_in(query.message)
+    return await dialog_button(context, who, t, data, chat_id, message_id, carried)
 
 
 async def dialog_button(
@@ -391,6 +392,7 @@ async def dialog_button(
     data: Callback,
     chat_id: int,
     message_id: int,
+    carried: frozenset[int] = frozenset(),
 ) -> str:
     svc = services(context)
     assert data.session is not None
@@ -412,7 +414,12 @@ async def dialog_button(
             today=today,
         )
     except NotYourSession:
-        return t("This button is not for you.")
+        finished = await _finished_feedback(context, data.session, carried)
+        if finished is None:
+            return t("This button is not for you.")
+        async with _message_lock(context, chat_id, message_id):
+            await show(context, chat_id, await step_view(finished, t, context), message_id)
+        return explain(t, SessionFinished("the session is finished"))
     except DialogError as error:
         if error.code in REDRAWN:
             await _redraw(context, respondent, t, data.session, chat_id, message_id)
@@ -437,6 +444,38 @@ async def _redraw(
         return
     async with _message_lock(context, chat_id, message_id):
         await show(context, chat_id, await step_view(current, t, context), message_id)
+
+
+def _sessions_in(message: object) -> frozenset[int]:
+    """The sessions whose buttons the pressed message shows, as Telegram reports it."""
+    markup = getattr(message, "reply_markup", None)
+    found = set()
+    for row in getattr(markup, "inline_keyboard", ()):
+        for key in row:
+            try:
+                found.add(decode(key.callback_data).session)
+            except BadCallback:
+                continue
+    return frozenset(s for s in found if s is not None)
+
+
+async def _finished_feedback(
+    context: ContextTypes.DEFAULT_TYPE, session_id: int, carried: frozenset[int]
+) -> Step | None:
+    """A service user's finished feedback, pressed on a message showing its buttons.
+
+    Finishing erases the respondent's key from the session, so the key can no longer
+    show whose it was. The pressed message can: Telegram, not the client, reports
+    it, and only the respondent's chat has a message with this session's buttons.
+    """
+    if session_id not in carried:
+        return None
+    runtime = services(context).runtime
+    row = await runtime.dialogs.sessions.get(session_id)
+    if row is None or row.audience != "service_user" or row.status != "done":
+        return None
+    loaded = await runtime.scripts.by_version_id(row.script_version_id)
+    return Step(row.id, row.org_id, loaded, loaded.engine.restore(row.state_json).screen())
 
 
 def _message_lock(
