@@ -142,3 +142,31 @@ async def test_people_finish_through_429_502_and_drops(bot: Harness) -> None:
     assert len(faults) > 10, fault_summary(bot.api)
     assert {f.kind for f in faults} == {"429", "502", "drop"}
     assert unhandled(bot.api, faults) == []
+
+
+async def test_feedback_finished_while_its_thank_you_was_lost(bot: Harness) -> None:
+    """The last answer is stored (which erases the respondent's key from the session),
+    then every attempt to send the thank-you fails. A tap on the question the person
+    still sees shows the thank-you there instead of "this button is not for you"."""
+    org = await bot.org()
+    code = await bot.invite(org, "service_user")
+    user = bot.user("Guest")
+    bot.api.send_command(user, "/start", code)
+    found = await bot.settle(lambda: [m for m in bot.api.messages(user.id) if "1/7" in m.text])
+    question = found[-1]
+    for _ in range(6):
+        current = bot.api.message(user.id, question.message_id)
+        await bot.press(user, current, button(current, "🙂"))
+    current = bot.api.message(user.id, question.message_id)
+    assert "7/7" in current.text
+    bot.api.inject_fault("502", "sendMessage", times=3)  # every attempt at the thank-you
+    notice = await bot.text(user, "More walks, please")
+    assert notice.text == SOMETHING_WRONG_EN
+    rows = await bot.rt.db.fetchall("SELECT comment FROM answers WHERE comment IS NOT NULL")
+    assert [r["comment"] for r in rows] == ["More walks, please"]
+
+    answer = await bot.press(user, current, button(current, "⏸"))
+    assert answer["text"] == translator("en")("This check-in is already finished.")
+    shown = bot.api.message(user.id, question.message_id)
+    assert "Thank you!" in shown.text
+    assert shown.buttons == []
