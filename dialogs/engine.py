@@ -241,6 +241,11 @@ class DialogEngine:
                 raise InvalidAnswer("not_an_option", f"not an option: {bad[0]!r}", value=bad[0])
             # keep the script's order, drop repeats
             ordered = [k for k in options if k in picked]
+            if not ordered:
+                # Confirming nothing is skipping: refused where an answer is required.
+                if question.required:
+                    raise NotSkippable(f"question {qid} is required")
+                return Answer(qid, skipped=True)
             return Answer(qid, value=ordered)
         token = str(raw).strip().lower() if raw is not None else ""
         if kind == "scale" and token == NOT_APPLICABLE:

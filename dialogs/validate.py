@@ -415,6 +415,16 @@ class _Rules:
             self.err(("pulse", "questions_per_session"), f"only {count} questions in the script")
         if pulse.get("rotation") == "cover-all" and per is None:
             self.err(("pulse",), "rotation cover-all needs questions_per_session")
+        if pulse.get("rotation") == "cover-all":
+            # A rotating session may not contain the question a condition reads, which
+            # would silently hide the dependent one and break "every item once per cycle".
+            for path, question in self._questions():
+                if isinstance(question.get("show_if"), dict):
+                    self.err(
+                        (*path, "show_if"),
+                        "in a rotating pulse a question cannot depend on another one:"
+                        " it may not be asked in the same session",
+                    )
 
 
 def _is_list(value: object) -> bool:

@@ -387,7 +387,9 @@ def documents(draw: st.DrawFn, max_questions: int = 10) -> Doc:
         doc["needs_review"] = draw(st.lists(st.sampled_from(languages), unique=True))
     if draw(st.booleans()):
         per = draw(st.integers(1, count))
-        rotation = draw(st.sampled_from(["cover-all", "none"]))
+        # A rotating pulse has no conditions between questions (a validator rule).
+        conditional = any("show_if" in q for q in questions)
+        rotation = "none" if conditional else draw(st.sampled_from(["cover-all", "none"]))
         doc["pulse"] = {"questions_per_session": per, "rotation": rotation}
     doc["resubmit"] = draw(st.booleans())
     return doc

@@ -170,7 +170,6 @@ def test_choice(engine: DialogEngine) -> None:
         (["outings", "meals"], ["meals", "outings"]),
         (["cleaning", "cleaning"], ["cleaning"]),
         ("meals", ["meals"]),
-        ([], []),
         (("meals", "cleaning", "outings"), ["meals", "cleaning", "outings"]),
     ],
 )
@@ -178,6 +177,14 @@ def test_multi_keeps_script_order_without_repeats(
     engine: DialogEngine, raw: object, value: list[str]
 ) -> None:
     assert parse(engine, "help", raw).value == value
+
+
+def test_confirming_no_option_is_a_skip_unless_required(engine: DialogEngine) -> None:
+    answer = parse(engine, "help", [])
+    assert answer.skipped and answer.value is None
+    question = engine.questions["help"].model_copy(update={"required": True})
+    with pytest.raises(NotSkippable):
+        engine.parse(question, [])
 
 
 def test_multi_refuses_an_unknown_option(engine: DialogEngine) -> None:

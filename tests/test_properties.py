@@ -67,7 +67,8 @@ def valid_input(data: st.DataObject, engine: DialogEngine, session: Session) -> 
         limit = question.max_length or 50
         return data.draw(st.text(ALPHABET, max_size=limit - 1).map("x{}".format))
     if question.type == "multi":
-        return data.draw(st.lists(st.sampled_from(values)))
+        # Confirming no option is a skip, which a required question refuses.
+        return data.draw(st.lists(st.sampled_from(values), min_size=int(question.required)))
     if question.type == "nps":
         return data.draw(st.integers(0, 10))
     if question.type == "yes_no":

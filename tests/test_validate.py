@@ -602,15 +602,37 @@ def test_size_limit_counts_bytes_not_characters() -> None:
 # ---- pulse ----
 
 
-def test_pulse_asking_more_than_the_script_has() -> None:
+def without_conditions(doc: dict) -> dict:  # type: ignore[type-arg]
+    for part in doc["sections"]:
+        for question in part["questions"]:
+            question.pop("show_if", None)
+    return doc
+
+
+def test_a_rotating_pulse_has_no_conditions_between_questions() -> None:
     doc = full_document()
+    doc["pulse"] = {"questions_per_session": 3, "rotation": "cover-all"}
+    result = check(doc)
+    conditional = [
+        f"sections[{i}].questions[{j}].show_if"
+        for i, part in enumerate(doc["sections"])
+        for j, question in enumerate(part["questions"])
+        if "show_if" in question
+    ]
+    assert conditional and [e.path for e in result.errors] == conditional
+    assert all("rotating pulse" in e.message and e.line for e in result.errors)
+    assert check(without_conditions(doc)).ok
+
+
+def test_pulse_asking_more_than_the_script_has() -> None:
+    doc = without_conditions(full_document())
     doc["pulse"] = {"questions_per_session": 9, "rotation": "cover-all"}
     error = expect(doc, "questions_per_session: 9", "pulse.questions_per_session", "invalid")
     assert "8" in error.message
 
 
 def test_pulse_cover_all_needs_a_session_size() -> None:
-    doc = full_document()
+    doc = without_conditions(full_document())
     doc["pulse"] = {"rotation": "cover-all"}
     expect(doc, "pulse:", "pulse", "invalid")
 
