@@ -59,6 +59,7 @@ ANSWER_RETRY_PAUSE = 0.5  # seconds
 # screen missed an edit (it failed, or the bot restarted in between) can carry on.
 REDRAWN = frozenset({"stale", "finished", "paused"})
 MESSAGE_LOCKS = "carecheck.message_locks"
+BEGIN_LOCKS = "carecheck.begin_locks"
 SOMETHING_WRONG = _(
     "Something went wrong. Your answers so far are saved; please try again in a moment."
 )
@@ -174,13 +175,16 @@ async def begin_dialog(
         else Respondent(key=who.key)
     )
     try:
-        step = await svc.runtime.dialogs.begin(
-            script_id=script_id,
-            org_id=org_id,
-            unit_id=unit_id,
-            respondent=respondent,
-            today=today,  # type: ignore[arg-type]
-        )
+        # One start at a time per person: two /checkin (or a double tap) processed at
+        # once would otherwise both find no open session and start two.
+        async with _stripe(context, BEGIN_LOCKS, who.telegram_id):
+            step = await svc.runtime.dialogs.begin(
+                script_id=script_id,
+                org_id=org_id,
+                unit_id=unit_id,
+                respondent=respondent,
+                today=today,  # type: ignore[arg-type]
+            )
     except AlreadySubmitted:
         await show(
             context,
@@ -483,10 +487,15 @@ def _message_lock(
 ) -> asyncio.Lock:
     """One edit of a message at a time: a double tap's redraw then finds the first
     edit done (and skips it) instead of repeating it ("message is not modified")."""
-    locks: list[asyncio.Lock] | None = context.application.bot_data.get(MESSAGE_LOCKS)
+    return _stripe(context, MESSAGE_LOCKS, (chat_id, message_id))
+
+
+def _stripe(context: ContextTypes.DEFAULT_TYPE, name: str, key: object) -> asyncio.Lock:
+    """One of a fixed set of locks for `key`: bounded memory, rare sharing."""
+    locks: list[asyncio.Lock] | None = context.application.bot_data.get(name)
     if locks is None:
-        locks = context.application.bot_data[MESSAGE_LOCKS] = [asyncio.Lock() for _ in range(64)]
-    return locks[hash((chat_id, message_id)) % len(locks)]
+        locks = context.application.bot_data[name] = [asyncio.Lock() for _ in range(64)]
+    return locks[hash(key) % len(locks)]
 
 
 async def preview_button(
