@@ -22,7 +22,7 @@ from telegram.ext import (
 
 from bot.onboarding import Onboarding
 from bot.runtime import Runtime
-from bot.telegram import digest_handlers, handlers, script_handlers
+from bot.telegram import digest_handlers, flood, handlers, script_handlers
 from bot.telegram.conversation import SERVICES, BotServices
 from bot.telegram.jobs import Scheduler
 from bot.telegram.menu import publish_menus
@@ -79,6 +79,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS | filters.ChatType.CHANNEL
     on = application.add_handler
+    flood.install(application)
     on(MessageHandler(groups, handlers.on_group), group=0)
     on(ChatMemberHandler(handlers.on_group, ChatMemberHandler.MY_CHAT_MEMBER))
     commands = {
