@@ -43,6 +43,7 @@ def setup_logging(level: str, token: str | None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # Request-level chatter (with URLs) only when asked for.
-    for noisy in ("httpx", "httpcore", "aiohttp.access", "telegram.ext.Updater"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # Request-level chatter (with URLs), and the state machine's two lines per answer,
+    # only when asked for.
+    for noisy in ("httpx", "httpcore", "aiohttp.access", "telegram.ext.Updater", "transitions"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -7,6 +7,7 @@ are never stored by their Telegram id; they exist only as a keyed hash.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -20,6 +21,8 @@ from storage.people import Membership, PeopleRepo, Person
 from storage.prefs import PrefsRepo
 from storage.secret import respondent_key
 
+IDENTITY_TTL = 15.0  # seconds
+IDENTITY_CACHE = 50_000
 INVITE_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 STAFF_ROLES = ("staff", "manager", "admin")
 
@@ -59,18 +62,36 @@ class Onboarding:
         self.orgs = OrgRepo(db)
         self.prefs = PrefsRepo(db)
         self.secret = secret
+        self._identities: dict[int, tuple[float, Identity]] = {}
 
     async def identify(self, telegram_id: int, language_code: str | None) -> Identity:
+        """Who is writing, from a short-lived cache: asked on every update.
+
+        Every change this process makes to a person drops their entry at once; a
+        change made elsewhere (the CLI) is seen within IDENTITY_TTL seconds.
+        """
+        now = time.monotonic()
+        cached = self._identities.get(telegram_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        identity = await self._identify(telegram_id, language_code)
+        self._identities[telegram_id] = (now + IDENTITY_TTL, identity)
+        if len(self._identities) > IDENTITY_CACHE:
+            self._identities.pop(next(iter(self._identities)))
+        return identity
+
+    def forget_cached(self, telegram_id: int) -> None:
+        self._identities.pop(telegram_id, None)
+
+    async def _identify(self, telegram_id: int, language_code: str | None) -> Identity:
         key = respondent_key(self.secret, telegram_id)
-        person = await self.people.by_telegram(telegram_id)
-        memberships: tuple[Membership, ...] = ()
+        person, memberships = await self.people.with_memberships(telegram_id)
         if person is not None:
-            memberships = tuple(await self.people.memberships(person.id))
-            return Identity(telegram_id, person, memberships, key, person.language, True)
+            return Identity(telegram_id, person, tuple(memberships), key, person.language, True)
         chosen = await self.prefs.language(key)
         detected = chosen or pick_language(language_code)
         language = detected or DEFAULT_LANGUAGE
-        return Identity(telegram_id, None, memberships, key, language, detected is not None)
+        return Identity(telegram_id, None, (), key, language, detected is not None)
 
     async def peek_invite(self, code: str, now: datetime) -> Invite:
         """The invite behind a link, checked but not used; InviteError says why not."""
@@ -90,6 +111,7 @@ class Onboarding:
     async def join(self, code: str, who: Identity, now: datetime) -> Joined:
         """Use an invite: staff roles are registered; service users stay anonymous."""
         await self.peek_invite(code, now)
+        self.forget_cached(who.telegram_id)
         invite = await self.invites.redeem(code, now)
         org = await self.orgs.get_org(invite.org_id) if invite.org_id is not None else None
         if org is None:
@@ -120,6 +142,7 @@ class Onboarding:
     async def set_language(self, who: Identity, language: str, today: date) -> None:
         if language not in LANGUAGES:
             raise ValueError(language)
+        self.forget_cached(who.telegram_id)
         if who.person is not None:
             await self.people.set_language(who.person.id, language)
         else:
@@ -129,4 +152,5 @@ class Onboarding:
         """No more automatic check-ins; answers and membership stay."""
         if who.person is None:
             return False
+        self.forget_cached(who.telegram_id)
         return await self.people.set_active(who.person.id, False)

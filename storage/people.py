@@ -40,6 +40,16 @@ def _person(row: sqlite3.Row) -> Person:
     )
 
 
+_MEMBERSHIPS = (
+    "SELECT person_id, org_id, unit_id, role FROM memberships WHERE person_id = ?"
+    " ORDER BY ifnull(org_id, 0), ifnull(unit_id, 0), role"
+)
+
+
+def _membership(row: sqlite3.Row) -> Membership:
+    return Membership(row["person_id"], row["org_id"], row["unit_id"], row["role"])
+
+
 class PeopleRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -67,6 +77,23 @@ class PeopleRepo:
         row = await self._db.fetchone("SELECT * FROM people WHERE telegram_id = ?", (telegram_id,))
         return None if row is None else _person(row)
 
+    async def with_memberships(self, telegram_id: int) -> tuple[Person | None, list[Membership]]:
+        """The person and their memberships in one read: asked on every update."""
+
+        def read(conn: sqlite3.Connection) -> tuple[sqlite3.Row | None, list[sqlite3.Row]]:
+            person = conn.execute(
+                "SELECT * FROM people WHERE telegram_id = ?", (telegram_id,)
+            ).fetchone()
+            if person is None:
+                return None, []
+            rows = conn.execute(_MEMBERSHIPS, (person["id"],)).fetchall()
+            return person, rows
+
+        person, rows = await self._db.run(read)
+        if person is None:
+            return None, []
+        return _person(person), [_membership(r) for r in rows]
+
     async def set_language(self, person_id: int, language: str) -> bool:
         changed = await self._db.execute(
             "UPDATE people SET language = ? WHERE id = ?", (language, person_id)
@@ -92,12 +119,8 @@ class PeopleRepo:
         return changed == 1
 
     async def memberships(self, person_id: int) -> list[Membership]:
-        rows = await self._db.fetchall(
-            "SELECT person_id, org_id, unit_id, role FROM memberships WHERE person_id = ?"
-            " ORDER BY ifnull(org_id, 0), ifnull(unit_id, 0), role",
-            (person_id,),
-        )
-        return [Membership(r["person_id"], r["org_id"], r["unit_id"], r["role"]) for r in rows]
+        rows = await self._db.fetchall(_MEMBERSHIPS, (person_id,))
+        return [_membership(r) for r in rows]
 
     async def staff_of(
         self, org_id: int, unit_id: int | None = None, *, active_only: bool = True

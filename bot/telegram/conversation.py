@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -25,6 +26,7 @@ from storage.orgs import OrgRepo
 log = logging.getLogger(__name__)
 
 SERVICES = "carecheck"
+TIMEZONE_TTL = 60.0  # seconds
 
 
 @dataclass
@@ -36,11 +38,21 @@ class BotServices:
     shown: dict[tuple[int, int], tuple[str, str]] = field(default_factory=dict)
     # "What we changed after your feedback" lines for an organisation, in a language.
     changes_for_users: Callable[[int, str], Awaitable[list[str]]] | None = None
+    timezones: dict[int, tuple[float, str]] = field(default_factory=dict)
 
     async def org_today(self, org_id: int) -> date:
-        """Today where the organisation is: the day answers are filed under."""
-        org = await OrgRepo(self.runtime.db).get_org(org_id)
-        return local_today(self.clock(), org.timezone if org else "UTC")
+        """Today where the organisation is: the day answers are filed under.
+
+        The time zone is cached for a minute: it is asked on every answer and
+        changes about never.
+        """
+        now = time.monotonic()
+        cached = self.timezones.get(org_id)
+        if cached is None or cached[0] <= now:
+            org = await OrgRepo(self.runtime.db).get_org(org_id)
+            cached = (now + TIMEZONE_TTL, org.timezone if org else "UTC")
+            self.timezones[org_id] = cached
+        return local_today(self.clock(), cached[1])
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
@@ -61,8 +73,9 @@ async def show(
 ) -> int:
     """Edit `message_id` to the view (unless it already shows it), or send a new message."""
     shown = services(context).shown
+    key = view.key()
     if message_id is not None:
-        if shown.get((chat_id, message_id)) == view.key():
+        if shown.get((chat_id, message_id)) == key:
             return message_id
         try:
             await context.bot.edit_message_text(
@@ -72,17 +85,17 @@ async def show(
                 parse_mode=ParseMode.HTML,
                 reply_markup=view.keyboard,
             )
-            shown[(chat_id, message_id)] = view.key()
+            shown[(chat_id, message_id)] = key
             return message_id
         except BadRequest as error:
             if "not modified" in str(error).lower():
-                shown[(chat_id, message_id)] = view.key()
+                shown[(chat_id, message_id)] = key
                 return message_id
             log.info("editing message %s failed (%s); sending a new one", message_id, error)
     message = await context.bot.send_message(
         chat_id, view.text, parse_mode=ParseMode.HTML, reply_markup=view.keyboard
     )
-    shown[(chat_id, message.message_id)] = view.key()
+    shown[(chat_id, message.message_id)] = key
     if len(shown) > 50_000:
         shown.pop(next(iter(shown)))
     return message.message_id

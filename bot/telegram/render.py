@@ -33,10 +33,15 @@ class View:
     text: str
     keyboard: InlineKeyboardMarkup | None = None
 
-    def key(self) -> tuple[str, str]:
-        """What Telegram compares for "message is not modified"."""
-        markup = "" if self.keyboard is None else str(self.keyboard.to_dict())
-        return self.text, markup
+    def key(self) -> tuple[str, tuple[tuple[tuple[str, str], ...], ...]]:
+        """What Telegram compares for "message is not modified": text and buttons."""
+        if self.keyboard is None:
+            return self.text, ()
+        rows = tuple(
+            tuple((b.text, b.callback_data or b.url or "") for b in row)  # type: ignore[misc]
+            for row in self.keyboard.inline_keyboard
+        )
+        return self.text, rows
 
 
 def button(text: str, data: str) -> InlineKeyboardButton:
