@@ -684,6 +684,9 @@ async def on_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat
     if chat is None or chat.type == chat.PRIVATE:
         return
+    member = update.my_chat_member
+    if member is not None and member.new_chat_member.status in ("left", "kicked"):
+        return  # removed already: there is nothing to leave
     try:
         await context.bot.leave_chat(chat.id)
     except (Forbidden, BadRequest) as error:
