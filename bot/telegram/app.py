@@ -21,6 +21,7 @@ from telegram.ext import (
 )
 
 from bot.onboarding import Onboarding
+from bot.retention import DailyRetention
 from bot.runtime import Runtime
 from bot.telegram import digest_handlers, flood, handlers, script_handlers
 from bot.telegram.conversation import SERVICES, BotServices
@@ -68,7 +69,7 @@ def build_application(
     handlers.install(application, services)
     digests = partial(digest_handlers.weekly_digests, services, application.bot)
     application.bot_data[SCHEDULER] = Scheduler(
-        application.bot, runtime.db, clock, extra_jobs=[digests]
+        application.bot, runtime.db, clock, extra_jobs=[digests, DailyRetention(runtime.db)]
     )
     application.bot_data["carecheck.run_jobs"] = run_jobs
     register(application)

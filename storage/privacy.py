@@ -1,0 +1,187 @@
+"""What is stored about one person, erasing it, and the deletion of old comments.
+
+A staff member is a row in `people` with roles, a rotation, a log of reminders and
+sessions that point at them. A service user is nothing but a keyed hash
+(`respondent_key`): on a language choice, on unfinished feedback, and on the
+record of the weeks they finished one. Answers never carry either once a person
+has left: they stay in the aggregates with nothing that leads back.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import date
+
+from storage.db import Database
+from storage.times import day_text
+
+
+@dataclass(frozen=True)
+class Role:
+    org: str | None  # None: every organisation (a global admin)
+    unit: str | None
+    role: str
+
+
+@dataclass(frozen=True)
+class StaffRecord:
+    """Everything stored under a staff member's person row."""
+
+    telegram_id: int
+    language: str
+    active: bool  # gets the weekly check-in
+    roles: tuple[Role, ...]
+    sessions: int
+    answers: int
+    comments: int
+    reminder_pending: bool
+    invites_made: int
+
+
+@dataclass(frozen=True)
+class RespondentRecord:
+    """Everything stored under a service user's keyed hash."""
+
+    language: str | None
+    open_sessions: int
+    open_answers: int
+    weeks: tuple[str, ...]  # finished feedback, kept to stop a second one that week
+
+    @property
+    def empty(self) -> bool:
+        return self.language is None and not self.open_sessions and not self.weeks
+
+
+_ROLES = (
+    "SELECT o.name AS org, u.name AS unit, m.role FROM memberships m"
+    " LEFT JOIN organisations o ON o.id = m.org_id LEFT JOIN units u ON u.id = m.unit_id"
+    " WHERE m.person_id = ? ORDER BY ifnull(o.name, ''), ifnull(u.name, ''), m.role"
+)
+_STAFF_ANSWERS = (
+    "SELECT count(DISTINCT s.id) AS sessions, count(a.id) AS answers,"
+    " count(a.comment) AS comments"
+    " FROM sessions s LEFT JOIN answers a ON a.session_id = s.id WHERE s.person_id = ?"
+)
+
+
+class PrivacyRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def staff_record(self, person_id: int) -> StaffRecord | None:
+        def read(conn: sqlite3.Connection) -> StaffRecord | None:
+            person = conn.execute("SELECT * FROM people WHERE id = ?", (person_id,)).fetchone()
+            if person is None:
+                return None
+            roles = tuple(
+                Role(r["org"], r["unit"], r["role"]) for r in conn.execute(_ROLES, (person_id,))
+            )
+            counts = conn.execute(_STAFF_ANSWERS, (person_id,)).fetchone()
+            snoozed = conn.execute("SELECT 1 FROM snoozes WHERE person_id = ?", (person_id,))
+            invites = conn.execute(
+                "SELECT count(*) FROM invites WHERE created_by = ?", (person_id,)
+            ).fetchone()[0]
+            return StaffRecord(
+                telegram_id=person["telegram_id"],
+                language=person["language"],
+                active=bool(person["active"]),
+                roles=roles,
+                sessions=counts["sessions"],
+                answers=counts["answers"],
+                comments=counts["comments"],
+                reminder_pending=snoozed.fetchone() is not None,
+                invites_made=invites,
+            )
+
+        return await self._db.run(read)
+
+    async def respondent_record(self, respondent_key: str) -> RespondentRecord:
+        def read(conn: sqlite3.Connection) -> RespondentRecord:
+            language = conn.execute(
+                "SELECT language FROM respondent_prefs WHERE respondent_key = ?",
+                (respondent_key,),
+            ).fetchone()
+            open_ = conn.execute(
+                "SELECT count(DISTINCT s.id), count(a.id) FROM sessions s"
+                " LEFT JOIN answers a ON a.session_id = s.id WHERE s.respondent_key = ?",
+                (respondent_key,),
+            ).fetchone()
+            weeks = conn.execute(
+                "SELECT DISTINCT period FROM submissions WHERE respondent_key = ? ORDER BY period",
+                (respondent_key,),
+            ).fetchall()
+            return RespondentRecord(
+                language=None if language is None else language[0],
+                open_sessions=open_[0],
+                open_answers=open_[1],
+                weeks=tuple(w[0] for w in weeks),
+            )
+
+        return await self._db.run(read)
+
+    async def forget_respondent(self, respondent_key: str) -> int:
+        """Delete all that carries the key: the language choice, unfinished feedback
+        (with its answers: it was never submitted) and the weeks answered.
+
+        Returns the number of rows deleted. Finished feedback carries no key, so it
+        is neither found nor touched.
+        """
+
+        def forget(conn: sqlite3.Connection) -> int:
+            deleted = 0
+            for sql in (
+                "DELETE FROM respondent_prefs WHERE respondent_key = ?",
+                "DELETE FROM sessions WHERE respondent_key = ? AND status <> 'done'",
+                "DELETE FROM submissions WHERE respondent_key = ?",
+            ):
+                deleted += conn.execute(sql, (respondent_key,)).rowcount
+            return deleted
+
+        return await self._db.run(forget)
+
+    async def purge_comments(self, org_id: int, before: date) -> int:
+        """Delete the free text of answers given before `before` in an organisation.
+
+        The text lives twice: in the answer row and in its session's dialog state.
+        Both go; the session's revision moves on, so a copy of the state held in
+        memory is reloaded instead of writing the text back.
+        """
+        cutoff = day_text(before)
+
+        def purge(conn: sqlite3.Connection) -> int:
+            rows = conn.execute(
+                "UPDATE answers SET comment = NULL WHERE org_id = ? AND answered_on < ?"
+                " AND comment IS NOT NULL RETURNING session_id, question_id,"
+                " (value_num IS NULL AND value_text IS NULL AND value_json IS NULL) AS typed",
+                (org_id, cutoff),
+            ).fetchall()
+            questions: dict[int, list[tuple[str, bool]]] = {}
+            for row in rows:
+                entry = (row["question_id"], bool(row["typed"]))
+                questions.setdefault(row["session_id"], []).append(entry)
+            for session_id, purged in questions.items():
+                found = conn.execute(
+                    "SELECT state_json FROM sessions WHERE id = ?", (session_id,)
+                ).fetchone()
+                state = json.loads(found["state_json"])
+                for question, typed in purged:
+                    _drop_text(state.get("answers", {}).get(question), typed)
+                conn.execute(
+                    "UPDATE sessions SET state_json = ?, revision = revision + 1 WHERE id = ?",
+                    (json.dumps(state, ensure_ascii=False, separators=(",", ":")), session_id),
+                )
+            return len(rows)
+
+        return await self._db.run(purge)
+
+
+def _drop_text(answer: dict[str, object] | None, typed: bool) -> None:
+    """Remove a comment from a dialog state's answer; a typed answer (a text
+    question, stored as the row's comment) loses its value, which is the text."""
+    if answer is None:
+        return
+    answer.pop("comment", None)
+    if typed:
+        answer["value"] = None

@@ -1,0 +1,166 @@
+"""Retention: comments older than the organisation's period are deleted, every day."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_settings
+from bot.dialog_service import Respondent
+from bot.retention import DailyRetention, months_before, purge_comments
+from bot.runtime import Runtime, open_runtime
+from bot.telegram.app import SCHEDULER
+from bot.telegram.jobs import Scheduler
+from dialogs.errors import StaleQuestion
+from storage.orgs import OrgRepo
+from storage.people import PeopleRepo
+from storage.secret import respondent_key
+from tests.harness import Harness
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("day", "months", "expected"),
+    [
+        (date(2026, 11, 23), 24, date(2024, 11, 23)),
+        (date(2026, 3, 31), 1, date(2026, 2, 28)),
+        (date(2028, 2, 29), 12, date(2027, 2, 28)),
+        (date(2026, 1, 15), 1, date(2025, 12, 15)),
+        (date(2026, 1, 15), 13, date(2024, 12, 15)),
+    ],
+)
+def test_months_before(day: date, months: int, expected: date) -> None:
+    assert months_before(day, months) == expected
+
+
+@dataclass
+class World:
+    rt: Runtime
+    org: int
+    other: int
+    person: int
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    settings = load_settings(env={"CARECHECK_DB": str(tmp_path / "carecheck.db")})
+    async with open_runtime(settings) as rt:
+        orgs = OrgRepo(rt.db)
+        org = await orgs.create_org("Dom Sonce", timezone="UTC")
+        other = await orgs.create_org("Dom Luna", timezone="UTC")
+        await orgs.update_settings(other, retention_months=6)
+        person = await PeopleRepo(rt.db).get_or_create(1001, "en")
+        yield World(rt, org, other, person.id)
+
+
+async def staff_comment(world: World, org: int, day: date, text: str) -> int:
+    """A check-in with a low score and a comment on its first question, on `day`."""
+    dialogs = world.rt.dialogs
+    step = await dialogs.begin(
+        script_id="staff-pulse",
+        org_id=org,
+        unit_id=None,
+        respondent=Respondent(person_id=world.person),
+        today=day,
+    )
+    me = Respondent(person_id=world.person)
+    step = await dialogs.step(step.session_id, me, "answer", 1, today=day)
+    assert step.screen.phase == "follow_up"
+    await dialogs.step(step.session_id, me, "answer", text, today=day)
+    return step.session_id
+
+
+async def feedback_text(world: World, day: date, text: str) -> int:
+    """Anonymous feedback whose last (text) answer is `text`."""
+    dialogs = world.rt.dialogs
+    me = Respondent(key=respondent_key(world.rt.secret, 5005 + day.toordinal()))
+    step = await dialogs.begin(
+        script_id="service-user", org_id=world.org, unit_id=None, respondent=me, today=day
+    )
+    while step.screen.question is not None and step.screen.question.type != "text":
+        step = await dialogs.step(step.session_id, me, "answer", 4, today=day)
+    await dialogs.step(step.session_id, me, "answer", text, today=day)
+    return step.session_id
+
+
+async def comments(world: World) -> dict[int, list[str]]:
+    rows = await world.rt.db.fetchall(
+        "SELECT session_id, comment FROM answers WHERE comment IS NOT NULL ORDER BY id"
+    )
+    found: dict[int, list[str]] = {}
+    for row in rows:
+        found.setdefault(row["session_id"], []).append(row["comment"])
+    return found
+
+
+async def state_text(world: World, session: int) -> str:
+    row = await world.rt.db.fetchone("SELECT state_json FROM sessions WHERE id = ?", (session,))
+    assert row is not None
+    return str(row["state_json"])
+
+
+async def test_old_comments_go_and_scores_stay(world: World) -> None:
+    old = await staff_comment(world, world.org, date(2024, 11, 1), "the rota, again")
+    recent = await staff_comment(world, world.org, date(2024, 12, 2), "more handover time")
+    typed = await feedback_text(world, date(2024, 10, 7), "Ana was kind to me")
+    half_year = await staff_comment(world, world.other, date(2026, 5, 4), "six months ago")
+    scores_before = await world.rt.db.fetchall("SELECT id, score FROM answers ORDER BY id")
+
+    assert await purge_comments(world.rt.db, NOW) == 3
+
+    assert await comments(world) == {recent: ["more handover time"]}
+    for session, text in ((old, "the rota"), (typed, "Ana was kind"), (half_year, "six months")):
+        assert text not in await state_text(world, session)
+    assert "more handover time" in await state_text(world, recent)
+    scores_after = await world.rt.db.fetchall("SELECT id, score FROM answers ORDER BY id")
+    assert [tuple(r) for r in scores_after] == [tuple(r) for r in scores_before]
+    # The states still load, and the typed answer is kept as given without its text.
+    state = json.loads(await state_text(world, typed))
+    assert state["answers"]["su_better"]["value"] is None
+    assert await purge_comments(world.rt.db, NOW) == 0
+
+
+async def test_a_session_held_in_memory_does_not_write_the_text_back(world: World) -> None:
+    day = date(2024, 11, 4)
+    me = Respondent(person_id=world.person)
+    dialogs = world.rt.dialogs
+    first = await dialogs.begin(
+        script_id="staff-pulse", org_id=world.org, unit_id=None, respondent=me, today=day
+    )
+    step = await dialogs.step(first.session_id, me, "answer", 2, today=day)
+    step = await dialogs.step(first.session_id, me, "answer", "too few staff", today=day)
+    assert await purge_comments(world.rt.db, NOW) == 1
+
+    with pytest.raises(StaleQuestion):  # the copy in memory is out of date...
+        await dialogs.step(first.session_id, me, "answer", 4, step=step.screen.step, today=day)
+    current = await dialogs.current(first.session_id, me)  # ...and is read again
+    await dialogs.step(first.session_id, me, "answer", 4, step=current.screen.step, today=day)
+    assert "too few staff" not in await state_text(world, first.session_id)
+    assert await comments(world) == {}
+
+
+async def test_the_daily_job_runs_once_a_day(world: World) -> None:
+    job = DailyRetention(world.rt.db)
+    await staff_comment(world, world.org, date(2024, 11, 1), "first")
+    assert await job(NOW) == 1
+    await staff_comment(world, world.org, date(2024, 11, 8), "second")
+    assert await job(NOW.replace(hour=23)) == 0  # the same day: nothing runs
+    assert await job(NOW.replace(day=24)) == 1
+
+
+async def test_the_scheduler_runs_it(bot: Harness) -> None:
+    org = await bot.org()
+    person = await PeopleRepo(bot.rt.db).get_or_create(2002, "en")
+    world = World(bot.rt, org, org, person.id)
+    await staff_comment(world, org, date(2024, 1, 8), "an old complaint")
+    assert bot.app is not None
+    scheduler: Scheduler = bot.app.bot_data[SCHEDULER]
+    report = await scheduler.run_due(bot.clock())
+    assert 1 in report.extra
+    assert await comments(world) == {}
