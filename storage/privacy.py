@@ -2,9 +2,10 @@
 
 A staff member is a row in `people` with roles, a rotation, a log of reminders and
 sessions that point at them. A service user is nothing but a keyed hash
-(`respondent_key`): on a language choice, on unfinished feedback, and on the
-record of the weeks they finished one. Answers never carry either once a person
-has left: they stay in the aggregates with nothing that leads back.
+(`respondent_key`): on a language choice and on unfinished feedback, and, made
+anew for each week (`period_key`), on the record of the weeks they finished one.
+Answers never carry either once a person has left: they stay in the aggregates
+with nothing that leads back.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from storage.db import Database
+from storage.sessions import period_key
 from storage.times import day_text
 
 
@@ -108,15 +110,11 @@ class PrivacyRepo:
                 " LEFT JOIN answers a ON a.session_id = s.id WHERE s.respondent_key = ?",
                 (respondent_key,),
             ).fetchone()
-            weeks = conn.execute(
-                "SELECT DISTINCT period FROM submissions WHERE respondent_key = ? ORDER BY period",
-                (respondent_key,),
-            ).fetchall()
             return RespondentRecord(
                 language=None if language is None else language[0],
                 open_sessions=open_[0],
                 open_answers=open_[1],
-                weeks=tuple(w[0] for w in weeks),
+                weeks=tuple(_weeks(conn, respondent_key)),
             )
 
         return await self._db.run(read)
@@ -134,9 +132,13 @@ class PrivacyRepo:
             for sql in (
                 "DELETE FROM respondent_prefs WHERE respondent_key = ?",
                 "DELETE FROM sessions WHERE respondent_key = ? AND status <> 'done'",
-                "DELETE FROM submissions WHERE respondent_key = ?",
             ):
                 deleted += conn.execute(sql, (respondent_key,)).rowcount
+            for period in _weeks(conn, respondent_key):
+                deleted += conn.execute(
+                    "DELETE FROM submissions WHERE respondent_key = ? AND period = ?",
+                    (period_key(respondent_key, period), period),
+                ).rowcount
             return deleted
 
         return await self._db.run(forget)
@@ -175,6 +177,23 @@ class PrivacyRepo:
             return len(rows)
 
         return await self._db.run(purge)
+
+
+def _weeks(conn: sqlite3.Connection, respondent_key: str) -> list[str]:
+    """The periods with a submission by this respondent.
+
+    Each week's record carries a key made for that week alone, so the weeks are
+    found by making the key for every week that has records at all.
+    """
+    periods = [r[0] for r in conn.execute("SELECT DISTINCT period FROM submissions")]
+    return sorted(
+        period
+        for period in periods
+        if conn.execute(
+            "SELECT 1 FROM submissions WHERE respondent_key = ? AND period = ? LIMIT 1",
+            (period_key(respondent_key, period), period),
+        ).fetchone()
+    )
 
 
 def _drop_text(answer: dict[str, object] | None, typed: bool) -> None:

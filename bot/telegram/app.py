@@ -23,7 +23,7 @@ from telegram.ext import (
 from bot.onboarding import Onboarding
 from bot.retention import DailyRetention
 from bot.runtime import Runtime
-from bot.telegram import digest_handlers, flood, handlers, script_handlers
+from bot.telegram import digest_handlers, flood, handlers, privacy_handlers, script_handlers
 from bot.telegram.conversation import SERVICES, BotServices
 from bot.telegram.jobs import Scheduler
 from bot.telegram.menu import publish_menus
@@ -88,7 +88,8 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         "checkin": handlers.on_checkin,
         "language": handlers.on_language,
         "help": handlers.on_help,
-        "privacy": handlers.on_privacy,
+        "privacy": privacy_handlers.on_privacy,
+        "forget": privacy_handlers.on_forget,
         "stop": handlers.on_stop,
         "invite": handlers.on_invite,
         "scripts": script_handlers.on_scripts,
@@ -97,6 +98,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     }
     for name, callback in commands.items():
         on(CommandHandler(name, callback, filters=private & filters.UpdateType.MESSAGE))
+    on(CallbackQueryHandler(privacy_handlers.on_forget_button, pattern=privacy_handlers.BUTTONS))
     on(CallbackQueryHandler(handlers.on_button))
     on(
         MessageHandler(
