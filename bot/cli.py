@@ -12,12 +12,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.commands import console, demo, digest, export, org, run, script
+from bot.commands import backup, console, demo, digest, export, org, run, script
 from bot.commands.arguments import UsageError
 from bot.config import ConfigError, load_settings
 from storage.errors import StorageError
 
-GROUPS = (run, console, org, script, export, digest, demo)
+GROUPS = (run, console, org, script, export, digest, demo, backup)
 
 
 def build_parser() -> argparse.ArgumentParser:

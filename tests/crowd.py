@@ -472,7 +472,7 @@ def audit(db_path: Path, people: Iterable[Person], catalogue: Catalogue) -> Audi
             result.problems.append(f"session {session_id} belongs to nobody who answered")
         if session["status"] != "done":
             result.problems.append(f"session {session_id} is {session['status']}")
-        _consistent(session, rows.get(session_id, {}), catalogue, result)
+        result.problems += _consistent(session, rows.get(session_id, {}), catalogue)
     # The same person answering the same question twice, in any of their sessions.
     for person in people:
         counted: dict[str, int] = {}
@@ -496,26 +496,39 @@ def audit(db_path: Path, people: Iterable[Person], catalogue: Catalogue) -> Audi
     return result
 
 
+def inconsistencies(db_path: Path, catalogue: Catalogue) -> list[str]:
+    """Sessions whose answer rows differ from their own dialog state (none, we hope)."""
+    conn = sqlite3.connect(db_path)
+    conn.row_factory = sqlite3.Row
+    try:
+        sessions = conn.execute("SELECT * FROM sessions").fetchall()
+        rows: dict[int, dict[str, sqlite3.Row]] = {}
+        for row in conn.execute("SELECT * FROM answers"):
+            rows.setdefault(row["session_id"], {})[row["question_id"]] = row
+    finally:
+        conn.close()
+    return [p for s in sessions for p in _consistent(s, rows.get(s["id"], {}), catalogue)]
+
+
 def _consistent(
-    session: sqlite3.Row, rows: dict[str, sqlite3.Row], catalogue: Catalogue, result: Audit
-) -> None:
+    session: sqlite3.Row, rows: dict[str, sqlite3.Row], catalogue: Catalogue
+) -> list[str]:
     """The answers table holds exactly the answers of the session's own state."""
     state = json.loads(session["state_json"])
     answers: dict[str, dict[str, Any]] = state.get("answers", {})
     if set(answers) != set(rows):
-        result.problems.append(
-            f"session {session['id']}: state has {sorted(answers)}, table has {sorted(rows)}"
-        )
-        return
+        return [f"session {session['id']}: state has {sorted(answers)}, table has {sorted(rows)}"]
+    problems = []
     for question, answer in answers.items():
         row = rows[question]
         comment = answer.get("comment")
         if catalogue.types[question] == "text":
             comment = answer.get("value")  # a text answer is stored as the comment
         if row["comment"] != comment or bool(row["skipped"]) != bool(answer.get("skipped")):
-            result.problems.append(f"session {session['id']} {question}: {dict(row)} != {answer}")
-    if session["status"] == "done" and state.get("state") != "done":
-        result.problems.append(f"session {session['id']} is done but its state is not")
+            problems.append(f"session {session['id']} {question}: {dict(row)} != {answer}")
+    if (session["status"] == "done") != (state.get("state") == "done"):
+        problems.append(f"session {session['id']} is {session['status']}, its state is not")
+    return problems
 
 
 def fault_summary(api: FakeBotAPI) -> str:
@@ -534,6 +547,7 @@ __all__ = [
     "Screen",
     "audit",
     "fault_summary",
+    "inconsistencies",
     "populate",
     "read_screen",
 ]
