@@ -658,7 +658,11 @@ def serve_ceiling() -> None:
             [InlineKeyboardButton(label, callback_data=f"1:a:{session}:{number}:{i}")]
             for i, label in enumerate(CEILING_OPTIONS)
         ]
-        nav = [InlineKeyboardButton("⏸ Later", callback_data=f"1:p:{session}:{number}")]
+        # The same navigation row as carecheck's: Back (after the first), Skip, Later.
+        nav = [
+            InlineKeyboardButton("Skip ▶", callback_data=f"1:s:{session}:{number}"),
+            InlineKeyboardButton("⏸ Later", callback_data=f"1:p:{session}:{number}"),
+        ]
         if number > 1:
             nav.insert(0, InlineKeyboardButton("◀ Back", callback_data=f"1:b:{session}:{number}"))
         rows.append(nav)

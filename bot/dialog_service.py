@@ -23,7 +23,8 @@ from dialogs.errors import StaleQuestion
 from dialogs.rotation import plan_session
 from storage.db import Database
 from storage.errors import StaleRevision
-from storage.sessions import AnswerRow, SessionRepo, SessionRow
+from storage.group_commit import GroupCommit
+from storage.sessions import AnswerRow, SessionRepo, SessionRow, StepWrite
 
 Action = Literal["answer", "skip", "back", "pause", "resume", "toggle"]
 LIVE_SESSIONS = 20_000
@@ -78,6 +79,7 @@ class _Live:
 class DialogService:
     def __init__(self, db: Database, scripts: ScriptRegistry) -> None:
         self.sessions = SessionRepo(db)
+        self.commits = GroupCommit(self.sessions)
         self.scripts = scripts
         self._live: OrderedDict[int, _Live] = OrderedDict()
 
@@ -181,29 +183,31 @@ class DialogService:
         input_key: str | None,
     ) -> Change:
         session = live.session
-        before = session.to_json()
+        before = session.snapshot()
         try:
             change = _dispatch(session, action, value, step)
             session.last_input = input_key or session.last_input
             status = (
                 "done" if session.finished else "paused" if session.state == "paused" else "active"
             )
-            live.revision = await self.sessions.save_step(
-                live.row.id,
-                expected_revision=live.revision,
-                state_json=session.to_json(),
-                status=status,
-                today=today,
-                upsert=_row(change.upsert, live.loaded) if change.upsert else None,
-                delete_questions=change.removed,
-                complete=change.finished,
+            live.revision = await self.commits.save(
+                StepWrite(
+                    live.row.id,
+                    live.revision,
+                    session.to_json(),
+                    status,
+                    today,
+                    _row(change.upsert, live.loaded) if change.upsert else None,
+                    change.removed,
+                    change.finished,
+                )
             )
         except StaleRevision:
             # Another process moved the session on: drop our copy and report stale.
             self._live.pop(live.row.id, None)
             raise StaleQuestion("the session changed elsewhere") from None
         except BaseException:
-            live.session = live.loaded.engine.restore(before)
+            live.session = before
             raise
         return change
 

@@ -419,6 +419,15 @@ class Session:
             selected=tuple(self.draft),
         )
 
+    def snapshot(self) -> Session:
+        """A copy to roll back to if a step cannot be stored; much cheaper than JSON."""
+        return replace(
+            self,
+            answers=dict(self.answers),
+            history=list(self.history),
+            draft=list(self.draft),
+        )
+
     @property
     def finished(self) -> bool:
         return self.state == "done"

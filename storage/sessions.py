@@ -9,13 +9,13 @@ import hashlib
 import hmac
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
 from storage.db import Database
-from storage.errors import NotFound, StaleRevision
+from storage.errors import NotFound, StaleRevision, StorageError
 from storage.times import day, day_text, maybe_day
 
 Audience = Literal["staff", "service_user"]
@@ -179,6 +179,87 @@ def period_key(respondent_key: str, period: str) -> str:
     return hmac.new(respondent_key.encode(), period.encode(), hashlib.sha256).hexdigest()
 
 
+@dataclass(frozen=True)
+class StepWrite:
+    """One dialog step to commit: the session's new state and what it did to its answers."""
+
+    session_id: int
+    expected_revision: int
+    state_json: str
+    status: Status
+    today: date
+    upsert: AnswerRow | None = None
+    delete_questions: tuple[str, ...] = ()
+    complete: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.status == "done") != self.complete:
+            raise ValueError("status 'done' and complete=True go together")
+        if self.upsert is not None and self.upsert.question_id in self.delete_questions:
+            raise ValueError("cannot write and delete the same question in one step")
+
+
+def _write_step(conn: sqlite3.Connection, write: StepWrite) -> int:
+    """The statements of one step, inside the caller's transaction; the new revision."""
+    on = day_text(write.today)
+    session = conn.execute(
+        _STEP,
+        (
+            write.state_json,
+            write.status,
+            on,
+            on if write.complete else None,
+            write.session_id,
+            write.expected_revision,
+        ),
+    ).fetchone()
+    if session is None:
+        if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (write.session_id,)).fetchone():
+            raise StaleRevision(write.session_id, write.expected_revision)
+        raise NotFound(f"session {write.session_id} does not exist")
+    upsert = write.upsert
+    if upsert is not None:
+        conn.execute(
+            _UPSERT,
+            (
+                write.session_id,
+                upsert.question_id,
+                upsert.score,
+                upsert.value_num,
+                upsert.value_text,
+                upsert.value_json,
+                int(upsert.not_applicable),
+                int(upsert.skipped),
+                upsert.comment,
+                on,
+                session["org_id"],
+                session["unit_id"],
+                session["audience"],
+                session["period"],
+                session["script_version_id"],
+            ),
+        )
+    if write.delete_questions:
+        conn.executemany(
+            "DELETE FROM answers WHERE session_id = ? AND question_id = ?",
+            [(write.session_id, q) for q in sorted(set(write.delete_questions))],
+        )
+    if write.complete and session["respondent_key"] is not None:
+        conn.execute(
+            "INSERT INTO submissions (respondent_key, script_id, org_id, period)"
+            " SELECT ?, script_id, ?, ? FROM script_versions WHERE id = ?"
+            " ON CONFLICT DO NOTHING",
+            (
+                period_key(session["respondent_key"], session["period"]),
+                session["org_id"],
+                session["period"],
+                session["script_version_id"],
+            ),
+        )
+        conn.execute("UPDATE sessions SET respondent_key = NULL WHERE id = ?", (write.session_id,))
+    return int(session["revision"])
+
+
 def _owner(person_id: int | None, respondent_key: str | None) -> tuple[str, object]:
     """The column and value that pick one person's (or respondent's) sessions."""
     if (person_id is None) == (respondent_key is None):
@@ -276,73 +357,33 @@ class SessionRepo:
         plus the erasure of their respondent key. Raises `StaleRevision`, with
         nothing written, if the session moved on or is already done.
         """
-        if (status == "done") != complete:
-            raise ValueError("status 'done' and complete=True go together")
-        doomed = sorted({*delete_questions, *([delete_question] if delete_question else [])})
-        if upsert is not None and upsert.question_id in doomed:
-            raise ValueError("cannot write and delete the same question in one step")
-        on = day_text(today)
+        doomed = (*delete_questions, *([delete_question] if delete_question else []))
+        write = StepWrite(
+            session_id, expected_revision, state_json, status, today, upsert, doomed, complete
+        )
+        return await self._db.run(lambda conn: _write_step(conn, write))
 
-        def step(conn: sqlite3.Connection) -> int:
-            session = conn.execute(
-                _STEP,
-                (
-                    state_json,
-                    status,
-                    on,
-                    on if complete else None,
-                    session_id,
-                    expected_revision,
-                ),
-            ).fetchone()
-            if session is None:
-                if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone():
-                    raise StaleRevision(session_id, expected_revision)
-                raise NotFound(f"session {session_id} does not exist")
-            if upsert is not None:
-                conn.execute(
-                    _UPSERT,
-                    (
-                        session_id,
-                        upsert.question_id,
-                        upsert.score,
-                        upsert.value_num,
-                        upsert.value_text,
-                        upsert.value_json,
-                        int(upsert.not_applicable),
-                        int(upsert.skipped),
-                        upsert.comment,
-                        on,
-                        session["org_id"],
-                        session["unit_id"],
-                        session["audience"],
-                        session["period"],
-                        session["script_version_id"],
-                    ),
-                )
-            if doomed:
-                conn.executemany(
-                    "DELETE FROM answers WHERE session_id = ? AND question_id = ?",
-                    [(session_id, question_id) for question_id in doomed],
-                )
-            if complete and session["respondent_key"] is not None:
-                conn.execute(
-                    "INSERT INTO submissions (respondent_key, script_id, org_id, period)"
-                    " SELECT ?, script_id, ?, ? FROM script_versions WHERE id = ?"
-                    " ON CONFLICT DO NOTHING",
-                    (
-                        period_key(session["respondent_key"], session["period"]),
-                        session["org_id"],
-                        session["period"],
-                        session["script_version_id"],
-                    ),
-                )
-                conn.execute(
-                    "UPDATE sessions SET respondent_key = NULL WHERE id = ?", (session_id,)
-                )
-            return int(session["revision"])
+    async def save_steps(self, writes: Sequence[StepWrite]) -> list[int | StorageError]:
+        """Commit several sessions' steps in one transaction, each under its own savepoint.
 
-        return await self._db.run(step)
+        Each step succeeds or fails alone (a stale one is rolled back to its
+        savepoint and reported), and all that succeed are durable together when
+        this returns: the group commit of `storage.group_commit`.
+        """
+
+        def steps(conn: sqlite3.Connection) -> list[int | StorageError]:
+            results: list[int | StorageError] = []
+            for write in writes:
+                conn.execute("SAVEPOINT step")
+                try:
+                    results.append(_write_step(conn, write))
+                except StorageError as error:
+                    conn.execute("ROLLBACK TO step")
+                    results.append(error)
+                conn.execute("RELEASE step")
+            return results
+
+        return await self._db.run(steps)
 
     async def answers(self, session_id: int) -> list[AnswerRow]:
         rows = await self._db.fetchall(

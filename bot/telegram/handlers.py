@@ -385,8 +385,7 @@ async def handle_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> s
         return await digest_handlers.due_button(update, context, who, data, message_id)
     if data.kind == "as":
         return await digest_handlers.status_button(update, context, who, data, message_id)
-    carried = _sessions_in(query.message)
-    return await dialog_button(context, who, t, data, chat_id, message_id, carried)
+    return await dialog_button(context, who, t, data, chat_id, message_id, query.message)
 
 
 async def dialog_button(
@@ -396,7 +395,7 @@ async def dialog_button(
     data: Callback,
     chat_id: int,
     message_id: int,
-    carried: frozenset[int] = frozenset(),
+    pressed: object = None,
 ) -> str:
     svc = services(context)
     assert data.session is not None
@@ -418,7 +417,7 @@ async def dialog_button(
             today=today,
         )
     except NotYourSession:
-        finished = await _finished_feedback(context, data.session, carried)
+        finished = await _finished_feedback(context, data.session, _sessions_in(pressed))
         if finished is None:
             return t("This button is not for you.")
         async with _message_lock(context, chat_id, message_id):
