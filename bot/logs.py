@@ -1,7 +1,8 @@
-"""Logging set-up: the bot token never reaches a log line.
+"""Logging set-up: the bot token never reaches a log line, nor what people wrote.
 
 PTB and HTTP libraries can log request URLs, and a Bot API URL contains the
-token; a filter on every handler replaces it before anything is written.
+token; a filter on every handler replaces it before anything is written. The
+libraries that log message texts and chat ids at DEBUG stay at INFO.
 """
 
 from __future__ import annotations
@@ -47,3 +48,7 @@ def setup_logging(level: str, token: str | None) -> None:
     # only when asked for.
     for noisy in ("httpx", "httpcore", "aiohttp.access", "telegram.ext.Updater", "transitions"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    # Never what people wrote or who they are: at DEBUG, PTB logs every update and the
+    # parameters of every call (texts, chat ids), and aiosqlite every statement's values.
+    for private in ("telegram", "aiosqlite"):
+        logging.getLogger(private).setLevel(max(logging.INFO, logging.getLevelName(level)))
