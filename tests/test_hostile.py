@@ -249,7 +249,7 @@ async def idle(bot: Harness) -> None:
     assert bot.app is not None
     processor = bot.app.update_processor
     quiet = 0
-    for _ in range(1500):  # at most 30 s
+    for _ in range(3000):  # at most 30 s
         busy = (
             bot.api.pending_updates
             or bot.app.update_queue.qsize()
@@ -257,9 +257,9 @@ async def idle(bot: Harness) -> None:
             or bot.api.unanswered_callbacks()
         )
         quiet = 0 if busy else quiet + 1
-        if quiet >= 5:
+        if quiet >= 3:
             return
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.01)
     raise AssertionError(f"the bot is still busy: {bot.api.pending_updates[:3]}")
 
 

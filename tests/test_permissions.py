@@ -1,0 +1,333 @@
+"""Permission matrix: every command and callback action, for every role, in two organisations.
+
+The table below is the policy as people meet it. Each case is tried by each role
+through the real bot; a role is refused when the bot answers with the case's
+refusal sentence. Everything is decided on the server from the stored roles, so
+callback data naming another organisation, unit, session or action get nowhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.i18n import translator
+from bot.telegram.flood import GATE
+from storage.actions import ActionRepo
+from storage.orgs import OrgRepo
+from storage.people import PeopleRepo
+from tests.fakebotapi.models import StoredMessage, User
+from tests.harness import Harness
+from tests.test_hostile import idle
+
+T = translator("en")
+ROLES = ("none", "service_user", "staff", "manager", "org_admin", "global_admin")
+EVERYONE = frozenset(ROLES)
+CHECKERS = frozenset({"staff", "manager", "org_admin"})
+MANAGERS = frozenset({"manager", "org_admin"})
+ADMINS = frozenset({"org_admin", "global_admin"})
+NOBODY: frozenset[str] = frozenset()
+GLOBAL = frozenset({"global_admin"})
+ORG_ADMIN = frozenset({"org_admin"})
+
+NOT_STAFF = T("Check-ins are for staff who joined with an invitation link.")
+NOT_VALID = T("This button is no longer valid.")
+NO_INVITES = T("Only managers and administrators can make invitation links.")
+NO_DIGEST = T("Digests are for managers and administrators.")
+NO_UNIT = T("You cannot see that unit's digest.")
+NO_ACTIONS = T("Improvement actions are for managers and administrators.")
+NO_SCRIPTS = T("Only administrators can manage scripts.")
+ADMIN_ONLY = T("Only administrators can do this.")
+NOT_YOURS = T("This button is not for you.")
+NO_PLAN = T("Only managers of this organisation can plan actions.")
+NO_CHANGE = T("Only managers of this organisation can change actions.")
+USAGE = T("Usage: /digest [unit number] [week like 2026-W47]")
+
+
+# Where the bot does not yet follow the table. "Plan an action" checks the manager's
+# organisation but not that the unit in the button belongs to it: the button is
+# taken, and only the last step of the plan fails ("That did not work"), storing
+# nothing. The refusal should come at the first press.
+KNOWN_GAPS = {
+    ("plan an action for a unit of the other organisation", "manager"),
+    ("plan an action for a unit of the other organisation", "org_admin"),
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    allowed: frozenset[str]
+    refusals: tuple[str, ...]
+    command: str | None = None
+    payload: Callable[[Stage], str] | str | None = None
+    data: Callable[[Stage], str] | str | None = None
+
+
+def refused_invite(role: str) -> tuple[str, ...]:
+    return (NO_INVITES, T("You cannot invite a {role}.", role=T(role)))
+
+
+CASES = (
+    # ------------------------------------------------ commands
+    Case("/checkin", CHECKERS, (NOT_STAFF,), command="/checkin"),
+    Case("/invite staff", MANAGERS, refused_invite("staff member"), "/invite", "staff"),
+    Case(
+        "/invite service_user",
+        MANAGERS,
+        refused_invite("service user"),
+        "/invite",
+        "service_user",
+    ),
+    Case(
+        "/invite manager", frozenset({"org_admin"}), refused_invite("manager"), "/invite", "manager"
+    ),
+    Case(
+        "/invite admin",
+        frozenset({"org_admin"}),
+        refused_invite("administrator"),
+        "/invite",
+        "admin",
+    ),
+    Case("/digest", MANAGERS, (NO_DIGEST, NO_UNIT), command="/digest"),
+    Case(
+        "/digest, a unit of the other organisation",
+        NOBODY,
+        (NO_DIGEST, NO_UNIT, USAGE),
+        "/digest",
+        lambda s: str(s.away_unit),
+    ),
+    Case("/actions", MANAGERS, (NO_ACTIONS,), command="/actions"),
+    Case("/scripts", ADMINS, (NO_SCRIPTS,), command="/scripts"),
+    Case("/help", EVERYONE, (), command="/help"),
+    Case("/language", EVERYONE, (), command="/language"),
+    Case("/privacy", EVERYONE, (), command="/privacy"),
+    Case("/forget", EVERYONE, (), command="/forget"),
+    Case("/stop", EVERYONE, (), command="/stop"),
+    # ------------------------------------------------ buttons
+    Case("start the check-in", CHECKERS, (NOT_STAFF,), data="1:go"),
+    Case("remind me later", CHECKERS, (NOT_VALID,), data="1:later"),
+    Case("choose a language", EVERYONE, (NOT_VALID,), data="1:L:en:"),
+    Case("keep my data", EVERYONE, (NOT_VALID,), data="1:fg:no"),
+    Case(
+        "answer a colleague's check-in",
+        NOBODY,
+        (NOT_YOURS,),
+        data=lambda s: s.buttons["colleague"],
+    ),
+    Case(
+        "answer a check-in in the other organisation",
+        NOBODY,
+        (NOT_YOURS,),
+        data=lambda s: s.buttons["foreigner"],
+    ),
+    Case("answer someone's feedback", NOBODY, (NOT_YOURS,), data=lambda s: s.buttons["visitor"]),
+    Case("skip in someone's feedback", NOBODY, (NOT_YOURS,), data=lambda s: s.skip["visitor"]),
+    Case("preview a draft", ADMINS, (ADMIN_ONLY,), data="1:dp:nodraft"),
+    Case("publish a draft", ADMINS, (ADMIN_ONLY,), data="1:du:nodraft"),
+    Case("discard a draft", ADMINS, (ADMIN_ONLY,), data="1:dx:nodraft"),
+    Case(
+        "download the organisation's script",
+        ADMINS,
+        (ADMIN_ONLY,),
+        data=lambda s: f"1:sx:{s.home}:staff-pulse:99:y",
+    ),
+    Case(
+        "download the other organisation's script",
+        GLOBAL,
+        (ADMIN_ONLY,),
+        data=lambda s: f"1:sx:{s.away}:staff-pulse:99:y",
+    ),
+    Case("download the global script", ADMINS, (ADMIN_ONLY,), data="1:sx:0:staff-pulse:99:x"),
+    Case(
+        "roll back the organisation's script",
+        ADMINS,
+        (ADMIN_ONLY,),
+        data=lambda s: f"1:sr:{s.home}:staff-pulse:99",
+    ),
+    Case(
+        "roll back the other organisation's script",
+        GLOBAL,
+        (ADMIN_ONLY,),
+        data=lambda s: f"1:sr:{s.away}:staff-pulse:99",
+    ),
+    Case("roll back the global script", GLOBAL, (ADMIN_ONLY,), data="1:sr:0:staff-pulse:99"),
+    # A plan's own steps act only on the presser's plan under way (here: none).
+    Case("a plan without an owner", EVERYONE, (NO_PLAN,), data="1:ao"),
+    Case("a plan due in two weeks", EVERYONE, (NO_PLAN,), data="1:aw:2"),
+    Case(
+        "plan an action",
+        MANAGERS | GLOBAL,
+        (NO_PLAN,),
+        data=lambda s: f"1:ap:{s.home}:0:equass:leadership",
+    ),
+    Case(
+        "plan an action in the other organisation",
+        GLOBAL,
+        (NO_PLAN,),
+        data=lambda s: f"1:ap:{s.away}:0:equass:leadership",
+    ),
+    Case(
+        "plan an action for a unit of the other organisation",
+        GLOBAL,
+        (NO_PLAN,),
+        data=lambda s: f"1:ap:{s.home}:{s.away_unit}:equass:leadership",
+    ),
+    Case(
+        "mark an action started",
+        MANAGERS | GLOBAL,
+        (NO_CHANGE,),
+        data=lambda s: f"1:as:{s.home_action}:s",
+    ),
+    Case(
+        "mark an action of the other organisation done",
+        GLOBAL,
+        (NO_CHANGE,),
+        data=lambda s: f"1:as:{s.away_action}:d",
+    ),
+)
+
+
+@dataclass
+class Stage:
+    bot: Harness
+    home: int
+    away: int
+    away_unit: int
+    home_action: int
+    away_action: int
+    users: dict[str, User]
+    anchors: dict[str, StoredMessage]
+    buttons: dict[str, str]
+    skip: dict[str, str]
+
+
+async def build(bot: Harness) -> Stage:
+    assert bot.app is not None
+    bot.app.bot_data[GATE].burst = 10_000  # this test sends much, on purpose
+    db = bot.rt.db
+    orgs = OrgRepo(db)
+    home, away = await bot.org("Dom Sonce"), await bot.org("Dom Luna")
+    await orgs.create_unit(home, "Ward A")
+    away_unit = await orgs.create_unit(away, "Ward B")
+    people = PeopleRepo(db)
+    users: dict[str, User] = {}
+    roles: dict[str, tuple[int | None, str]] = {
+        "staff": (home, "staff"),
+        "manager": (home, "manager"),
+        "org_admin": (home, "admin"),
+        "global_admin": (None, "admin"),
+        "colleague": (home, "staff"),
+        "foreigner": (away, "staff"),
+    }
+    for name in (*ROLES, "colleague", "foreigner", "visitor"):
+        users[name] = bot.user(name.title())
+        if name in roles:
+            org, role = roles[name]
+            person = await people.get_or_create(users[name].id, "en")
+            await people.add_membership(person.id, org, None, role)  # type: ignore[arg-type]
+    poster = await bot.invite(home, "service_user")
+    buttons, skip = {}, {}
+    for name in ("service_user", "visitor", "colleague", "foreigner"):
+        if name in ("service_user", "visitor"):
+            bot.api.send_command(users[name], "/start", poster)
+        else:
+            bot.api.send_command(users[name], "/checkin")
+        message = await bot.settle(
+            lambda name=name: next(
+                (m for m in bot.api.messages(users[name].id) if "1/" in (m.text or "")), None
+            )
+        )
+        buttons[name] = next(d for d in message.callback_data if d.startswith("1:a:"))
+        skip[name] = next(d for d in message.callback_data if d.startswith("1:s:"))
+    actions = ActionRepo(db)
+    home_action = await actions.create(
+        home, None, "equass", "leadership", "More team meetings", None, None, None, None
+    )
+    away_action = await actions.create(
+        away, None, "equass", "leadership", "Quieter nights", None, None, None, None
+    )
+    anchors = {}
+    for role in ROLES:
+        anchors[role] = await bot.command(users[role], "/help")
+    await idle(bot)
+    return Stage(
+        bot, home, away, away_unit, home_action.id, away_action.id, users, anchors, buttons, skip
+    )
+
+
+def resolve(value: Any, stage: Stage) -> Any:
+    return value(stage) if callable(value) else value
+
+
+async def attempt(stage: Stage, role: str, case: Case) -> list[str]:
+    """What the bot answers this role for this case: its button notice and new messages."""
+    bot = stage.bot
+    user = stage.users[role]
+    last = bot.api.last_message(user.id)
+    after = last.message_id if last else 0
+    texts = []
+    if case.command is not None:
+        await bot.command(user, case.command, resolve(case.payload, stage))
+    else:
+        answer = await bot.press(user, stage.anchors[role], resolve(case.data, stage), check=False)
+        texts.append(answer["text"] or "")
+    await idle(bot)
+    texts += [m.text or "" for m in bot.api.messages(user.id) if m.message_id > after]
+    return texts
+
+
+async def test_every_command_and_button_for_every_role(bot: Harness) -> None:
+    stage = await build(bot)
+    wrong = []
+    for case in CASES:
+        for role in ROLES:
+            texts = await attempt(stage, role, case)
+            refused = any(text in case.refusals for text in texts)
+            if refused == (role in case.allowed) and (case.name, role) not in KNOWN_GAPS:
+                verdict = "refused" if refused else "allowed"
+                wrong.append(f"{case.name} / {role}: {verdict} ({texts})")
+            elif refused != (role in case.allowed) and (case.name, role) in KNOWN_GAPS:
+                wrong.append(f"{case.name} / {role}: fixed, take it off KNOWN_GAPS")
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_the_table_covers_every_command_and_callback_kind() -> None:
+    from bot.telegram.app import register
+    from bot.telegram.callbacks import KINDS
+
+    commands = {case.command for case in CASES if case.command}
+    assert commands >= {f"/{name}" for name in registered_commands(register)} - {"/start"}
+    pressed = {str(resolve(case.data, FAKE)).split(":")[1] for case in CASES if case.data}
+    dialog = {"a", "t", "c", "s", "b", "p", "r"}  # one ownership check covers them all
+    assert pressed | dialog >= set(KINDS) | {"fg"}
+
+
+def registered_commands(register: Callable[..., None]) -> set[str]:
+    """The commands the bot registers, read from the real registration."""
+    from telegram.ext import Application, CommandHandler
+
+    application = Application.builder().token("1:x").build()
+    register(application)
+    names: set[str] = set()
+    for handlers in application.handlers.values():
+        for handler in handlers:
+            if isinstance(handler, CommandHandler):
+                names |= set(handler.commands)
+    return names
+
+
+_SESSIONS = ("colleague", "foreigner", "visitor")
+FAKE = Stage(
+    None,  # type: ignore[arg-type]
+    1,
+    2,
+    3,
+    4,
+    5,
+    {},
+    {},
+    dict.fromkeys(_SESSIONS, "1:a:1:0:0"),
+    dict.fromkeys(_SESSIONS, "1:s:1:0"),
+)
