@@ -155,7 +155,7 @@ def test_settings_sections_and_framework_items() -> None:
         question(doc, "plan").pop("required")
         doc["sections"][0]["title"] = tr("Everyday life")
         doc["sections"][1]["maps_to"] = {"equass": ["rights"]}
-        doc["pulse"] = {"questions_per_session": 3, "rotation": "cover-all"}
+        doc["pulse"] = {"questions_per_session": 3, "rotation": "none"}
 
     summary = summarise(ACTIVE, changed(change))
     assert summary.settings_changed == ("audience", "pulse")
