@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from bot.i18n import translator
 from bot.script_registry import shipped_texts
 from bot.telegram.handlers import SOMETHING_WRONG
 from dialogs import SHIPPED_SCRIPTS
@@ -28,7 +29,7 @@ from dialogs.validate import validate_source
 from frameworks import default_frameworks
 from storage.secret import load_or_create_secret
 from tests.fakebotapi.models import StoredMessage, User
-from tests.fakebotapi.server import FakeBotAPI
+from tests.fakebotapi.server import ApiCall, FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 ALREADY_ANSWERED = "You have already answered this week. Thank you!"
@@ -36,6 +37,7 @@ WELCOME_BACK = "Welcome back: continuing where you left off."
 TYPE_COMMENT = "Type your comment as a message, or tap Skip."
 TYPE_ANSWER = "Type your answer as a message."
 DIALOG_KINDS = frozenset("atcsbpr")
+SOMETHING_WRONG_EN = translator("en")(SOMETHING_WRONG)
 
 Kind = Literal["none", "asking", "follow_up", "text", "paused", "done"]
 
@@ -531,6 +533,67 @@ def _consistent(
     return problems
 
 
+@dataclass(frozen=True)
+class Fault:
+    index: int  # position of the faulted call in the server's call log
+    call: ApiCall
+    kind: str
+
+
+def record_faults(api: FakeBotAPI) -> list[Fault]:
+    """Note which call each injected fault struck (the call is logged just before)."""
+    faults: list[Fault] = []
+    pick = api.faults.pick
+
+    def recording(method: str) -> Any:
+        rule = pick(method)
+        if rule is not None:
+            faults.append(Fault(len(api.calls) - 1, api.calls[-1], rule.kind))
+        return rule
+
+    api.faults.pick = recording  # type: ignore[method-assign]
+    return faults
+
+
+def unhandled(api: FakeBotAPI, faults: list[Fault]) -> list[Fault]:
+    """The faults neither retried nor shown to their person.
+
+    A fault is retried when the bot made the same call again, or when the faulted
+    call was itself a retry of a faulted one: retries are bounded, and the last of a
+    chain may fail too. What must never happen is giving up at the first failure
+    without a word to the person.
+    """
+    calls = api.calls
+    faulted = {f.index for f in faults}
+    owner = {qid: query.user.id for qid, query in api._queries.items()}
+
+    def chat_of(call: ApiCall) -> int | None:
+        if "chat_id" in call.params:
+            return int(call.params["chat_id"])
+        query = call.params.get("callback_query_id")
+        return owner.get(query) if query else None
+
+    def shown(after: int, chat: int | None) -> bool:
+        for call in calls[after + 1 :]:
+            text = call.params.get("text") or ""
+            if SOMETHING_WRONG_EN in text and chat_of(call) == chat:
+                return True
+        return False
+
+    left = []
+    for fault in faults:
+        retried = any(
+            call.method == fault.call.method
+            and call.params == fault.call.params
+            and (index > fault.index or index in faulted)
+            for index, call in enumerate(calls)
+            if index != fault.index
+        )
+        if not retried and not shown(fault.index, chat_of(fault.call)):
+            left.append(fault)
+    return left
+
+
 def fault_summary(api: FakeBotAPI) -> str:
     counts = api.fault_counts
     return ", ".join(f"{kind} {counts.get(kind, 0)}" for kind in ("429", "502", "drop"))
@@ -538,11 +601,13 @@ def fault_summary(api: FakeBotAPI) -> str:
 
 __all__ = [
     "SOMETHING_WRONG",
+    "SOMETHING_WRONG_EN",
     "Ack",
     "Audit",
     "BotProcess",
     "Catalogue",
     "Crowd",
+    "Fault",
     "Person",
     "Screen",
     "audit",
@@ -550,4 +615,6 @@ __all__ = [
     "inconsistencies",
     "populate",
     "read_screen",
+    "record_faults",
+    "unhandled",
 ]

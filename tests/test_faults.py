@@ -8,76 +8,19 @@ they can retry from ("Something went wrong... try again"), never silently swallo
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
-from typing import Any
 
 from bot.i18n import translator
-from tests.crowd import SOMETHING_WRONG, Catalogue, Crowd, audit, fault_summary, populate
-from tests.fakebotapi.server import ApiCall, FakeBotAPI
+from tests.crowd import (
+    SOMETHING_WRONG_EN,
+    Catalogue,
+    Crowd,
+    audit,
+    fault_summary,
+    populate,
+    record_faults,
+    unhandled,
+)
 from tests.harness import Harness, button
-
-SOMETHING_WRONG_EN = translator("en")(SOMETHING_WRONG)
-
-
-@dataclass(frozen=True)
-class Fault:
-    index: int  # position of the faulted call in the server's call log
-    call: ApiCall
-    kind: str
-
-
-def record_faults(api: FakeBotAPI) -> list[Fault]:
-    """Note which call each injected fault struck (the call is logged just before)."""
-    faults: list[Fault] = []
-    pick = api.faults.pick
-
-    def recording(method: str) -> Any:
-        rule = pick(method)
-        if rule is not None:
-            faults.append(Fault(len(api.calls) - 1, api.calls[-1], rule.kind))
-        return rule
-
-    api.faults.pick = recording  # type: ignore[method-assign]
-    return faults
-
-
-def unhandled(api: FakeBotAPI, faults: list[Fault]) -> list[Fault]:
-    """The faults neither retried nor shown to their person.
-
-    A fault is retried when the bot made the same call again, or when the faulted
-    call was itself a retry of a faulted one: retries are bounded, and the last of a
-    chain may fail too. What must never happen is giving up at the first failure
-    without a word to the person.
-    """
-    calls = api.calls
-    faulted = {f.index for f in faults}
-    owner = {qid: query.user.id for qid, query in api._queries.items()}
-
-    def chat_of(call: ApiCall) -> int | None:
-        if "chat_id" in call.params:
-            return int(call.params["chat_id"])
-        query = call.params.get("callback_query_id")
-        return owner.get(query) if query else None
-
-    def shown(after: int, chat: int | None) -> bool:
-        for call in calls[after + 1 :]:
-            text = call.params.get("text") or ""
-            if SOMETHING_WRONG_EN in text and chat_of(call) == chat:
-                return True
-        return False
-
-    left = []
-    for fault in faults:
-        retried = any(
-            call.method == fault.call.method
-            and call.params == fault.call.params
-            and (index > fault.index or index in faulted)
-            for index, call in enumerate(calls)
-            if index != fault.index
-        )
-        if not retried and not shown(fault.index, chat_of(fault.call)):
-            left.append(fault)
-    return left
 
 
 async def test_a_failed_edit_leaves_the_person_able_to_continue(bot: Harness) -> None:
