@@ -425,7 +425,7 @@ async def dialog_button(
         return explain(t, SessionFinished("the session is finished"))
     except DialogError as error:
         if error.code in REDRAWN:
-            await _redraw(context, respondent, t, data.session, chat_id, message_id)
+            await _redraw(context, respondent, t, data.session, chat_id, message_id, pressed)
         return explain(t, error)
     async with _message_lock(context, chat_id, message_id):
         await show(context, chat_id, await step_view(step, t, context), message_id)
@@ -439,14 +439,28 @@ async def _redraw(
     session_id: int,
     chat_id: int,
     message_id: int,
+    pressed: object = None,
 ) -> None:
-    """Show the session's current screen in the pressed message."""
+    """Show the session's current screen in the pressed message, unless it shows it.
+
+    Telegram reports the pressed message as it is: when its buttons are the current
+    screen's (an edit arrived after the person tapped), there is nothing to redraw.
+    """
     try:
         current = await services(context).runtime.dialogs.current(session_id, respondent)
     except (NotYourSession, DialogError):
         return
+    view = await step_view(current, t, context)
+    if view.keyboard is not None and _markup(pressed) == view.keyboard.to_dict():
+        services(context).shown[(chat_id, message_id)] = view.key()
+        return
     async with _message_lock(context, chat_id, message_id):
-        await show(context, chat_id, await step_view(current, t, context), message_id)
+        await show(context, chat_id, view, message_id)
+
+
+def _markup(message: object) -> dict[str, object] | None:
+    markup = getattr(message, "reply_markup", None)
+    return None if markup is None else markup.to_dict()  # type: ignore[no-any-return]
 
 
 def _sessions_in(message: object) -> frozenset[int]:
