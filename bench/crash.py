@@ -16,6 +16,7 @@ import random
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,7 +29,7 @@ ANSWERS_PER_PERSON = 6
 
 
 async def run(staff: int, service_users: int, kills: int, seed: int) -> bool:
-    api = FakeBotAPI(record_calls=False)
+    api = FakeBotAPI()
     await api.start()
     with tempfile.TemporaryDirectory() as directory:
         people = await populate(Path(directory) / "carecheck.db", api, staff, service_users, seed)
@@ -69,7 +70,12 @@ async def run(staff: int, service_users: int, kills: int, seed: int) -> bool:
         print(f"  people finished       {result.finished}/{result.people}")
         print(f"  faults injected       {bot.kills} SIGKILLs ({bot.starts} starts)")
         print(f"  inputs by people      {sum(p.inputs for p in people)}")
-        print(f"  Bot API errors        {len(api.errors)}")
+        repeated, errors = bot.deliveries.errors()
+        again = bot.deliveries.redelivered
+        print(f"  updates handed again  {again} (the bot died before confirming them)")
+        print(f"  Bot API errors        {len(errors)} (+{len(repeated)} from updates handed again)")
+        for line, count in Counter(errors + repeated).most_common(10):
+            print(f"  Bot API error: {count} x {line}")
         for problem in result.problems[:20]:
             print(f"  problem: {problem}")
         return (
@@ -77,7 +83,7 @@ async def run(staff: int, service_users: int, kills: int, seed: int) -> bool:
             and result.acknowledged == result.stored
             and result.duplicates == 0
             and result.completed == result.sessions == len(people)
-            and not api.errors
+            and not errors
         )
 
 

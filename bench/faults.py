@@ -76,6 +76,8 @@ async def run(staff: int, service_users: int, seed: int) -> bool:
         print(f"  retried or shown      {len(faults) - len(left)}; neither {len(left)}")
         print(f"  inputs by people      {sum(p.inputs for p in people)}")
         print(f"  Bot API errors        {len(api.errors)}")
+        for (method, description), count in Counter(api.errors).most_common(10):
+            print(f"  Bot API error: {count} x {method}: {description}")
         for problem in result.problems[:20]:
             print(f"  problem: {problem}")
         for fault in left[:20]:

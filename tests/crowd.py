@@ -16,6 +16,7 @@ import os
 import random
 import sqlite3
 import sys
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -326,20 +327,69 @@ async def populate(
 # ---------------------------------------------------------------- the bot as a process
 
 
-class PollCounter:
-    """Counts getUpdates calls, so a restarted bot is known to be up (works without
-    recording calls)."""
+class Deliveries:
+    """What the fake server handed the bot, and the call behind each error it returned.
+
+    A bot killed after handling a batch of updates but before its next getUpdates
+    confirmed them is handed the same updates again when it restarts; that is how
+    Telegram works too. Redoing such a button press is harmless (nothing is stored
+    twice), but its edit or answer may already have happened, and Telegram then says
+    "message is not modified" or "query is too old". `errors` tells those apart from
+    errors the bot caused on its own.
+    """
+
+    NOT_MODIFIED = "message is not modified"
+    ANSWERED = "query is too old"
 
     def __init__(self, api: FakeBotAPI) -> None:
-        self.count = 0
-        entry = api._handlers["getupdates"]
-        original = entry[1]
+        self.api = api
+        self.polls = 0
+        self.times: Counter[int] = Counter()
+        self.presses: dict[int, dict[str, Any]] = {}  # update id -> its callback query
+        self.failed: list[tuple[str, str, dict[str, Any]]] = []
+        name, fetch = api._handlers["getupdates"]
 
-        def counted(params: Any) -> Any:
-            self.count += 1
-            return original(params)
+        async def fetched(params: Any) -> Any:
+            self.polls += 1
+            batch = await fetch(params)
+            for update in batch:
+                self.times[update["update_id"]] += 1
+                if "callback_query" in update:
+                    self.presses[update["update_id"]] = update["callback_query"]
+            return batch
 
-        api._handlers["getupdates"] = (entry[0], counted)
+        api._handlers["getupdates"] = (name, fetched)
+        respond = api._error_response
+
+        def failed(method: str, error: Any) -> Any:
+            call = api.calls[-1].params if api.calls else {}
+            self.failed.append((method, error.description, call))
+            return respond(method, error)
+
+        api._error_response = failed  # type: ignore[method-assign]
+
+    def errors(self) -> tuple[list[str], list[str]]:
+        """(errors explained by a press handed over twice, every other error)."""
+        again = [self.presses[u] for u, n in self.times.items() if n > 1 and u in self.presses]
+        messages = {
+            (str(q["message"]["chat"]["id"]), str(q["message"]["message_id"])) for q in again
+        }
+        queries = {str(q["id"]) for q in again}
+        explained, other = [], []
+        for method, description, call in self.failed:
+            line = f"{method}: {description}"
+            target = (str(call.get("chat_id")), str(call.get("message_id")))
+            if (self.NOT_MODIFIED in description and target in messages) or (
+                self.ANSWERED in description and str(call.get("callback_query_id")) in queries
+            ):
+                explained.append(line)
+            else:
+                other.append(line)
+        return explained, other
+
+    @property
+    def redelivered(self) -> int:
+        return sum(1 for n in self.times.values() if n > 1)
 
 
 class BotProcess:
@@ -350,7 +400,7 @@ class BotProcess:
         self.directory = directory
         self.db_path = directory / "carecheck.db"
         self.log_path = directory / "bot.log"
-        self.polls = PollCounter(api)
+        self.deliveries = Deliveries(api)
         self.env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
@@ -366,7 +416,7 @@ class BotProcess:
         self.kills = 0
 
     async def start(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
-        seen = self.polls.count
+        seen = self.deliveries.polls
         with self.log_path.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -384,7 +434,7 @@ class BotProcess:
         process = self.process
         try:
             await self.api.wait_for(
-                lambda: self.polls.count > seen or process.returncode is not None, timeout
+                lambda: self.deliveries.polls > seen or process.returncode is not None, timeout
             )
         except TimeoutError:
             raise AssertionError(f"the bot did not start: {self.log_tail()}") from None

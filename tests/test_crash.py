@@ -55,7 +55,10 @@ async def test_killed_bot_loses_and_doubles_nothing(fake_api: FakeBotAPI, tmp_pa
     assert result.completed == result.sessions == len(people)
     assert result.acknowledged == result.stored > len(people) * 4
     assert result.duplicates == 0
-    fake_api.assert_no_errors()
+    # A press handed over again after a kill may repeat an edit or answer that had
+    # already happened (Telegram refuses those); the bot must cause no other error.
+    _, errors = bot.deliveries.errors()
+    assert errors == []
 
     # The process's own log: no token, no service user's Telegram id, no comment text.
     log = bot.log_path.read_text(errors="replace")

@@ -113,3 +113,22 @@ async def test_feedback_finished_while_its_thank_you_was_lost(bot: Harness) -> N
     shown = bot.api.message(user.id, question.message_id)
     assert "Thank you!" in shown.text
     assert shown.buttons == []
+
+
+async def test_an_old_tap_on_an_up_to_date_message_edits_nothing(bot: Harness) -> None:
+    """After a restart the bot does not know what each message shows, but Telegram says
+    what the pressed one shows: if it is the current screen already, no edit is made
+    (it would be refused as "message is not modified")."""
+    org = await bot.org()
+    user = bot.user("Mia")
+    welcome = await bot.command(user, "/start", await bot.invite(org, "staff"))
+    await bot.press(user, welcome, button(welcome, "▶ Start now"))
+    first = bot.api.message(user.id, welcome.message_id)
+    old = button(first, "🙂")
+    await bot.press(user, first, old)
+    await bot.restart()
+    edits = len(bot.api.calls_to("editMessageText"))
+    answer = await bot.press(user, first, old, check=False)
+    assert answer["text"] == translator("en")("That button belongs to an earlier question.")
+    assert len(bot.api.calls_to("editMessageText")) == edits
+    assert "2/5" in bot.api.message(user.id, welcome.message_id).text
