@@ -219,7 +219,7 @@ async def test_invite_links_in_the_chat(bot: Harness) -> None:
     link = staff_link.text.splitlines()[-1]
     assert link.startswith("https://t.me/carecheck_test_bot?start=")
     refused = await bot.command(manager, "/invite", "admin")
-    assert refused.text == T("You cannot invite a {role}.", role=T("administrator"))
+    assert refused.text == T("You cannot invite this role: {role}.", role=T("administrator"))
     odd = await bot.command(manager, "/invite", "king")
     assert odd.text == T("Usage: /invite staff|service_user|manager|admin")
 

@@ -66,7 +66,7 @@ class Case:
 
 
 def refused_invite(role: str) -> tuple[str, ...]:
-    return (NO_INVITES, T("You cannot invite a {role}.", role=T(role)))
+    return (NO_INVITES, T("You cannot invite this role: {role}.", role=T(role)))
 
 
 CASES = (

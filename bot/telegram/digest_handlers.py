@@ -47,9 +47,10 @@ log = logging.getLogger(__name__)
 
 STATUS_CODES = {"s": "started", "d": "done", "x": "dropped"}
 STATUS_BUTTONS = {"s": _("▶ Started"), "d": _("✓ Done"), "x": _("✗ Dropped")}
+ITEM_GONE = _("That item is not in the framework any more.")
 ACTION_ERRORS = {
     "no_title": _("An action needs a title."),
-    "unknown_item": _("That item is not in the framework any more."),
+    "unknown_item": ITEM_GONE,
     "unchanged": _("The action already has that status."),
     "unknown_action": _("That action does not exist."),
 }
@@ -176,7 +177,7 @@ async def plan_button(
     if not can_view(who.memberships, org_id, unit_id) or not who.may("digest", org_id, unit_id):
         return t("Only managers of this organisation can plan actions.")
     if services(context).runtime.frameworks.item(data.framework or "", data.item or "") is None:
-        return t(ACTION_ERRORS["unknown_item"])
+        return t(ITEM_GONE)
     plans(context)[who.telegram_id] = Plan(org_id, unit_id, data.framework or "", data.item or "")
     await say(update, context, t("What is the action? Send a short title."))
     return ""

@@ -64,8 +64,9 @@ SOMETHING_WRONG = _(
     "Something went wrong. Your answers so far are saved; please try again in a moment."
 )
 
+INVALID_LINK = _("This link is not valid. Please ask for a new one.")
 INVITE_ERRORS = {
-    "unknown": _("This link is not valid. Please ask for a new one."),
+    "unknown": INVALID_LINK,
     "expired": _("This link has expired. Please ask for a new one."),
     "revoked": _("This link has been withdrawn. Please ask for a new one."),
     "used_up": _("This link has been used up. Please ask for a new one."),
@@ -73,7 +74,7 @@ INVITE_ERRORS = {
 CHOOSE_LANGUAGE = _("Please choose your language")
 STAFF_ONLY = _("Check-ins are for staff who joined with an invitation link.")
 STORED_ABOUT_STAFF = _(
-    "Stored about you: your Telegram number, your language ({language}), "
+    "Stored about you: your Telegram ID, your language ({language}), "
     "and your memberships: {memberships}. Your answers are stored without "
     "your name and are reported only for groups."
 )
@@ -111,13 +112,13 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     code = args[0]
     if len(args) > 1 or not INVITE_CODE.match(code):
-        await say(update, context, t(INVITE_ERRORS["unknown"]))
+        await say(update, context, t(INVALID_LINK))
         return
     svc = services(context)
     try:
         invite = await svc.onboarding.peek_invite(code, svc.clock())
     except InviteError as error:
-        await say(update, context, t(INVITE_ERRORS.get(error.reason, INVITE_ERRORS["unknown"])))
+        await say(update, context, t(INVITE_ERRORS.get(error.reason, INVALID_LINK)))
         return
     if invite.role == "service_user" and not who.language_known:
         await context.bot.send_message(
@@ -137,7 +138,7 @@ async def join_and_begin(
     try:
         joined = await svc.onboarding.join(code, who, svc.clock())
     except InviteError as error:
-        await say(update, context, t(INVITE_ERRORS.get(error.reason, INVITE_ERRORS["unknown"])))
+        await say(update, context, t(INVITE_ERRORS.get(error.reason, INVALID_LINK)))
         return
     if joined.person is None:
         await begin_dialog(
@@ -145,9 +146,9 @@ async def join_and_begin(
         )
         return
     role = t(ROLE_NAMES[joined.invite.role])
-    text = t("Welcome to {org}! You have joined as {role}.", org=joined.org.name, role=role)
+    text = t("Welcome to {org}! Your role: {role}.", org=joined.org.name, role=role)
     text += "\n" + t(
-        "Each week you will get a short check-in of five questions; it takes "
+        "Each week you will get a short check-in; it takes "
         "about a minute. Your answers are only ever reported for groups, never "
         "one by one."
     )
@@ -243,7 +244,7 @@ async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         lines.append(t("/checkin: answer this week's check-in now"))
         lines.append(t("/stop: no more weekly check-ins"))
     if any(who.may("invite_staff", m.org_id) for m in who.memberships):
-        lines.append(t("/invite staff|service_user|manager: make an invitation link"))
+        lines.append(t("/invite staff|service_user|manager|admin: make an invitation link"))
     lines += [
         t("/language: change the language"),
         t("/privacy: what is stored about you"),
@@ -305,7 +306,9 @@ async def on_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     needed = "invite_staff" if role in ("staff", "service_user") else "invite_any"
     if not who.may(needed, home.org_id):  # type: ignore[arg-type]
-        await say(update, context, t("You cannot invite a {role}.", role=t(ROLE_NAMES[role])))
+        await say(
+            update, context, t("You cannot invite this role: {role}.", role=t(ROLE_NAMES[role]))
+        )
         return
     invite = await svc.onboarding.create_invite(
         who,
@@ -318,7 +321,7 @@ async def on_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
     link = f"https://t.me/{context.bot.username}?start={invite.code}"
     await say(
-        update, context, t("Invitation link for a {role}:", role=t(ROLE_NAMES[role])) + "\n" + link
+        update, context, t("Invitation link, role: {role}", role=t(ROLE_NAMES[role])) + "\n" + link
     )
 
 
