@@ -113,11 +113,7 @@ class DialogService:
                 )
         loaded = await self.scripts.active(script_id, org_id)
         script = loaded.script
-        if (
-            respondent.key is not None
-            and not script.resubmit
-            and await self.sessions.has_submitted(respondent.key, script_id, org_id, period)
-        ):
+        if not script.resubmit and await self._submitted(respondent, script_id, org_id, period):
             raise AlreadySubmitted(script_id)
         if respondent.person_id is not None:
             cycle, asked = await self.sessions.get_rotation(respondent.person_id, script_id)
@@ -143,6 +139,15 @@ class DialogService:
         live = _Live(row, loaded, session, row.revision, asyncio.Lock())
         self._remember(live)
         return Step(row.id, row.org_id, loaded, session.screen())
+
+    async def _submitted(
+        self, respondent: Respondent, script_id: str, org_id: int, period: str
+    ) -> bool:
+        """Once a period each: a second check-in would weigh one person twice in the digest."""
+        if respondent.key is not None:
+            return await self.sessions.has_submitted(respondent.key, script_id, org_id, period)
+        assert respondent.person_id is not None
+        return await self.sessions.completed(respondent.person_id, org_id, period)
 
     async def current(self, session_id: int, respondent: Respondent) -> Step:
         live = await self._owned(session_id, respondent)

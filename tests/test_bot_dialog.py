@@ -230,3 +230,20 @@ async def test_invite_links_in_the_chat(bot: Harness) -> None:
     assert staff_member.text == T("Only managers and administrators can make invitation links.")
     rows = await bot.rt.db.fetchall("SELECT role FROM invites ORDER BY created_at")
     assert sorted(r["role"] for r in rows) == ["manager", "staff"]
+
+
+async def test_one_check_in_a_week(bot: Harness) -> None:
+    user = await joined_staff(bot)
+    question = await first_question(bot, user)
+    for _ in range(5):
+        screen = current(bot, user, question)
+        await bot.press(user, screen, button(screen, "🙂"))
+    again = await bot.command(user, "/checkin")
+    assert again.text == T("You have already answered this week. Thank you!")
+    sessions = await bot.rt.db.fetchall("SELECT id FROM sessions")
+    assert len(sessions) == 1
+    bot.clock.advance(days=7)  # next week: a new check-in
+    bot.api.send_command(user, "/checkin")
+    await bot.settle(
+        lambda: len(bot.api.messages(user.id)) and "1/5" in bot.api.last_message(user.id).text
+    )

@@ -176,6 +176,10 @@ async def plan_button(
     org_id, unit_id = data.org or 0, data.unit or None
     if not can_view(who.memberships, org_id, unit_id) or not who.may("digest", org_id, unit_id):
         return t("Only managers of this organisation can plan actions.")
+    if unit_id is not None:
+        unit = await OrgRepo(services(context).runtime.db).get_unit(unit_id)
+        if unit is None or unit.org_id != org_id:
+            return t("Only managers of this organisation can plan actions.")
     if services(context).runtime.frameworks.item(data.framework or "", data.item or "") is None:
         return t(ITEM_GONE)
     plans(context)[who.telegram_id] = Plan(org_id, unit_id, data.framework or "", data.item or "")

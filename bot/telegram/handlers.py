@@ -45,7 +45,6 @@ from dialogs.errors import (
 )
 from storage.errors import InviteError
 from storage.notifications import NotificationRepo
-from storage.orgs import OrgRepo
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +72,6 @@ INVITE_ERRORS = {
 }
 CHOOSE_LANGUAGE = _("Please choose your language")
 STAFF_ONLY = _("Check-ins are for staff who joined with an invitation link.")
-STORED_ABOUT_STAFF = _(
-    "Stored about you: your Telegram ID, your language ({language}), "
-    "and your memberships: {memberships}. Your answers are stored without "
-    "your name and are reported only for groups."
-)
 ROLE_NAMES = {
     "staff": _("staff member"),
     "manager": _("manager"),
@@ -248,31 +242,9 @@ async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     lines += [
         t("/language: change the language"),
         t("/privacy: what is stored about you"),
+        t("/forget: delete what is stored about you"),
     ]
     await say(update, context, "\n".join(lines))
-
-
-async def on_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    who = await identify(update, context)
-    t = translator(who.language)
-    if who.person is None:
-        text = t(
-            "We store nothing that identifies you. Feedback is anonymous: your "
-            "answers carry only the day, and a one-way code that stops double "
-            "answers within a week."
-        )
-    else:
-        orgs = OrgRepo(services(context).runtime.db)
-        names = []
-        for membership in who.memberships:
-            org = await orgs.get_org(membership.org_id) if membership.org_id else None
-            names.append(f"{org.name if org else '*'} ({t(ROLE_NAMES[membership.role])})")
-        text = t(
-            STORED_ABOUT_STAFF,
-            language=who.language,
-            memberships=", ".join(names) or "-",
-        )
-    await say(update, context, text)
 
 
 async def on_stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -15,6 +15,7 @@ EVERYONE = (
     ("checkin", _("Answer this week's check-in")),
     ("language", _("Change the language")),
     ("privacy", _("What is stored about me")),
+    ("forget", _("Delete what is stored about me")),
     ("stop", _("No more weekly check-ins")),
     ("help", _("What this bot can do")),
 )
