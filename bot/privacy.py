@@ -59,9 +59,7 @@ def describe(stored: Stored, t: Translator) -> str:
         lines += _staff_lines(stored.staff, t)
     respondent = stored.respondent
     if not respondent.empty:
-        lines.append(
-            t("Under a one-way code made from your Telegram number (not the number itself):")
-        )
+        lines.append(t("Under a one-way code made from your Telegram ID (not the ID itself):"))
         if respondent.language:
             lines.append("• " + t("your language ({language})", language=respondent.language))
         if respondent.open_sessions:
@@ -81,7 +79,7 @@ def _staff_lines(staff: StaffRecord, t: Translator) -> list[str]:
     lines = [
         "• "
         + t(
-            "your Telegram number {number} and your language ({language})",
+            "your Telegram ID {number} and your language ({language})",
             number=staff.telegram_id,
             language=staff.language,
         ),
@@ -114,7 +112,7 @@ def forget_warning(stored: Stored, t: Translator) -> str:
     """What /forget will delete, asked before it does."""
     if stored.staff is not None:
         text = t(
-            "This deletes your Telegram number, your language and your roles. Your answers "
+            "This deletes your Telegram ID, your language and your roles. Your answers "
             "stay in the group results, with nothing that leads to you. You will get no more "
             "check-ins; to take part again you would need a new invitation link."
         )
