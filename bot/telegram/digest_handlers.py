@@ -61,6 +61,8 @@ STATUS_NAMES = {
     "dropped": _("dropped"),
 }
 PLANNING = "carecheck.planning"
+DIGEST_REFUSED = _("Digests are for managers and administrators.")
+ACTIONS_REFUSED = _("Improvement actions are for managers and administrators.")
 
 
 @dataclass
@@ -116,15 +118,25 @@ async def send_digest(bot: Bot, chat_id: int, rendered: RenderedDigest, t: Trans
         )
 
 
-async def on_digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/digest [unit] [week]: this or another week's digest, for a manager's own scope."""
+async def managing(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, refusal: str
+) -> tuple[Identity, Translator, tuple[int, int | None]] | None:
+    """The sender, their language and the scope they manage; or the refusal, said."""
     who = await identify(update, context)
     t = translator(who.language)
     scope = manager_scope(who)
     if scope is None:
-        await say(update, context, t("Digests are for managers and administrators."))
+        await say(update, context, t(refusal))
+        return None
+    return who, t, scope
+
+
+async def on_digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/digest [unit] [week]: this or another week's digest, for a manager's own scope."""
+    found = await managing(update, context, DIGEST_REFUSED)
+    if found is None:
         return
-    org_id, unit_id = scope
+    who, t, (org_id, unit_id) = found
     period = None
     for arg in context.args or []:
         if arg.isdigit():
@@ -276,12 +288,10 @@ async def due_button(
 
 
 async def on_actions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    who = await identify(update, context)
-    t = translator(who.language)
-    scope = manager_scope(who)
-    if scope is None:
-        await say(update, context, t("Improvement actions are for managers and administrators."))
+    found = await managing(update, context, ACTIONS_REFUSED)
+    if found is None:
         return
+    who, t, scope = found
     svc = services(context)
     actions = await list_actions(svc.runtime.db, who.memberships, scope[0], scope[1])
     if not actions:
