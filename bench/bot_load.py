@@ -645,7 +645,7 @@ def serve_ceiling() -> None:
     )
 
     from bot.telegram.app import ALLOWED_UPDATES, CONCURRENT_UPDATES
-    from bot.transport import AiohttpRequest
+    from bot.transport import build_requests
 
     def question(session: int, number: int) -> tuple[str, InlineKeyboardMarkup | None]:
         total = len(CEILING_STATEMENTS)
@@ -691,13 +691,14 @@ def serve_ceiling() -> None:
         )
         await query.answer()
 
+    requests = build_requests(connection_pool_size=CONCURRENT_UPDATES)
     application = (
         ApplicationBuilder()
         .token(os.environ["TELEGRAM_BOT_TOKEN"])
         .base_url(os.environ["TELEGRAM_API_URL"])
         .base_file_url(os.environ["TELEGRAM_FILE_URL"])
-        .request(AiohttpRequest(connection_pool_size=CONCURRENT_UPDATES))
-        .get_updates_request(AiohttpRequest(connection_pool_size=2, read_timeout=40.0))
+        .request(requests[0])
+        .get_updates_request(requests[1])
         .concurrent_updates(CONCURRENT_UPDATES)
         .job_queue(None)
         .build()

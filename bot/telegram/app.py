@@ -28,7 +28,7 @@ from bot.telegram.conversation import SERVICES, BotServices
 from bot.telegram.jobs import Scheduler
 from bot.telegram.menu import publish_menus
 from bot.telegram.ratelimit import ConversationRateLimiter
-from bot.transport import AiohttpRequest
+from bot.transport import build_requests
 from storage.people import PeopleRepo
 
 log = logging.getLogger(__name__)
@@ -52,13 +52,14 @@ def build_application(
     settings = runtime.settings
     if not settings.token:
         raise ValueError("a bot token is required")
+    requests = build_requests(connection_pool_size=CONCURRENT_UPDATES)
     application = (
         ApplicationBuilder()
         .token(settings.token)
         .base_url(settings.api_url)
         .base_file_url(settings.file_url)
-        .request(AiohttpRequest(connection_pool_size=CONCURRENT_UPDATES))
-        .get_updates_request(AiohttpRequest(connection_pool_size=2, read_timeout=40.0))
+        .request(requests[0])
+        .get_updates_request(requests[1])
         .rate_limiter(ConversationRateLimiter())
         .concurrent_updates(CONCURRENT_UPDATES)
         .job_queue(None)
