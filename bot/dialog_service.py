@@ -80,6 +80,8 @@ class DialogService:
     def __init__(self, db: Database, scripts: ScriptRegistry) -> None:
         self.sessions = SessionRepo(db)
         self.commits = GroupCommit(self.sessions)
+        # A fixed set of locks, shared by hash: bounded memory, rare contention.
+        self._begin_locks = [asyncio.Lock() for _ in range(64)]
         self.scripts = scripts
         self._live: OrderedDict[int, _Live] = OrderedDict()
 
@@ -92,7 +94,23 @@ class DialogService:
         respondent: Respondent,
         today: date,
     ) -> Step:
-        """Resume this period's open session of the script, or start a new one."""
+        """Resume this period's open session of the script, or start a new one.
+
+        One start at a time per respondent: two starts at once (a double tap, two
+        /checkin) would otherwise both find no open session and create two.
+        """
+        lock = self._begin_locks[hash(respondent) % len(self._begin_locks)]
+        async with lock:
+            return await self._begin(script_id, org_id, unit_id, respondent, today)
+
+    async def _begin(
+        self,
+        script_id: str,
+        org_id: int,
+        unit_id: int | None,
+        respondent: Respondent,
+        today: date,
+    ) -> Step:
         period = iso_week(today)
         if respondent.key is not None:
             respondent = Respondent(key=respondent.key)

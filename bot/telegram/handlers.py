@@ -58,7 +58,6 @@ ANSWER_RETRY_PAUSE = 0.5  # seconds
 # screen missed an edit (it failed, or the bot restarted in between) can carry on.
 REDRAWN = frozenset({"stale", "finished", "paused"})
 MESSAGE_LOCKS = "carecheck.message_locks"
-BEGIN_LOCKS = "carecheck.begin_locks"
 SOMETHING_WRONG = _(
     "Something went wrong. Your answers so far are saved; please try again in a moment."
 )
@@ -170,16 +169,13 @@ async def begin_dialog(
         else Respondent(key=who.key)
     )
     try:
-        # One start at a time per person: two /checkin (or a double tap) processed at
-        # once would otherwise both find no open session and start two.
-        async with _stripe(context, BEGIN_LOCKS, who.telegram_id):
-            step = await svc.runtime.dialogs.begin(
-                script_id=script_id,
-                org_id=org_id,
-                unit_id=unit_id,
-                respondent=respondent,
-                today=today,  # type: ignore[arg-type]
-            )
+        step = await svc.runtime.dialogs.begin(
+            script_id=script_id,
+            org_id=org_id,
+            unit_id=unit_id,
+            respondent=respondent,
+            today=today,
+        )
     except AlreadySubmitted:
         await show(
             context,
