@@ -97,16 +97,7 @@ class Onboarding:
         """The invite behind a link, checked but not used; InviteError says why not."""
         if not INVITE_CODE.match(code):
             raise InviteError("unknown")
-        invite = await self.invites.get(code)
-        if invite is None:
-            raise InviteError("unknown")
-        if invite.revoked_at is not None:
-            raise InviteError("revoked")
-        if invite.expires_at is not None and invite.expires_at <= now:
-            raise InviteError("expired")
-        if invite.max_uses is not None and invite.uses >= invite.max_uses:
-            raise InviteError("used_up")
-        return invite
+        return await self.invites.check(code, now)
 
     async def join(self, code: str, who: Identity, now: datetime) -> Joined:
         """Use an invite: staff roles are registered; service users stay anonymous."""

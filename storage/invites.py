@@ -47,6 +47,19 @@ def _invite(row: sqlite3.Row) -> Invite:
     )
 
 
+def _refusal(row: sqlite3.Row | None, at: str) -> str | None:
+    """Why an invite cannot be used at instant `at` (stored text form), or None."""
+    if row is None:
+        return "unknown"
+    if row["revoked_at"] is not None:
+        return "revoked"
+    if row["expires_at"] is not None and row["expires_at"] <= at:
+        return "expired"
+    if row["max_uses"] is not None and row["uses"] >= row["max_uses"]:
+        return "used_up"
+    return None
+
+
 class InviteRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -98,15 +111,17 @@ class InviteRepo:
             if row is not None:
                 return row
             current = conn.execute("SELECT * FROM invites WHERE code = ?", (code,)).fetchone()
-            if current is None:
-                raise InviteError("unknown")
-            if current["revoked_at"] is not None:
-                raise InviteError("revoked")
-            if current["expires_at"] is not None and current["expires_at"] <= at:
-                raise InviteError("expired")
-            raise InviteError("used_up")
+            raise InviteError(_refusal(current, at) or "used_up")
 
         return _invite(await self._db.run(redeem))
+
+    async def check(self, code: str, now: datetime) -> Invite:
+        """The invite if it could be used now, without using it; else `InviteError`."""
+        row = await self._db.fetchone("SELECT * FROM invites WHERE code = ?", (code,))
+        reason = _refusal(row, instant_text(now))
+        if reason is not None or row is None:
+            raise InviteError(reason or "unknown")
+        return _invite(row)
 
     async def revoke(self, code: str, now: datetime | None = None) -> bool:
         """Revoke an invite; False if it is unknown or was revoked already."""
