@@ -139,6 +139,7 @@ class DialogService:
         else:
             plan = plan_session(script)
         session = loaded.engine.start(plan.question_ids)
+        assert loaded.version is not None  # the registry's scripts are published versions
         row = await self.sessions.create(
             script_version_id=loaded.version.id,
             org_id=org_id,

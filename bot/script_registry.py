@@ -27,7 +27,7 @@ class BrokenScript(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class LoadedScript:
-    version: ScriptVersion
+    version: ScriptVersion | None  # None: a draft an admin is previewing, never stored
     script: Script
     engine: DialogEngine
 

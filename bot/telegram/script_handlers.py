@@ -22,13 +22,20 @@ from bot.i18n import Translator, _, translator
 from bot.onboarding import Identity
 from bot.permissions import is_global_admin
 from bot.phrases import explain
-from bot.script_admin import Draft, InvalidDraft, ScriptAdmin, VersionNotFound, upload_problem
+from bot.script_admin import (
+    Draft,
+    InvalidDraft,
+    ScriptAdmin,
+    VersionNotFound,
+    preview_engine,
+    upload_problem,
+)
 from bot.script_registry import LoadedScript
 from bot.telegram import render
 from bot.telegram.callbacks import Callback, encode
 from bot.telegram.conversation import identify, say, services, show, step_view
 from bot.telegram.render import View, button
-from dialogs.engine import DialogEngine, Session
+from dialogs.engine import Session
 from dialogs.errors import DialogError
 
 log = logging.getLogger(__name__)
@@ -223,9 +230,8 @@ async def start_preview(
     context: ContextTypes.DEFAULT_TYPE, who: Identity, t: Translator, draft: Draft, chat_id: int
 ) -> None:
     assert draft.script is not None
-    engine = DialogEngine(draft.script)
-    loaded = LoadedScript(None, draft.script, engine)  # type: ignore[arg-type]
-    session = engine.start()
+    loaded = LoadedScript(None, draft.script, preview_engine(draft))
+    session = loaded.engine.start()
     previews(context)[who.telegram_id] = Preview(loaded, session)
     step = Step(PREVIEW_SESSION, 0, loaded, session.screen())
     await context.bot.send_message(chat_id, render.intro_text(step, t), parse_mode=ParseMode.HTML)
