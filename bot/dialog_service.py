@@ -14,11 +14,10 @@ import json
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
 
 from bot.periods import iso_week
 from bot.script_registry import LoadedScript, ScriptRegistry
-from dialogs.engine import Answer, Change, Screen, Session
+from dialogs.engine import Action, Answer, Change, Screen, Session
 from dialogs.errors import StaleQuestion
 from dialogs.rotation import plan_session
 from storage.db import Database
@@ -26,7 +25,6 @@ from storage.errors import StaleRevision
 from storage.group_commit import GroupCommit
 from storage.sessions import AnswerRow, SessionRepo, SessionRow, StepWrite
 
-Action = Literal["answer", "skip", "back", "pause", "resume", "toggle"]
 LIVE_SESSIONS = 20_000
 
 
@@ -209,7 +207,7 @@ class DialogService:
         session = live.session
         before = session.snapshot()
         try:
-            change = _dispatch(session, action, value, step)
+            change = session.apply(action, value, step=step)
             session.last_input = input_key or session.last_input
             status = (
                 "done" if session.finished else "paused" if session.state == "paused" else "active"
@@ -264,20 +262,6 @@ class DialogService:
         self._live[live.row.id] = live
         while len(self._live) > LIVE_SESSIONS:
             self._live.popitem(last=False)
-
-
-def _dispatch(session: Session, action: Action, value: object, step: int | None) -> Change:
-    if action == "answer":
-        return session.answer(value, step=step)
-    if action == "skip":
-        return session.skip(step=step)
-    if action == "back":
-        return session.back(step=step)
-    if action == "pause":
-        return session.pause(step=step)
-    if action == "resume":
-        return session.resume()
-    return session.toggle(str(value), step=step)
 
 
 def _row(answer: Answer, loaded: LoadedScript) -> AnswerRow:

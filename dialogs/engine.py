@@ -35,6 +35,7 @@ STATE_VERSION = 1
 YES_NO: tuple[str, ...] = ("yes", "no", "unsure")
 NOT_APPLICABLE = "na"
 Phase = Literal["asking", "follow_up", "paused", "done"]
+Action = Literal["answer", "skip", "back", "pause", "resume", "toggle"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +397,22 @@ class Session:
             self.draft = [*self.draft, value]
         self.step += 1
         return Change()
+
+    def apply(self, action: Action, value: object = None, *, step: int | None = None) -> Change:
+        """One step named by its action, as the console, the bot and previews send them."""
+        if action == "answer":
+            return self.answer(value, step=step)
+        if action == "skip":
+            return self.skip(step=step)
+        if action == "back":
+            return self.back(step=step)
+        if action == "pause":
+            return self.pause(step=step)
+        if action == "resume":
+            return self.resume()
+        if action == "toggle":
+            return self.toggle(str(value), step=step)
+        raise InvalidAnswer("not_an_option", f"unknown action {action!r}")
 
     # ---- what to show ----
 

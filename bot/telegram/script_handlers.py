@@ -256,18 +256,7 @@ async def preview_step(
         return t("This preview has ended.")
     session = preview.session
     try:
-        if action == "answer":
-            session.answer(value, step=step_number)
-        elif action == "skip":
-            session.skip(step=step_number)
-        elif action == "back":
-            session.back(step=step_number)
-        elif action == "pause":
-            session.pause(step=step_number)
-        elif action == "resume":
-            session.resume()
-        else:
-            session.toggle(str(value), step=step_number)
+        session.apply(action, value, step=step_number)  # type: ignore[arg-type]
     except DialogError as error:
         return explain(t, error)
     if session.finished:
