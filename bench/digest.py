@@ -61,7 +61,7 @@ def main() -> None:
 
 
 async def run(args: argparse.Namespace, path: Path) -> None:
-    db = await Database.open(path)
+    db = await Database.open(path, clock=lambda: NOW)
     frameworks = default_frameworks()
     scripts = ScriptRegistry(db, frameworks)
     await scripts.ensure_shipped()

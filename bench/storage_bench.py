@@ -31,6 +31,7 @@ import aiosqlite
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from storage import AnswerRow, Database, OrgRepo, PeopleRepo, ScriptRepo, SessionRepo
+from storage.times import system_clock
 
 TODAY = date(2026, 11, 23)
 PERIOD = "2026-W48"
@@ -60,7 +61,7 @@ def state(step: int) -> str:
 
 async def prepare(path: Path, sessions: int) -> list[int]:
     """A migrated database with one organisation and `sessions` open staff sessions."""
-    async with await Database.open(path) as db:
+    async with await Database.open(path, clock=system_clock) as db:
         org_id = await OrgRepo(db).create_org("Bench", "Europe/Ljubljana", "sl", 5)
         unit_id = await OrgRepo(db).create_unit(org_id, "Unit")
         version = await ScriptRepo(db).publish("bench", None, SCRIPT, "yaml", "Bench", None, [])
@@ -92,7 +93,7 @@ async def measure(
 
 async def bench_save_step(path: Path, sessions: int, per_session: int) -> Result:
     session_ids = await prepare(path, sessions)
-    async with await Database.open(path) as db:
+    async with await Database.open(path, clock=system_clock) as db:
         repo = SessionRepo(db)
 
         async def step(session_id: int, n: int) -> None:

@@ -12,6 +12,7 @@ from bot.script_registry import ScriptRegistry
 from frameworks import Frameworks, default_frameworks
 from storage.db import Database
 from storage.secret import load_or_create_secret
+from storage.times import Clock
 
 
 @dataclass
@@ -23,11 +24,16 @@ class Runtime:
     scripts: ScriptRegistry
     dialogs: DialogService
 
+    @property
+    def clock(self) -> Clock:
+        """The one source of "now" for everything this runtime does."""
+        return self.db.clock
+
 
 @asynccontextmanager
-async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+async def open_runtime(settings: Settings, clock: Clock) -> AsyncIterator[Runtime]:
     secret = load_or_create_secret(settings.secret_file)
-    db = await Database.open(settings.db_path)
+    db = await Database.open(settings.db_path, clock=clock)
     try:
         frameworks = default_frameworks()
         scripts = ScriptRegistry(db, frameworks)

@@ -70,7 +70,8 @@ class ActionRepo:
     ) -> Action:
         row = await self._db.fetchone(
             "INSERT INTO actions (org_id, unit_id, framework, item_id, title, owner, due_on,"
-            " baseline, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            " baseline, created_by, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?10, ?10) RETURNING *",
             (
                 org_id,
                 unit_id,
@@ -81,6 +82,7 @@ class ActionRepo:
                 maybe_day_text(due_on),
                 baseline,
                 created_by,
+                self._db.now_text(),
             ),
         )
         assert row is not None
@@ -114,8 +116,8 @@ class ActionRepo:
         row = await self._db.fetchone(
             "UPDATE actions SET status = ?1,"
             " done_on = CASE WHEN ?1 = 'done' THEN coalesce(done_on, ?2) END,"
-            " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?3 RETURNING *",
-            (status, day_text(today), action_id),
+            " updated_at = ?4 WHERE id = ?3 RETURNING *",
+            (status, day_text(today), action_id, self._db.now_text()),
         )
         if row is None:
             raise NotFound(f"action {action_id} does not exist")

@@ -17,6 +17,7 @@ import aiosqlite
 
 from storage import migrate
 from storage.migrate import Migration
+from storage.times import Clock, instant_text
 
 T = TypeVar("T")
 
@@ -28,17 +29,25 @@ MEMORY = ":memory:"
 class Database:
     """An open, migrated carecheck database. Create it with `await Database.open(path)`."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: str, clock: Clock) -> None:
         self._conn = conn
         self.path = path
+        self.clock = clock
 
     @classmethod
     async def open(
-        cls, path: str | Path, *, migrations: Sequence[Migration] | None = None
+        cls,
+        path: str | Path,
+        *,
+        clock: Clock,
+        migrations: Sequence[Migration] | None = None,
     ) -> Database:
         """Connect, set the pragmas and apply pending migrations.
 
-        `migrations` replaces the bundled ones, for tests of the migration machinery.
+        `clock` stamps every stored instant (created, published, sent...): the
+        schema has no default of "now", so a test or a moved-clock run decides
+        what time it is. `migrations` replaces the bundled ones, for tests of the
+        migration machinery.
         """
         location = str(path)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, the sqlite3 module never does.
@@ -49,7 +58,11 @@ class Database:
         except BaseException:
             await conn.close()
             raise
-        return cls(conn, location)
+        return cls(conn, location, clock)
+
+    def now_text(self) -> str:
+        """The clock's instant in the stored text form."""
+        return instant_text(self.clock())
 
     async def close(self) -> None:
         await self._conn.close()

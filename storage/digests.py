@@ -42,9 +42,15 @@ class DigestRepo:
     ) -> bool:
         """Record the digest as sent; False if it was recorded already (do not send again)."""
         changed = await self._db.execute(
-            "INSERT INTO digests_sent (org_id, unit_id, period, person_id) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
-            (org_id, _WHOLE_ORG if unit_id is None else unit_id, period, person_id),
+            "INSERT INTO digests_sent (org_id, unit_id, period, person_id, sent_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (
+                org_id,
+                _WHOLE_ORG if unit_id is None else unit_id,
+                period,
+                person_id,
+                self._db.now_text(),
+            ),
         )
         return changed == 1
 

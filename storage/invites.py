@@ -10,7 +10,7 @@ from typing import Literal
 
 from storage.db import Database
 from storage.errors import InviteError
-from storage.times import instant, instant_text, maybe_instant, utcnow
+from storage.times import instant, instant_text, maybe_instant
 
 InviteRole = Literal["staff", "service_user", "manager", "admin"]
 
@@ -74,8 +74,8 @@ class InviteRepo:
         created_by: int | None,
     ) -> Invite:
         row = await self._db.fetchone(
-            "INSERT INTO invites (code, org_id, unit_id, role, max_uses, expires_at, created_by)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            "INSERT INTO invites (code, org_id, unit_id, role, max_uses, expires_at, created_by,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
             (
                 secrets.token_urlsafe(_CODE_BYTES),
                 org_id,
@@ -84,6 +84,7 @@ class InviteRepo:
                 max_uses,
                 None if expires_at is None else instant_text(expires_at),
                 created_by,
+                self._db.now_text(),
             ),
         )
         assert row is not None
@@ -127,7 +128,7 @@ class InviteRepo:
         """Revoke an invite; False if it is unknown or was revoked already."""
         changed = await self._db.execute(
             "UPDATE invites SET revoked_at = ? WHERE code = ? AND revoked_at IS NULL",
-            (instant_text(now or utcnow()), code),
+            (instant_text(now) if now is not None else self._db.now_text(), code),
         )
         return changed == 1
 

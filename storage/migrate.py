@@ -2,6 +2,10 @@
 
 Each migration runs in its own write transaction together with the version bump,
 so a failing migration leaves the database exactly at the previous version.
+
+A migration that rebuilds tables starts with the line `-- carecheck: foreign_keys=off`:
+foreign keys are then off around its transaction (dropping a parent table would
+otherwise cascade), and every key is checked before it commits.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from importlib import resources
 from storage.errors import MigrationError
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_KEYS_OFF = "-- carecheck: foreign_keys=off"
 
 
 @dataclass(frozen=True)
@@ -65,22 +70,36 @@ def apply(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> int:
             f"versions up to {known}; upgrade carecheck or use a matching backup"
         )
     for migration in migrations[current:]:
-        conn.execute("BEGIN IMMEDIATE")
+        rebuilds = migration.sql.startswith(_KEYS_OFF)
+        keys_on = bool(conn.execute("PRAGMA foreign_keys").fetchone()[0])
+        if rebuilds:
+            conn.execute("PRAGMA foreign_keys = OFF")  # a no-op inside a transaction
         try:
-            if schema_version(conn) >= migration.version:
-                conn.execute("ROLLBACK")
-                continue
-            for statement in _statements(migration.sql):
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {migration.version:d}")
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            conn.execute("ROLLBACK")
-            raise MigrationError(f"migration {migration.name} failed: {exc}") from exc
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+            _apply_one(conn, migration, check_keys=rebuilds)
+        finally:
+            if rebuilds and keys_on:
+                conn.execute("PRAGMA foreign_keys = ON")
     return schema_version(conn)
+
+
+def _apply_one(conn: sqlite3.Connection, migration: Migration, *, check_keys: bool) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if schema_version(conn) >= migration.version:
+            conn.execute("ROLLBACK")
+            return
+        for statement in _statements(migration.sql):
+            conn.execute(statement)
+        if check_keys and conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
+            raise MigrationError(f"migration {migration.name} would break a foreign key")
+        conn.execute(f"PRAGMA user_version = {migration.version:d}")
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        conn.execute("ROLLBACK")
+        raise MigrationError(f"migration {migration.name} failed: {exc}") from exc
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _statements(sql: str) -> Iterator[str]:

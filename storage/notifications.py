@@ -25,9 +25,9 @@ class NotificationRepo:
     async def mark_sent(self, person_id: int, org_id: int, period: str, kind: Kind) -> bool:
         """Record a send; False when it was recorded already (do not send again)."""
         changed = await self._db.execute(
-            "INSERT INTO notifications (person_id, org_id, period, kind) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
-            (person_id, org_id, period, kind),
+            "INSERT INTO notifications (person_id, org_id, period, kind, sent_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (person_id, org_id, period, kind, self._db.now_text()),
         )
         return changed == 1
 

@@ -80,9 +80,9 @@ class OrgRepo:
         is_demo: bool = False,
     ) -> int:
         row = await self._db.fetchone(
-            "INSERT INTO organisations (name, timezone, language, k_threshold, is_demo)"
-            " VALUES (?, ?, ?, ?, ?) RETURNING id",
-            (name, timezone, language, k, int(is_demo)),
+            "INSERT INTO organisations (name, timezone, language, k_threshold, is_demo,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            (name, timezone, language, k, int(is_demo), self._db.now_text()),
         )
         assert row is not None
         return int(row["id"])
@@ -98,6 +98,8 @@ class OrgRepo:
     async def default_org(self) -> Org:
         """The organisation of a single-organisation installation, created on first use."""
 
+        now = self._db.now_text()
+
         def get_or_create(conn: sqlite3.Connection) -> sqlite3.Row:
             row = conn.execute(
                 "SELECT * FROM organisations WHERE name = ? ORDER BY id LIMIT 1",
@@ -105,8 +107,8 @@ class OrgRepo:
             ).fetchone()
             if row is None:
                 row = conn.execute(
-                    "INSERT INTO organisations (name) VALUES (?) RETURNING *",
-                    (DEFAULT_ORG_NAME,),
+                    "INSERT INTO organisations (name, created_at) VALUES (?, ?) RETURNING *",
+                    (DEFAULT_ORG_NAME, now),
                 ).fetchone()
             return row
 

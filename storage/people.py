@@ -57,11 +57,13 @@ class PeopleRepo:
     async def get_or_create(self, telegram_id: int, language: str) -> Person:
         """The person with this Telegram id; `language` only applies when it is created."""
 
+        now = self._db.now_text()
+
         def get_or_create(conn: sqlite3.Connection) -> sqlite3.Row:
             conn.execute(
-                "INSERT INTO people (telegram_id, language) VALUES (?, ?)"
+                "INSERT INTO people (telegram_id, language, created_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (telegram_id) DO NOTHING",
-                (telegram_id, language),
+                (telegram_id, language, now),
             )
             return conn.execute(
                 "SELECT * FROM people WHERE telegram_id = ?", (telegram_id,)

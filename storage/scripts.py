@@ -67,6 +67,7 @@ def _effective(conn: sqlite3.Connection, script_id: str, org_id: int | None) -> 
 
 def _publish(
     conn: sqlite3.Connection,
+    now: str,
     script_id: str,
     org_id: int | None,
     source_text: str,
@@ -86,7 +87,8 @@ def _publish(
     ).fetchone()[0]
     row = conn.execute(
         "INSERT INTO script_versions (script_id, org_id, version, source_text, source_format,"
-        " sha256, title, published_by, shipped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+        " sha256, title, published_by, shipped, published_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
         (
             script_id,
             org_id,
@@ -97,6 +99,7 @@ def _publish(
             title,
             published_by,
             int(shipped),
+            now,
         ),
     ).fetchone()
     conn.executemany(
@@ -108,8 +111,9 @@ def _publish(
         "DELETE FROM active_scripts WHERE script_id = ? AND org_id IS ?", (script_id, org_id)
     )
     conn.execute(
-        "INSERT INTO active_scripts (script_id, org_id, script_version_id) VALUES (?, ?, ?)",
-        (script_id, org_id, row["id"]),
+        "INSERT INTO active_scripts (script_id, org_id, script_version_id, activated_at)"
+        " VALUES (?, ?, ?, ?)",
+        (script_id, org_id, row["id"], now),
     )
     return row
 
@@ -137,9 +141,11 @@ class ScriptRepo:
         returns the live version.
         """
         links = list(items)
+        now = self._db.now_text()
         row = await self._db.run(
             lambda conn: _publish(
                 conn,
+                now,
                 script_id,
                 org_id,
                 source_text,
@@ -161,6 +167,8 @@ class ScriptRepo:
         pointing at the version they were given under.
         """
 
+        now = self._db.now_text()
+
         def rollback(conn: sqlite3.Connection) -> sqlite3.Row:
             old = conn.execute(
                 "SELECT * FROM script_versions WHERE script_id = ? AND org_id IS ? AND version = ?",
@@ -176,6 +184,7 @@ class ScriptRepo:
             ).fetchall()
             return _publish(
                 conn,
+                now,
                 script_id,
                 org_id,
                 old["source_text"],

@@ -1,11 +1,13 @@
 """The one text format for instants and days in the database.
 
 Instants are UTC `YYYY-MM-DDTHH:MM:SSZ`, so text comparison in SQL orders them
-correctly and matches the SQL defaults; days are `YYYY-MM-DD`.
+correctly; days are `YYYY-MM-DD`. Every stored instant comes from the injected
+`Clock`: the schema has no default of "now".
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 _FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -44,5 +46,10 @@ def maybe_day(text: str | None) -> date | None:
     return None if text is None else date.fromisoformat(text)
 
 
-def utcnow() -> datetime:
+# Where every "now" comes from: injected, so tests and moved-clock runs decide the time.
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    """The machine's time; only the command line's composition root passes it in."""
     return datetime.now(UTC)

@@ -301,9 +301,10 @@ async def populate(
     from storage.invites import InviteRepo
     from storage.orgs import OrgRepo
     from storage.people import PeopleRepo
+    from storage.times import system_clock
 
     people: list[Person] = []
-    db = await Database.open(db_path)
+    db = await Database.open(db_path, clock=system_clock)
     try:
         org = await OrgRepo(db).create_org("Dom Sonce", timezone="UTC")
         unit = await OrgRepo(db).create_unit(org, "Ward A")

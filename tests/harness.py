@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,21 +14,9 @@ from bot.runtime import Runtime, open_runtime
 from bot.telegram.app import build_application, serve
 from storage.invites import InviteRepo
 from storage.orgs import OrgRepo
+from tests.fake_clock import FakeClock
 from tests.fakebotapi.models import StoredMessage, User
 from tests.fakebotapi.server import FakeBotAPI
-
-
-@dataclass
-class FakeClock:
-    """An injected clock: tests move time, nothing sleeps."""
-
-    now: datetime = field(default_factory=lambda: datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 class Harness:
@@ -53,9 +39,9 @@ class Harness:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._runtime_cm = open_runtime(self.settings)
+        self._runtime_cm = open_runtime(self.settings, self.clock)
         self.runtime = await self._runtime_cm.__aenter__()
-        self.app = build_application(self.runtime, clock=self.clock, run_jobs=False)
+        self.app = build_application(self.runtime, run_jobs=False)
         self._stop = asyncio.Event()
         self._task = asyncio.create_task(serve(self.app, self._stop))
         await self.api.wait_for(lambda: self.api.calls_to("getUpdates"), timeout=10)

@@ -108,10 +108,14 @@ async def test_staff_cannot_read_digests_or_forge_plans(bot: Harness) -> None:
 
 
 async def test_weekly_digest_once_even_after_a_restart(bot: Harness) -> None:
+    monday_after_slot = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    # The organisation exists before its Monday slot (an organisation created after its
+    # slot has no digest due for that week).
+    bot.clock.now = monday_after_slot - timedelta(days=3)
     org, maja = await demo_manager(bot)
     del org
     assert bot.app is not None
-    monday_after_slot = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    bot.clock.now = monday_after_slot
     report = await bot.app.bot_data["carecheck.scheduler"].run_due(monday_after_slot)
     assert report.extra and report.extra[0].sent == 1
     spots = last_with(bot, maja, T("Weak spots: plan an improvement action?"))

@@ -14,7 +14,10 @@ from bot.digest.compute import compute_digest
 from bot.digest.demo import create_demo
 from bot.runtime import Runtime, open_runtime
 from storage.orgs import OrgRepo
+from tests.fake_clock import FakeClock
 from tests.test_digest import NOW, TODAY
+
+CLOCK = FakeClock()
 
 ANSWERS = (
     "SELECT a.period, a.audience, a.question_id, a.score, a.comment, a.skipped,"
@@ -25,7 +28,7 @@ ANSWERS = (
 @pytest.fixture
 async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
     settings = load_settings({"CARECHECK_DB": str(tmp_path / "carecheck.db")})
-    async with open_runtime(settings) as opened:
+    async with open_runtime(settings, CLOCK) as opened:
         yield opened
 
 

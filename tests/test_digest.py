@@ -21,16 +21,18 @@ from bot.runtime import Runtime, open_runtime
 from storage.errors import NotFound
 from storage.orgs import OrgRepo
 from storage.people import PeopleRepo
+from tests.fake_clock import FakeClock
 
 TODAY = date(2026, 11, 25)
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+CLOCK = FakeClock(NOW)
 LENSES = ("equass", "equass-revised", "cz-sqss", "eqalin")
 
 
 @pytest.fixture
 async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
     settings = load_settings({"CARECHECK_DB": str(tmp_path / "carecheck.db")})
-    async with open_runtime(settings) as opened:
+    async with open_runtime(settings, CLOCK) as opened:
         yield opened
 
 

@@ -23,7 +23,10 @@ from bot.digest.render import plain_text
 from bot.runtime import Runtime, open_runtime
 from storage.orgs import OrgRepo
 from storage.people import Membership, PeopleRepo
+from tests.fake_clock import FakeClock
 from tests.test_digest import add_session
+
+CLOCK = FakeClock()
 
 PLANNED = date(2026, 10, 5)  # Monday of 2026-W41
 
@@ -31,7 +34,7 @@ PLANNED = date(2026, 10, 5)  # Monday of 2026-W41
 @pytest.fixture
 async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
     settings = load_settings({"CARECHECK_DB": str(tmp_path / "carecheck.db")})
-    async with open_runtime(settings) as opened:
+    async with open_runtime(settings, CLOCK) as opened:
         yield opened
 
 

@@ -20,6 +20,9 @@ from storage.db import Database
 from storage.digests import DigestRepo, Recipient
 from storage.orgs import OrgRepo
 from storage.people import Membership, PeopleRepo
+from tests.fake_clock import FakeClock
+
+CLOCK = FakeClock()
 
 # Monday 23 November 2026, 9:00 in Ljubljana is 8:00 UTC.
 SLOT = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -32,7 +35,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    async with open_runtime(settings) as opened:
+    async with open_runtime(settings, CLOCK) as opened:
         yield opened
 
 
@@ -92,7 +95,7 @@ async def test_catch_up_after_downtime_then_nothing_twice_even_after_a_restart(
 ) -> None:
     frameworks = default_frameworks()
     outbox = Outbox()
-    async with open_runtime(settings) as runtime:
+    async with open_runtime(settings, CLOCK) as runtime:
         org_id = await make_org(runtime.db)
         await manager(runtime.db, org_id, 111)
         await manager(runtime.db, org_id, 222, language="de")
@@ -107,7 +110,7 @@ async def test_catch_up_after_downtime_then_nothing_twice_even_after_a_restart(
         assert sorted(outbox.sent) == [(111, "sl", 1), (222, "de", 1)]
         assert await due_digests(runtime.db, wednesday) == []
 
-    async with open_runtime(settings) as runtime:  # a restart
+    async with open_runtime(settings, CLOCK) as runtime:  # a restart
         later = datetime(2026, 11, 29, 20, 0, tzinfo=UTC)
         assert await due_digests(runtime.db, later) == []
         again = await deliver_due(runtime.db, frameworks, outbox, now=later, pace=0)

@@ -34,8 +34,11 @@ from bot.i18n import translator
 from bot.runtime import Runtime, open_runtime
 from bot.transport import AiohttpRequest
 from storage.orgs import OrgRepo
+from tests.fake_clock import FakeClock
 from tests.fakebotapi import FakeBotAPI, parse_html
 from tests.test_digest import NOW, TODAY, add_session, count_by_hand, shown
+
+CLOCK = FakeClock()
 
 PNG = b"\x89PNG\r\n\x1a\n"
 ALLOWED_TAGS = {"b", "i", "u", "s", "code", "pre", "a", "blockquote"}
@@ -44,7 +47,7 @@ ALLOWED_TAGS = {"b", "i", "u", "s", "code", "pre", "a", "blockquote"}
 @pytest.fixture
 async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
     settings = load_settings({"CARECHECK_DB": str(tmp_path / "carecheck.db")})
-    async with open_runtime(settings) as opened:
+    async with open_runtime(settings, CLOCK) as opened:
         yield opened
 
 

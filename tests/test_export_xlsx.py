@@ -19,13 +19,16 @@ from bot.digest.demo import create_demo
 from bot.export import write_csv
 from bot.export_xlsx import SUMMARY_COLUMNS, write_xlsx
 from bot.runtime import Runtime, open_runtime
+from tests.fake_clock import FakeClock
 from tests.test_digest import TODAY, add_session
+
+CLOCK = FakeClock()
 
 
 @pytest.fixture
 async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
     settings = load_settings({"CARECHECK_DB": str(tmp_path / "carecheck.db")})
-    async with open_runtime(settings) as opened:
+    async with open_runtime(settings, CLOCK) as opened:
         yield opened
 
 

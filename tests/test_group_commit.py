@@ -11,6 +11,9 @@ import pytest
 from storage import Database, OrgRepo, PeopleRepo, ScriptRepo, SessionRepo, StaleRevision
 from storage.group_commit import GroupCommit
 from storage.sessions import AnswerRow, StepWrite
+from tests.fake_clock import FakeClock
+
+CLOCK = FakeClock()
 
 TODAY = date(2026, 11, 23)
 
@@ -30,7 +33,7 @@ async def sessions(db: Database, count: int) -> list[int]:
 
 
 async def test_concurrent_steps_share_commits_and_fail_alone(tmp_path: Path) -> None:
-    async with await Database.open(tmp_path / "g.db") as db:
+    async with await Database.open(tmp_path / "g.db", clock=CLOCK) as db:
         ids = await sessions(db, 30)
         commits = GroupCommit(SessionRepo(db))
 
@@ -56,7 +59,7 @@ async def test_concurrent_steps_share_commits_and_fail_alone(tmp_path: Path) -> 
 
 
 async def test_a_failed_transaction_fails_every_step_in_it(tmp_path: Path) -> None:
-    async with await Database.open(tmp_path / "g.db") as db:
+    async with await Database.open(tmp_path / "g.db", clock=CLOCK) as db:
         ids = await sessions(db, 2)
         repo = SessionRepo(db)
         commits = GroupCommit(repo)

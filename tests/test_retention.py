@@ -20,9 +20,11 @@ from dialogs.errors import StaleQuestion
 from storage.orgs import OrgRepo
 from storage.people import PeopleRepo
 from storage.secret import respondent_key
+from tests.fake_clock import FakeClock
 from tests.harness import Harness
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+CLOCK = FakeClock(NOW)
 
 
 @pytest.mark.parametrize(
@@ -50,7 +52,7 @@ class World:
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
     settings = load_settings(env={"CARECHECK_DB": str(tmp_path / "carecheck.db")})
-    async with open_runtime(settings) as rt:
+    async with open_runtime(settings, CLOCK) as rt:
         orgs = OrgRepo(rt.db)
         org = await orgs.create_org("Dom Sonce", timezone="UTC")
         other = await orgs.create_org("Dom Luna", timezone="UTC")

@@ -10,7 +10,10 @@ from pathlib import Path
 
 from bot.cli import main
 from bot.i18n import translator
+from tests.fake_clock import FakeClock
 from tests.fakebotapi.server import FakeBotAPI
+
+CLOCK = FakeClock()
 
 
 def test_run_without_a_token_says_how_to_get_one(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -92,7 +95,7 @@ async def test_webhook_mode(fake_api: FakeBotAPI, tmp_path: Path) -> None:
     )
     hook = Webhook("https://bot.example.org/hook/abc", "127.0.0.1", port, "s3cret-token")
     stop = asyncio.Event()
-    async with open_runtime(settings) as runtime:
+    async with open_runtime(settings, CLOCK) as runtime:
         task = asyncio.create_task(serve(build_application(runtime, run_jobs=False), stop, hook))
         try:
             await fake_api.wait_for(lambda: fake_api.webhook, timeout=20)

@@ -26,7 +26,10 @@ from dialogs.validate import validate_source
 from dialogs.workbook import validate_workbook, write_workbook
 from frameworks import default_frameworks
 from storage import Database, OrgRepo, PeopleRepo
+from tests.fake_clock import FakeClock
 from tests.scriptdocs import StubFrameworks, build, full_document, to_yaml, tr
+
+CLOCK = FakeClock()
 
 FRAMEWORKS = default_frameworks()
 STAFF = (SHIPPED_SCRIPTS / "staff-pulse.yaml").read_text(encoding="utf-8")
@@ -51,7 +54,7 @@ def reworded_staff() -> str:
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with await Database.open(tmp_path / "carecheck.db") as database:
+    async with await Database.open(tmp_path / "carecheck.db", clock=CLOCK) as database:
         yield database
 
 

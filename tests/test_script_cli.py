@@ -13,8 +13,11 @@ from dialogs import SHIPPED_SCRIPTS
 from dialogs.validate import validate_source
 from dialogs.workbook import validate_workbook, write_workbook
 from storage import Database, OrgRepo
+from tests.fake_clock import FakeClock
 from tests.scriptdocs import to_yaml
 from tests.test_workbook import at, edit, open_book, row_of
+
+CLOCK = FakeClock()
 
 STAFF = (SHIPPED_SCRIPTS / "staff-pulse.yaml").read_text(encoding="utf-8")
 
@@ -142,7 +145,7 @@ def test_an_organisations_variant(tmp_path: Path, capsys: pytest.CaptureFixture[
     listed(capsys)  # creates the database
 
     async def create_org() -> int:
-        async with await Database.open(tmp_path / "c.db") as db:
+        async with await Database.open(tmp_path / "c.db", clock=CLOCK) as db:
             return await OrgRepo(db).create_org("Sunny Home", "Europe/Ljubljana", "sl", 5)
 
     org = asyncio.run(create_org())

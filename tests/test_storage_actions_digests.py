@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest
 
 from storage import ActionRepo, Database, DigestRepo, NotFound, OrgRepo, PeopleRepo
+from tests.fake_clock import FakeClock
+
+CLOCK = FakeClock()
 
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with await Database.open(tmp_path / "carecheck.db") as database:
+    async with await Database.open(tmp_path / "carecheck.db", clock=CLOCK) as database:
         yield database
 
 

@@ -13,13 +13,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from storage import Database, InviteError, InviteRepo, OrgRepo
+from tests.fake_clock import FakeClock
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+CLOCK = FakeClock(NOW)
 
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with await Database.open(tmp_path / "carecheck.db") as database:
+    async with await Database.open(tmp_path / "carecheck.db", clock=CLOCK) as database:
         yield database
 
 
@@ -150,7 +152,10 @@ async def test_concurrent_redeems_never_exceed_max_uses(db: Database, org_id: in
 
 async def test_concurrent_redeems_across_two_connections(tmp_path: Path) -> None:
     path = tmp_path / "shared.db"
-    async with await Database.open(path) as first, await Database.open(path) as second:
+    async with (
+        await Database.open(path, clock=CLOCK) as first,
+        await Database.open(path, clock=CLOCK) as second,
+    ):
         org_id = await OrgRepo(first).create_org("Org", "Europe/Ljubljana", "en", 5)
         invite = await InviteRepo(first).create(org_id, None, "staff", 5, None, None)
         repos = [InviteRepo(first), InviteRepo(second)]

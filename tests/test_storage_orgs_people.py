@@ -21,13 +21,16 @@ from storage import (
     ScriptRepo,
     SessionRepo,
 )
+from tests.fake_clock import FakeClock
+
+CLOCK = FakeClock()
 
 TODAY = date(2026, 11, 23)
 
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with await Database.open(tmp_path / "carecheck.db") as database:
+    async with await Database.open(tmp_path / "carecheck.db", clock=CLOCK) as database:
         yield database
 
 

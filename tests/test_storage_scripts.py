@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 
 from storage import Database, NotFound, OrgRepo, ScriptRepo
+from tests.fake_clock import FakeClock
+
+CLOCK = FakeClock()
 
 V1 = "id: staff-pulse\ntitle: {en: Check-in}\n# first\n"
 V2 = "id: staff-pulse\ntitle: {en: Check-in}\n# second\n"
@@ -19,7 +22,7 @@ ITEMS = [("q_plan", "equass", "participation"), ("q_plan", "cz-sqss", "5")]
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with await Database.open(tmp_path / "carecheck.db") as database:
+    async with await Database.open(tmp_path / "carecheck.db", clock=CLOCK) as database:
         yield database
 
 
@@ -123,7 +126,8 @@ async def test_version_numbers_are_unique_per_scope(db: Database) -> None:
     with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
         await db.execute(
             "INSERT INTO script_versions (script_id, org_id, version, source_text,"
-            " source_format, sha256, title) VALUES ('staff-pulse', NULL, 1, 'x', 'yaml', ?, 't')",
+            " source_format, sha256, title, published_at)"
+            " VALUES ('staff-pulse', NULL, 1, 'x', 'yaml', ?, 't', '2026-11-23T10:00:00Z')",
             ("0" * 64,),
         )
 
@@ -142,7 +146,7 @@ async def test_a_forgotten_publisher_does_not_make_a_version_shipped(tmp_path: P
     from frameworks import default_frameworks
     from storage.people import PeopleRepo
 
-    async with await Database.open(tmp_path / "s.db") as db:
+    async with await Database.open(tmp_path / "s.db", clock=CLOCK) as db:
         registry = ScriptRegistry(db, default_frameworks())
         shipped = await registry.ensure_shipped()
         assert shipped and all(v.shipped for v in shipped)

@@ -23,6 +23,9 @@ from storage import (
     respondent_key,
 )
 from storage.sessions import period_key
+from tests.fake_clock import FakeClock
+
+CLOCK = FakeClock()
 
 TODAY = date(2026, 11, 23)
 PERIOD = "2026-W48"
@@ -42,7 +45,7 @@ class World:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with await Database.open(tmp_path / "carecheck.db") as db:
+    async with await Database.open(tmp_path / "carecheck.db", clock=CLOCK) as db:
         orgs = OrgRepo(db)
         org_id = await orgs.create_org("Dom", "Europe/Ljubljana", "sl", 5)
         unit_id = await orgs.create_unit(org_id, "Home care")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot.commands.arguments import UsageError
 from bot.config import Settings
+from storage.times import system_clock
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -26,7 +27,7 @@ async def run_backup(args: argparse.Namespace, settings: Settings) -> int:
     from storage.db import Database
 
     target = _target(args.file, settings)
-    db = await Database.open(settings.db_path)
+    db = await Database.open(settings.db_path, clock=system_clock)
     try:
         await db.backup(target)
     except ValueError as exc:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 
 from bot.commands.arguments import UsageError, positive
 from bot.config import Settings
 from bot.i18n import LANGUAGES
+from storage.times import system_clock
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -26,7 +26,7 @@ async def run_console(args: argparse.Namespace, settings: Settings) -> int:
     from bot.runtime import open_runtime
     from bot.script_registry import ScriptNotFound
 
-    async with open_runtime(settings) as runtime:
+    async with open_runtime(settings, system_clock) as runtime:
         try:
             loaded = await runtime.scripts.active(args.script, None)
         except ScriptNotFound:
@@ -37,4 +37,4 @@ async def run_console(args: argparse.Namespace, settings: Settings) -> int:
         audience = args.audience or loaded.script.audience
         request = ConsoleRequest(args.script, args.lang, audience, args.org, args.user)
         console = Console(runtime, args.lang, sys.stdout, sys.stdin)
-        return await console.run(request, date.today())
+        return await console.run(request, system_clock().date())

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date
 
 from bot.commands.arguments import UsageError, positive
 from bot.config import Settings
 from bot.i18n import LANGUAGES
+from storage.times import system_clock
 
 LIMITS = {"weeks": 104, "staff": 2000, "users": 20000}
 
@@ -33,7 +33,7 @@ async def run_demo(args: argparse.Namespace, settings: Settings) -> int:
             raise UsageError(f"--{name} is at most {limit} for a demo")
     if not args.name.strip():
         raise UsageError("--org needs a name")
-    async with open_runtime(settings) as runtime:
+    async with open_runtime(settings, system_clock) as runtime:
         if args.lens not in runtime.frameworks:
             known = ", ".join(runtime.frameworks.ids())
             raise UsageError(f"unknown lens {args.lens!r}; known: {known}")
@@ -41,7 +41,7 @@ async def run_demo(args: argparse.Namespace, settings: Settings) -> int:
             runtime.db,
             runtime.scripts,
             runtime.frameworks,
-            today=date.today(),
+            today=system_clock().date(),
             name=args.name.strip(),
             weeks=args.weeks,
             staff=args.staff,

@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.commands.arguments import UsageError, positive
 from bot.config import Settings
 from bot.i18n import LANGUAGES
+from storage.times import system_clock
 
 FORMATS = ("text", "html", "json", "png")
 
@@ -50,7 +51,7 @@ async def run_digest(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("--gap is a difference on the 1-5 scale, between 0 and 4")
     frameworks = default_frameworks()
 
-    db = await Database.open(settings.db_path)
+    db = await Database.open(settings.db_path, clock=system_clock)
     try:
         org = await OrgRepo(db).get_org(args.org)
         if org is None:

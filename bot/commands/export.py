@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from bot.commands.arguments import UsageError, parse_day, positive
 from bot.config import Settings
+from storage.times import system_clock
 
 if TYPE_CHECKING:
     from storage.db import Database
@@ -33,7 +34,7 @@ async def run_export(args: argparse.Namespace, settings: Settings) -> int:
             raise UsageError("--format xlsx writes a workbook: give --out FILE")
         if str(args.out) == "-" and sys.stdout.isatty():
             raise UsageError("a workbook is binary: redirect standard output or give --out FILE")
-    db = await Database.open(settings.db_path)
+    db = await Database.open(settings.db_path, clock=system_clock)
     try:
         count = await (_xlsx(db, args) if args.format == "xlsx" else _csv(db, args))
     finally:

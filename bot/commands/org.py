@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from bot.commands.arguments import UsageError, positive
 from bot.config import Settings
 from bot.i18n import LANGUAGES
+from storage.times import system_clock
 
 ROLES = ("staff", "service_user", "manager", "admin")
 DEFAULT_BOT = "carecheck_bot"
@@ -80,7 +81,7 @@ async def create_org(args: argparse.Namespace, settings: Settings) -> int:
         zone(args.timezone)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    async with await Database.open(settings.db_path) as db:
+    async with await Database.open(settings.db_path, clock=system_clock) as db:
         org_id = await OrgRepo(db).create_org(
             _name(args.name), timezone=args.timezone, language=args.language, k=args.k
         )
@@ -92,7 +93,7 @@ async def list_orgs(args: argparse.Namespace, settings: Settings) -> int:
     from storage.db import Database
     from storage.orgs import OrgRepo
 
-    async with await Database.open(settings.db_path) as db:
+    async with await Database.open(settings.db_path, clock=system_clock) as db:
         orgs = await OrgRepo(db).list_orgs()
     if args.json:
         print(json.dumps([{"id": o.id, "name": o.name, "demo": o.is_demo} for o in orgs]))
@@ -106,7 +107,7 @@ async def create_unit(args: argparse.Namespace, settings: Settings) -> int:
     from storage.errors import AlreadyExists, NotFound
     from storage.orgs import OrgRepo
 
-    async with await Database.open(settings.db_path) as db:
+    async with await Database.open(settings.db_path, clock=system_clock) as db:
         try:
             unit_id = await OrgRepo(db).create_unit(args.org, _name(args.name))
         except NotFound:
@@ -122,7 +123,7 @@ async def create_invite(args: argparse.Namespace, settings: Settings) -> int:
     from storage.invites import InviteRepo
     from storage.orgs import OrgRepo
 
-    async with await Database.open(settings.db_path) as db:
+    async with await Database.open(settings.db_path, clock=system_clock) as db:
         orgs = OrgRepo(db)
         if await orgs.get_org(args.org) is None:
             raise UsageError(f"there is no organisation {args.org}")
@@ -130,9 +131,7 @@ async def create_invite(args: argparse.Namespace, settings: Settings) -> int:
             unit = await orgs.get_unit(args.unit)
             if unit is None or unit.org_id != args.org:
                 raise UsageError(f"organisation {args.org} has no unit {args.unit}")
-        expires = (
-            datetime.now(UTC) + timedelta(days=args.expires_days) if args.expires_days else None
-        )
+        expires = system_clock() + timedelta(days=args.expires_days) if args.expires_days else None
         invite = await InviteRepo(db).create(
             args.org, args.unit, args.role, args.uses, expires, None
         )
@@ -157,7 +156,7 @@ async def revoke_invite(args: argparse.Namespace, settings: Settings) -> int:
     from storage.db import Database
     from storage.invites import InviteRepo
 
-    async with await Database.open(settings.db_path) as db:
+    async with await Database.open(settings.db_path, clock=system_clock) as db:
         if not await InviteRepo(db).revoke(args.code):
             raise UsageError("no such invitation, or it was withdrawn already")
     print("revoked")
@@ -168,7 +167,7 @@ async def add_admin(args: argparse.Namespace, settings: Settings) -> int:
     from storage.db import Database
     from storage.people import PeopleRepo
 
-    async with await Database.open(settings.db_path) as db:
+    async with await Database.open(settings.db_path, clock=system_clock) as db:
         people = PeopleRepo(db)
         person = await people.get_or_create(args.telegram_id, "en")
         added = await people.add_membership(person.id, None, None, "admin")

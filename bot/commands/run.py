@@ -10,6 +10,7 @@ import sys
 from bot.commands.arguments import UsageError
 from bot.config import Settings
 from bot.logs import setup_logging
+from storage.times import system_clock
 
 NO_TOKEN = (
     "carecheck run needs a bot token: create a bot with @BotFather in Telegram and set "
@@ -44,7 +45,7 @@ async def run_bot(args: argparse.Namespace, settings: Settings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     webhook = Webhook(args.webhook, args.listen, args.port, args.secret) if args.webhook else None
-    async with open_runtime(settings) as runtime:
+    async with open_runtime(settings, system_clock) as runtime:
         application = build_application(runtime, run_jobs=not args.no_jobs)
         await serve(application, stop, webhook)
     return 0

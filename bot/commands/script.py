@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from bot.commands.arguments import UsageError, positive
 from bot.config import Settings
+from storage.times import system_clock
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -220,7 +221,7 @@ async def _admin(settings: Settings) -> AsyncIterator[tuple[ScriptAdmin, Runtime
     from bot.runtime import open_runtime
     from bot.script_admin import ScriptAdmin
 
-    async with open_runtime(settings) as runtime:
+    async with open_runtime(settings, system_clock) as runtime:
         yield ScriptAdmin(runtime.scripts), runtime
 
 

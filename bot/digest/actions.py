@@ -24,7 +24,6 @@ from storage.actions import Action, ActionRepo, ActionStatus
 from storage.db import Database
 from storage.orgs import OrgRepo
 from storage.people import Membership
-from storage.times import utcnow
 
 DUE_WEEKS = (2, 4, 8)
 TITLE_LIMIT = 120
@@ -174,7 +173,7 @@ async def check_action(
         org = await OrgRepo(db).get_org(action.org_id)
         if org is None:
             raise ActionError("unknown_org", f"there is no organisation {action.org_id}")
-        period = default_period(now or utcnow(), org.timezone)
+        period = default_period(now or db.clock(), org.timezone)
     score = await item_score(
         db, frameworks, action.org_id, action.unit_id, action.framework, action.item_id, period
     )

@@ -22,7 +22,7 @@ from bot.periods import local_today, parse_period, previous_period, zone
 from frameworks import Frameworks, Item
 from storage.db import Database
 from storage.errors import NotFound
-from storage.times import day_text, maybe_day, utcnow
+from storage.times import day_text, maybe_day
 
 DEFAULT_GAP = 0.75
 COMMENTS = 20
@@ -124,7 +124,7 @@ async def compute_digest(
     `lens` to the organisation's. Raises `NotFound` for an unknown organisation or
     a unit of another organisation, `DigestError` for a bad week or lens.
     """
-    moment = now or utcnow()
+    moment = now or db.clock()
     if period is not None:
         try:
             parse_period(period)

@@ -146,7 +146,8 @@ async def create_demo(
         rng, org_id, [u for u, _name in units], staff_script, user_script, mondays, staff, users,
         t,
     )  # fmt: skip
-    await db.run(lambda conn: _insert(conn, plan))
+    created = db.now_text()
+    await db.run(lambda conn: _insert(conn, plan, created))
 
     planned = 0
     for principle, title_msg, owner_msg, weeks_before, due_weeks, status in ACTIONS:
@@ -308,13 +309,13 @@ def _skip(question_id: str, *, not_applicable: bool = False) -> tuple[Any, ...]:
     return (question_id, None, None, None, int(not_applicable), int(not not_applicable), None)
 
 
-def _insert(conn: sqlite3.Connection, plan: _Plan) -> None:
+def _insert(conn: sqlite3.Connection, plan: _Plan, created: str) -> None:
     """One transaction: people, roles, sessions and answers, ids assigned up front."""
     person_base = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM people").fetchone()[0]
     session_base = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM sessions").fetchone()[0]
     conn.executemany(
-        "INSERT INTO people (id, telegram_id, language) VALUES (?, ?, ?)",
-        [(person_base + i, tid, lang) for i, (tid, lang) in enumerate(plan.people)],
+        "INSERT INTO people (id, telegram_id, language, created_at) VALUES (?, ?, ?, ?)",
+        [(person_base + i, tid, lang, created) for i, (tid, lang) in enumerate(plan.people)],
     )
     conn.executemany(
         "INSERT INTO memberships (person_id, org_id, unit_id, role) VALUES (?, ?, ?, ?)",

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
 from urllib.parse import urlsplit
 
@@ -39,16 +37,7 @@ CONCURRENT_UPDATES = 256
 SCHEDULER = "carecheck.scheduler"
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def build_application(
-    runtime: Runtime,
-    *,
-    clock: Callable[[], datetime] = utcnow,
-    run_jobs: bool = True,
-) -> Application:  # type: ignore[type-arg]
+def build_application(runtime: Runtime, *, run_jobs: bool = True) -> Application:  # type: ignore[type-arg]
     settings = runtime.settings
     if not settings.token:
         raise ValueError("a bot token is required")
@@ -65,6 +54,7 @@ def build_application(
         .job_queue(None)
         .build()
     )
+    clock = runtime.clock
     services = BotServices(runtime, Onboarding(runtime.db, runtime.secret), clock)
     services.changes_for_users = partial(digest_handlers.changes_for_users, services)
     handlers.install(application, services)
