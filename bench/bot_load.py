@@ -644,8 +644,8 @@ def serve_ceiling() -> None:
         ContextTypes,
     )
 
+    from bot.infra.transport import build_requests
     from bot.telegram.app import ALLOWED_UPDATES, CONCURRENT_UPDATES
-    from bot.transport import build_requests
 
     def question(session: int, number: int) -> tuple[str, InlineKeyboardMarkup | None]:
         total = len(CEILING_STATEMENTS)

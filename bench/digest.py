@@ -34,11 +34,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.digest.chart import render_chart
-from bot.digest.compute import _ITEM_GROUPS, compute_digest
-from bot.digest.render import telegram_messages
-from bot.periods import iso_week, previous_period
-from bot.script_registry import ScriptRegistry
+from bot.services.digests.digest_chart import render_chart
+from bot.services.digests.digest_compute import _ITEM_GROUPS, compute_digest
+from bot.services.digests.digest_render import telegram_messages
+from bot.services.periods import iso_week, previous_period
+from bot.services.script_registry import ScriptRegistry
 from frameworks import Frameworks, default_frameworks
 from storage.db import Database
 

@@ -24,7 +24,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.transport import AiohttpRequest  # noqa: E402
+from bot.infra.transport import AiohttpRequest  # noqa: E402
 
 TOKEN = "123456789:TEST-fake-token-for-carecheck"
 CHAT_ID = 1001

@@ -8,7 +8,7 @@ Open a `Database`, then build the repositories on it:
 
 from storage.actions import Action, ActionRepo
 from storage.db import Database
-from storage.digests import DigestRepo
+from storage.digest_log import DigestRepo
 from storage.errors import (
     AlreadyExists,
     InviteError,

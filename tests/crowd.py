@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from bot.i18n import translator
-from bot.script_registry import shipped_texts
+from bot.infra.i18n import translator
+from bot.services.script_registry import shipped_texts
 from bot.telegram.handlers import SOMETHING_WRONG
 from dialogs import SHIPPED_SCRIPTS
 from dialogs.validate import validate_source

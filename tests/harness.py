@@ -9,8 +9,8 @@ from typing import Any
 
 from telegram.ext import Application
 
-from bot.config import Settings, load_settings
-from bot.runtime import Runtime, open_runtime
+from bot.infra.config import Settings, load_settings
+from bot.services.runtime import Runtime, open_runtime
 from bot.telegram.app import build_application, serve
 from storage.invites import InviteRepo
 from storage.orgs import OrgRepo

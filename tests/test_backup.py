@@ -9,7 +9,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from bot.config import Settings
+from bot.infra.config import Settings
 from tests.crowd import ROOT, Catalogue, Crowd, audit, inconsistencies, populate
 from tests.fakebotapi.server import FakeBotAPI
 from tests.harness import FakeClock, Harness

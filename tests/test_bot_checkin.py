@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.i18n import LANGUAGES, translator
+from bot.infra.i18n import LANGUAGES, translator
 from tests.harness import Harness, button
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.i18n import translator
+from bot.infra.i18n import translator
 from bot.telegram.callbacks import decode
 from tests.fakebotapi.models import StoredMessage, User
 from tests.harness import Harness, button

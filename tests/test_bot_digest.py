@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from bot.digest.demo import create_demo
-from bot.i18n import translator
+from bot.infra.i18n import translator
+from bot.services.digests.demo_data import create_demo
 from storage.people import PeopleRepo
 from tests.fakebotapi.models import StoredMessage, User
 from tests.harness import Harness, button

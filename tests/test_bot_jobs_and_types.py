@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import yaml
 
-from bot.i18n import translator
+from bot.infra.i18n import translator
 from bot.telegram.jobs import Scheduler
 from tests.fakebotapi.models import StoredMessage, User
 from tests.harness import Harness, button

@@ -6,9 +6,9 @@ import io
 
 from openpyxl import load_workbook
 
-from bot.digest.compute import compute_digest
-from bot.i18n import translator
-from bot.periods import iso_week
+from bot.infra.i18n import translator
+from bot.services.digests.digest_compute import compute_digest
+from bot.services.periods import iso_week
 from dialogs.workbook import write_workbook
 from tests.fakebotapi.models import StoredMessage, User
 from tests.harness import Harness, button

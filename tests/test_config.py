@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import DEFAULT_API_URL, ConfigError, load_settings
+from bot.infra.config import DEFAULT_API_URL, ConfigError, load_settings
 
 TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ_abc-123"
 

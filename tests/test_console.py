@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.i18n import LANGUAGES, translator
+from bot.infra.i18n import LANGUAGES, translator
 
 
 def carecheck(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

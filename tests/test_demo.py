@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.config import load_settings
-from bot.digest.compute import compute_digest
-from bot.digest.demo import create_demo
-from bot.runtime import Runtime, open_runtime
+from bot.cli.main import main
+from bot.infra.config import load_settings
+from bot.services.digests.demo_data import create_demo
+from bot.services.digests.digest_compute import compute_digest
+from bot.services.runtime import Runtime, open_runtime
 from storage.orgs import OrgRepo
 from tests.fake_clock import FakeClock
 from tests.test_digest import NOW, TODAY

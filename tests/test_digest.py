@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_settings
-from bot.digest.compute import _ITEM_GROUPS, DigestError, compute_digest
-from bot.digest.demo import DemoResult, create_demo
-from bot.digest.model import Digest
-from bot.digest.render import digest_json, plain_text, report_html, telegram_html
-from bot.periods import parse_period, previous_period
-from bot.runtime import Runtime, open_runtime
+from bot.infra.config import load_settings
+from bot.services.digests.demo_data import DemoResult, create_demo
+from bot.services.digests.digest_compute import _ITEM_GROUPS, DigestError, compute_digest
+from bot.services.digests.digest_model import Digest
+from bot.services.digests.digest_render import digest_json, plain_text, report_html, telegram_html
+from bot.services.periods import parse_period, previous_period
+from bot.services.runtime import Runtime, open_runtime
 from storage.errors import NotFound
 from storage.orgs import OrgRepo
 from storage.people import PeopleRepo

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_settings
-from bot.digest.access import AccessDenied
-from bot.digest.actions import (
+from bot.infra.config import load_settings
+from bot.services.digests.digest_access import AccessDenied
+from bot.services.digests.digest_compute import compute_digest
+from bot.services.digests.digest_render import plain_text
+from bot.services.digests.improvement_actions import (
     ActionError,
     check_action,
     list_actions,
@@ -18,9 +20,7 @@ from bot.digest.actions import (
     set_action_status,
     what_we_changed,
 )
-from bot.digest.compute import compute_digest
-from bot.digest.render import plain_text
-from bot.runtime import Runtime, open_runtime
+from bot.services.runtime import Runtime, open_runtime
 from storage.orgs import OrgRepo
 from storage.people import Membership, PeopleRepo
 from tests.fake_clock import FakeClock

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings, load_settings
-from bot.digest.access import AccessDenied, can_view, viewable_scopes
-from bot.digest.delivery import deliver, deliver_due, digest_for, due_digests
-from bot.digest.render import RenderedDigest
-from bot.digest.schedule import default_period, last_slot, slot_period
-from bot.runtime import Runtime, open_runtime
+from bot.infra.config import Settings, load_settings
+from bot.services.digests.digest_access import AccessDenied, can_view, viewable_scopes
+from bot.services.digests.digest_delivery import deliver, deliver_due, digest_for, due_digests
+from bot.services.digests.digest_render import RenderedDigest
+from bot.services.digests.digest_schedule import default_period, last_slot, slot_period
+from bot.services.runtime import Runtime, open_runtime
 from frameworks import default_frameworks
 from storage.db import Database
-from storage.digests import DigestRepo, Recipient
+from storage.digest_log import DigestRepo, Recipient
 from storage.orgs import OrgRepo
 from storage.people import Membership, PeopleRepo
 from tests.fake_clock import FakeClock

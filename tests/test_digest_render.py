@@ -13,15 +13,17 @@ import pytest
 import telegram
 from matplotlib.patches import Rectangle
 
-from bot.config import load_settings
-from bot.digest import formatting
-from bot.digest.access import CONSOLE
-from bot.digest.actions import plan_action
-from bot.digest.chart import build_figure, render_chart
-from bot.digest.compute import compute_digest
-from bot.digest.demo import DemoResult, create_demo
-from bot.digest.model import Digest
-from bot.digest.render import (
+from bot.infra.config import load_settings
+from bot.infra.i18n import translator
+from bot.infra.message_split import split_message, units
+from bot.infra.transport import AiohttpRequest
+from bot.services.digests import locale_format as formatting
+from bot.services.digests.demo_data import DemoResult, create_demo
+from bot.services.digests.digest_access import CONSOLE
+from bot.services.digests.digest_chart import build_figure, render_chart
+from bot.services.digests.digest_compute import compute_digest
+from bot.services.digests.digest_model import Digest
+from bot.services.digests.digest_render import (
     digest_json,
     plain_text,
     render_all,
@@ -29,10 +31,8 @@ from bot.digest.render import (
     telegram_html,
     telegram_messages,
 )
-from bot.digest.split import split_message, units
-from bot.i18n import translator
-from bot.runtime import Runtime, open_runtime
-from bot.transport import AiohttpRequest
+from bot.services.digests.improvement_actions import plan_action
+from bot.services.runtime import Runtime, open_runtime
 from storage.orgs import OrgRepo
 from tests.fake_clock import FakeClock
 from tests.fakebotapi import FakeBotAPI, parse_html

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bot.cli import main
-from bot.config import load_settings
-from bot.digest.demo import create_demo
-from bot.export import write_csv
-from bot.export_xlsx import SUMMARY_COLUMNS, write_xlsx
-from bot.runtime import Runtime, open_runtime
+from bot.cli.main import main
+from bot.infra.config import load_settings
+from bot.services.answer_csv import write_csv
+from bot.services.answer_workbook import SUMMARY_COLUMNS, write_xlsx
+from bot.services.digests.demo_data import create_demo
+from bot.services.runtime import Runtime, open_runtime
 from tests.fake_clock import FakeClock
 from tests.test_digest import TODAY, add_session
 

@@ -13,7 +13,7 @@ import telegram
 from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter
 
-from bot.transport import AiohttpRequest
+from bot.infra.transport import AiohttpRequest
 from tests.fakebotapi import EntityParseError, FakeBotAPI, FloodControl, User, parse_html
 
 pytest_plugins = ["tests.fakebotapi.fixtures"]

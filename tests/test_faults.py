@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 
-from bot.i18n import translator
+from bot.infra.i18n import translator
 from tests.crowd import (
     SOMETHING_WRONG_EN,
     Catalogue,

@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from bot.i18n import translator
+from bot.infra.i18n import translator
 from bot.telegram.flood import BURST, GATE, SLOW_DOWN, FloodGate
 from storage.invites import InviteRepo
 from storage.people import PeopleRepo

@@ -17,8 +17,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from bot import i18n
-from bot.i18n import (
+from bot.infra import i18n
+from bot.infra.i18n import (
     LANGUAGES,
     REVIEW_MARK,
     catalogue_path,
@@ -27,7 +27,7 @@ from bot.i18n import (
     translator,
 )
 
-BOT = Path(i18n.__file__).parent
+BOT = Path(i18n.__file__).parent.parent
 TRANSLATED = tuple(lang for lang in LANGUAGES if lang != "en")
 KEYWORDS = {"_": None, "t": None, "plural": (1, 2)}
 # gettext plural form index -> CLDR category, for whole numbers.
@@ -159,7 +159,7 @@ def test_template_msgids_are_marked_for_extraction() -> None:
     used = template_msgids()
     assert used, "no t(...) calls found in the templates"
     unmarked = sorted(used - {singular(m) for m in code_msgids()})
-    assert not unmarked, f"add to bot/digest/phrases.py: {unmarked}"
+    assert not unmarked, f"add to bot/services/digests/digest_phrases.py: {unmarked}"
 
 
 @pytest.mark.parametrize("lang", TRANSLATED)

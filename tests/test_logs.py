@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.logs import setup_logging
+from bot.infra.logs import setup_logging
 from tests.fakebotapi.server import FakeBotAPI
 from tests.harness import Harness, button
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.i18n import translator
+from bot.infra.i18n import translator
 from bot.telegram.flood import GATE
 from storage.actions import ActionRepo
 from storage.orgs import OrgRepo

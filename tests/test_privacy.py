@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.i18n import translator
+from bot.infra.i18n import translator
 from bot.telegram.privacy_handlers import DONE, KEPT, NOTHING
 from tests.fakebotapi.models import StoredMessage, User
 from tests.harness import Harness, button

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_settings
-from bot.dialog_service import Respondent
-from bot.retention import DailyRetention, months_before, purge_comments
-from bot.runtime import Runtime, open_runtime
+from bot.infra.config import load_settings
+from bot.services.dialog_service import Respondent
+from bot.services.retention import DailyRetention, months_before, purge_comments
+from bot.services.runtime import Runtime, open_runtime
 from bot.telegram.app import SCHEDULER
 from bot.telegram.jobs import Scheduler
 from dialogs.errors import StaleQuestion

@@ -8,8 +8,8 @@ import signal
 import sys
 from pathlib import Path
 
-from bot.cli import main
-from bot.i18n import translator
+from bot.cli.main import main
+from bot.infra.i18n import translator
 from tests.fake_clock import FakeClock
 from tests.fakebotapi.server import FakeBotAPI
 
@@ -78,8 +78,8 @@ async def test_webhook_mode(fake_api: FakeBotAPI, tmp_path: Path) -> None:
 
     import aiohttp
 
-    from bot.config import load_settings
-    from bot.runtime import open_runtime
+    from bot.infra.config import load_settings
+    from bot.services.runtime import open_runtime
     from bot.telegram.app import Webhook, build_application, serve
 
     with socket.socket() as probe:

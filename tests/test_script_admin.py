@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.script_admin import (
+from bot.services.script_admin import (
     MAX_UPLOAD_BYTES,
     InvalidDraft,
     ScriptAdmin,
@@ -20,7 +20,7 @@ from bot.script_admin import (
     read_draft,
     upload_problem,
 )
-from bot.script_registry import ScriptRegistry
+from bot.services.script_registry import ScriptRegistry
 from dialogs import SHIPPED_SCRIPTS
 from dialogs.validate import validate_source
 from dialogs.workbook import validate_workbook, write_workbook

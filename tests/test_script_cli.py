@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 from dialogs import SHIPPED_SCRIPTS
 from dialogs.validate import validate_source
 from dialogs.workbook import validate_workbook, write_workbook

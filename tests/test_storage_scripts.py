@@ -142,7 +142,7 @@ async def test_a_failed_publish_leaves_the_live_version(db: Database) -> None:
 
 
 async def test_a_forgotten_publisher_does_not_make_a_version_shipped(tmp_path: Path) -> None:
-    from bot.script_registry import ScriptRegistry
+    from bot.services.script_registry import ScriptRegistry
     from frameworks import default_frameworks
     from storage.people import PeopleRepo
 

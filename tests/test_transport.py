@@ -16,7 +16,7 @@ from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter, ApplicationBuilder, MessageHandler, filters
 from telegram.request import RequestData
 
-from bot.transport import POOL_TIMEOUT_MESSAGE, AiohttpRequest, build_requests
+from bot.infra.transport import POOL_TIMEOUT_MESSAGE, AiohttpRequest, build_requests
 from tests.fakebotapi import FakeBotAPI, User
 
 pytest_plugins = ["tests.fakebotapi.fixtures"]

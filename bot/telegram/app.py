@@ -18,15 +18,15 @@ from telegram.ext import (
     filters,
 )
 
-from bot.onboarding import Onboarding
-from bot.retention import DailyRetention
-from bot.runtime import Runtime
+from bot.infra.transport import build_requests
+from bot.services.onboarding import Onboarding
+from bot.services.retention import DailyRetention
+from bot.services.runtime import Runtime
 from bot.telegram import digest_handlers, flood, handlers, privacy_handlers, script_handlers
-from bot.telegram.conversation import SERVICES, BotServices
+from bot.telegram.command_menu import publish_menus
 from bot.telegram.jobs import Scheduler
-from bot.telegram.menu import publish_menus
 from bot.telegram.ratelimit import ConversationRateLimiter
-from bot.transport import build_requests
+from bot.telegram.replies import SERVICES, BotServices
 from storage.people import PeopleRepo
 
 log = logging.getLogger(__name__)

@@ -18,8 +18,12 @@ from telegram.constants import ParseMode
 from telegram.error import Forbidden
 from telegram.ext import ContextTypes
 
-from bot.digest.access import AccessDenied, can_view
-from bot.digest.actions import (
+from bot.infra.i18n import Translator, _, translator
+from bot.services.digests.digest_access import AccessDenied, can_view
+from bot.services.digests.digest_compute import DigestError
+from bot.services.digests.digest_delivery import Delivery, deliver_due, digest_for
+from bot.services.digests.digest_render import RenderedDigest
+from bot.services.digests.improvement_actions import (
     DUE_WEEKS,
     ActionError,
     list_actions,
@@ -27,19 +31,15 @@ from bot.digest.actions import (
     set_action_status,
     what_we_changed,
 )
-from bot.digest.compute import DigestError
-from bot.digest.delivery import Delivery, deliver_due, digest_for
-from bot.digest.render import RenderedDigest
-from bot.i18n import Translator, _, translator
-from bot.onboarding import Identity
-from bot.periods import local_today
+from bot.services.onboarding import Identity
+from bot.services.periods import local_today
 from bot.telegram.callbacks import Callback, encode
-from bot.telegram.conversation import BotServices, identify, say, services, show
 from bot.telegram.ratelimit import bulk_sending
-from bot.telegram.render import View, button
+from bot.telegram.replies import BotServices, identify, say, services, show
+from bot.telegram.screens import View, button
 from storage.actions import Action
 from storage.db import Database
-from storage.digests import Recipient
+from storage.digest_log import Recipient
 from storage.errors import NotFound
 from storage.orgs import OrgRepo
 

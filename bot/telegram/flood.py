@@ -23,7 +23,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler
 
-from bot.i18n import _, pick_language, translator
+from bot.infra.i18n import _, pick_language, translator
 
 log = logging.getLogger(__name__)
 

@@ -17,14 +17,15 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
 from telegram.ext import Application, ContextTypes
 
-from bot.dialog_service import AlreadySubmitted, NotYourSession, Respondent, Step
-from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, _, translator
-from bot.onboarding import INVITE_CODE, Identity
-from bot.phrases import YES_NO_LABELS, explain
-from bot.script_registry import ScriptNotFound
-from bot.telegram import digest_handlers, render, script_handlers
+from bot.infra.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, _, translator
+from bot.services.dialog_phrases import YES_NO_LABELS, explain
+from bot.services.dialog_service import AlreadySubmitted, NotYourSession, Respondent, Step
+from bot.services.onboarding import INVITE_CODE, Identity
+from bot.services.script_registry import ScriptNotFound
+from bot.telegram import digest_handlers, script_handlers
+from bot.telegram import screens as render
 from bot.telegram.callbacks import BadCallback, Callback, decode
-from bot.telegram.conversation import (
+from bot.telegram.replies import (
     SERVICES,
     BotServices,
     identify,
@@ -34,7 +35,7 @@ from bot.telegram.conversation import (
     step_view,
     tell,
 )
-from bot.telegram.render import View
+from bot.telegram.screens import View
 from dialogs.engine import NOT_APPLICABLE
 from dialogs.errors import (
     DialogError,

@@ -19,9 +19,9 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.i18n import translator
-from bot.periods import iso_week, zone
-from bot.telegram import render
+from bot.infra.i18n import translator
+from bot.services.periods import iso_week, zone
+from bot.telegram import screens as render
 from bot.telegram.ratelimit import bulk_sending
 from storage.db import Database
 from storage.notifications import NotificationRepo

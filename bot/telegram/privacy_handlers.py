@@ -14,10 +14,10 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.i18n import _, translator
-from bot.privacy import describe, forget, forget_warning, stored_about
-from bot.telegram.conversation import identify, say, services, show
-from bot.telegram.render import View, button
+from bot.infra.i18n import _, translator
+from bot.services.personal_data import describe, forget, forget_warning, stored_about
+from bot.telegram.replies import identify, say, services, show
+from bot.telegram.screens import View, button
 
 log = logging.getLogger(__name__)
 

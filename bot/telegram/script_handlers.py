@@ -17,12 +17,12 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.dialog_service import Step
-from bot.i18n import Translator, _, translator
-from bot.onboarding import Identity
-from bot.permissions import is_global_admin
-from bot.phrases import explain
-from bot.script_admin import (
+from bot.infra.i18n import Translator, _, translator
+from bot.services.dialog_phrases import explain
+from bot.services.dialog_service import Step
+from bot.services.onboarding import Identity
+from bot.services.permissions import is_global_admin
+from bot.services.script_admin import (
     Draft,
     InvalidDraft,
     ScriptAdmin,
@@ -30,11 +30,11 @@ from bot.script_admin import (
     preview_engine,
     upload_problem,
 )
-from bot.script_registry import LoadedScript
-from bot.telegram import render
+from bot.services.script_registry import LoadedScript
+from bot.telegram import screens as render
 from bot.telegram.callbacks import Callback, encode
-from bot.telegram.conversation import identify, say, services, show, step_view
-from bot.telegram.render import View, button
+from bot.telegram.replies import identify, say, services, show, step_view
+from bot.telegram.screens import View, button
 from dialogs.engine import Session
 from dialogs.errors import DialogError
 

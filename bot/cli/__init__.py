@@ -1,0 +1,1 @@
+"""The command line adapter: `carecheck` subcommands and the console dialog."""

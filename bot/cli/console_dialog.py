@@ -1,0 +1,192 @@
+"""A dialog played in the terminal, with the same engine and storage as the bot.
+
+It reads standard input line by line, so it can be piped. The end of input
+pauses the session, and the next run resumes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import date
+from typing import TextIO
+
+from bot.infra.i18n import Translator, translator
+from bot.services.dialog_phrases import YES_NO_LABELS, explain, pick
+from bot.services.dialog_service import AlreadySubmitted, Respondent, Step
+from bot.services.runtime import Runtime
+from dialogs.engine import NOT_APPLICABLE
+from dialogs.errors import DialogError, InvalidAnswer
+from dialogs.model import Question
+from storage.orgs import OrgRepo
+from storage.people import PeopleRepo
+from storage.secret import respondent_key
+
+# Telegram user ids are positive, so 0 is never a real person: it is the terminal.
+CONSOLE_USER = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleRequest:
+    script_id: str
+    language: str
+    audience: str  # "staff" | "service_user"
+    org_id: int | None = None
+    user: int = CONSOLE_USER
+
+
+class Console:
+    def __init__(self, runtime: Runtime, language: str, out: TextIO, read: TextIO) -> None:
+        self.runtime = runtime
+        self.language = language
+        self.t: Translator = translator(language)
+        self.out = out
+        self.read = read
+
+    def say(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    async def run(self, request: ConsoleRequest, today: date) -> int:
+        rt = self.runtime
+        orgs = OrgRepo(rt.db)
+        org = await orgs.get_org(request.org_id) if request.org_id else await orgs.default_org()
+        if org is None:
+            self.say(self.t("There is no organisation with the number {org}.", org=request.org_id))
+            return 2
+        if request.audience == "staff":
+            person = await PeopleRepo(rt.db).get_or_create(request.user, self.language)
+            who = Respondent(person_id=person.id)
+        else:
+            who = Respondent(key=respondent_key(rt.secret, request.user))
+        try:
+            step = await rt.dialogs.begin(
+                script_id=request.script_id,
+                org_id=org.id,
+                unit_id=None,
+                respondent=who,
+                today=today,
+            )
+        except AlreadySubmitted:
+            self.say(self.t("You have already answered this week. Thank you!"))
+            return 0
+        script = step.loaded.script
+        if step.resumed:
+            self.say(self.t("Welcome back: continuing where you left off."))
+        else:
+            self.say(pick(script.title, self.language))
+            if script.intro:
+                self.say(pick(script.intro, self.language))
+        return await self._loop(step, who, today)
+
+    async def _loop(self, step: Step, who: Respondent, today: date) -> int:
+        dialogs = self.runtime.dialogs
+        while step.screen.phase != "done":
+            self.show(step)
+            line = await asyncio.to_thread(self.read.readline)
+            if line == "":  # end of input: keep the place for the next run
+                step = await dialogs.step(step.session_id, who, "pause", today=today)
+                self.say(self.t("Paused. Run the same command again to continue."))
+                return 0
+            try:
+                action, value = self.parse(step, line.rstrip("\r\n"))
+                step = await dialogs.step(step.session_id, who, action, value, today=today)
+            except DialogError as error:
+                self.say(explain(self.t, error))
+                continue
+            if step.screen.phase == "paused":
+                self.say(self.t("Paused. Run the same command again to continue."))
+                return 0
+        self.say(pick(step.loaded.script.thanks, self.language))
+        return 0
+
+    def show(self, step: Step) -> None:
+        screen = step.screen
+        question = screen.question
+        assert question is not None
+        lang = self.language
+        self.say()
+        if screen.phase == "follow_up":
+            assert question.follow_up is not None
+            self.say(pick(question.follow_up.text, lang))
+            self.say(self.t("Type a comment, or an empty line to skip. b = back, p = pause"))
+            self.out.write("> ")
+            self.out.flush()
+            return
+        self.say(f"[{screen.number}/{screen.total}] {pick(question.text, lang)}")
+        if question.hint:
+            self.say("  " + pick(question.hint, lang))
+        for key, label in self.choices(step, question):
+            self.say(f"  {key:>2}  {label}")
+        if question.type == "text":
+            help_text = self.t("Type your answer.")
+        elif question.type == "multi":
+            help_text = self.t("Type the numbers of all that apply, separated by spaces.")
+        elif question.type == "nps":
+            help_text = self.t("Type a number from 0 (not at all likely) to 10 (extremely likely).")
+        else:
+            help_text = self.t("Type a number.")
+        keys = (
+            self.t("b = back, s = skip, p = pause")
+            if screen.can_skip
+            else self.t("b = back, p = pause")
+        )
+        if question.type == "text" and screen.can_skip:
+            keys = self.t("an empty line = skip, b = back, p = pause")
+        self.say(f"{help_text} {keys}")
+        self.out.write("> ")
+        self.out.flush()
+
+    def choices(self, step: Step, question: Question) -> list[tuple[str, str]]:
+        lang = self.language
+        if question.type == "yes_no":
+            return [(str(i), self.t(label)) for i, label in enumerate(YES_NO_LABELS.values(), 1)]
+        options = step.loaded.engine.options(question)
+        out = [
+            (str(i), f"{o.emoji} {pick(o.label, lang)}" if o.emoji else pick(o.label, lang))
+            for i, o in enumerate(options, 1)
+        ]
+        if question.type == "scale" and question.scale:
+            not_applicable = step.loaded.script.scales[question.scale].not_applicable
+            if not_applicable:
+                out.append(("n", pick(not_applicable, lang)))
+        return out
+
+    def parse(self, step: Step, line: str) -> tuple[str, object]:
+        """A typed line to a dialog action; the engine judges the value itself."""
+        screen = step.screen
+        command = line.strip().lower()
+        if command == "b":
+            return "back", None
+        if command == "p":
+            return "pause", None
+        question = screen.question
+        assert question is not None
+        free_text = screen.phase == "follow_up" or question.type == "text"
+        if command == "" and free_text:
+            return "skip", None
+        if command == "s" and not free_text:
+            return "skip", None
+        if free_text or question.type == "nps":
+            return "answer", line
+        if question.type == "scale" and command == "n":
+            return "answer", NOT_APPLICABLE
+        if question.type == "yes_no":
+            return "answer", _by_index(list(YES_NO_LABELS), command)
+        options = [str(o.value) for o in step.loaded.engine.options(question)]
+        if question.type == "multi":
+            return "answer", [
+                _by_index(options, part) for part in command.replace(",", " ").split()
+            ]
+        return "answer", _by_index(options, command)
+
+
+def _by_index(values: list[str], typed: str) -> str:
+    """The value at a typed 1-based number; the engine explains a wrong one."""
+    try:
+        number = int(typed)
+    except ValueError:
+        raise InvalidAnswer("not_a_number", f"not a number: {typed!r}") from None
+    if not 1 <= number <= len(values):
+        raise InvalidAnswer("out_of_range", f"{number}", low=1, high=len(values))
+    return values[number - 1]

@@ -1,0 +1,67 @@
+"""The `carecheck` command line: one subcommand group per `*_command(s)` module.
+
+Wrong arguments and bad configuration end with one clear line and exit 2,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.cli import (
+    backup_command,
+    console_command,
+    demo_command,
+    digest_command,
+    export_command,
+    run_command,
+    script_commands,
+    setup_commands,
+)
+from bot.cli.arguments import UsageError
+from bot.infra.config import ConfigError, load_settings
+from storage.errors import StorageError
+
+GROUPS = (
+    run_command,
+    console_command,
+    setup_commands,
+    script_commands,
+    export_command,
+    digest_command,
+    demo_command,
+    backup_command,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="carecheck", description="Quality self-assessment for social services."
+    )
+    parser.add_argument("--config", type=Path, help="a TOML settings file")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for group in GROUPS:
+        group.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = None
+        if getattr(args, "needs_settings", True):
+            settings = load_settings(config_file=args.config)
+        return asyncio.run(args.handler(args, settings))
+    except (ConfigError, UsageError, StorageError) as exc:
+        print(f"carecheck: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,175 @@
+"""`carecheck org|unit|invite|admin ...`: set up organisations and who may join them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from bot.cli.arguments import UsageError, positive
+from bot.infra.config import Settings
+from bot.infra.i18n import LANGUAGES
+from storage.times import system_clock
+
+ROLES = ("staff", "service_user", "manager", "admin")
+DEFAULT_BOT = "carecheck_bot"
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    org = commands.add_parser("org", help="organisations").add_subparsers(
+        dest="org_command", required=True
+    )
+    create = org.add_parser("create", help="create an organisation")
+    create.add_argument("--name", required=True)
+    create.add_argument("--timezone", default="Europe/Ljubljana")
+    create.add_argument("--language", choices=LANGUAGES, default="en")
+    create.add_argument("--k", type=positive, default=5, help="smallest group shown in reports")
+    create.add_argument("--json", action="store_true")
+    create.set_defaults(handler=create_org)
+    listing = org.add_parser("list", help="list organisations")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=list_orgs)
+
+    unit = commands.add_parser("unit", help="units of an organisation").add_subparsers(
+        dest="unit_command", required=True
+    )
+    unit_create = unit.add_parser("create", help="create a unit")
+    unit_create.add_argument("--org", type=positive, required=True)
+    unit_create.add_argument("--name", required=True)
+    unit_create.add_argument("--json", action="store_true")
+    unit_create.set_defaults(handler=create_unit)
+
+    invite = commands.add_parser("invite", help="invitation links").add_subparsers(
+        dest="invite_command", required=True
+    )
+    invite_create = invite.add_parser("create", help="create an invitation link")
+    invite_create.add_argument("--org", type=positive, required=True)
+    invite_create.add_argument("--unit", type=positive)
+    invite_create.add_argument("--role", choices=ROLES, required=True)
+    invite_create.add_argument("--uses", type=positive, help="how many people may use it")
+    invite_create.add_argument("--expires-days", type=positive)
+    invite_create.add_argument("--bot", default=DEFAULT_BOT, help="the bot's username")
+    invite_create.add_argument("--qr", type=Path, metavar="FILE.png", help="write a QR poster")
+    invite_create.add_argument("--json", action="store_true")
+    invite_create.set_defaults(handler=create_invite)
+    revoke = invite.add_parser("revoke", help="withdraw an invitation link")
+    revoke.add_argument("code")
+    revoke.set_defaults(handler=revoke_invite)
+
+    admin = commands.add_parser("admin", help="administrators").add_subparsers(
+        dest="admin_command", required=True
+    )
+    add = admin.add_parser("add", help="make a Telegram user a global administrator")
+    add.add_argument("telegram_id", type=positive, metavar="TELEGRAM_USER_ID")
+    add.set_defaults(handler=add_admin)
+
+
+def _name(text: str) -> str:
+    name = " ".join(text.split())
+    if not name or len(name) > 120:
+        raise UsageError("a name needs 1 to 120 characters")
+    return name
+
+
+async def create_org(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.services.periods import zone
+    from storage.db import Database
+    from storage.orgs import OrgRepo
+
+    try:
+        zone(args.timezone)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    async with await Database.open(settings.db_path, clock=system_clock) as db:
+        org_id = await OrgRepo(db).create_org(
+            _name(args.name), timezone=args.timezone, language=args.language, k=args.k
+        )
+    print(json.dumps({"id": org_id}) if args.json else org_id)
+    return 0
+
+
+async def list_orgs(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.db import Database
+    from storage.orgs import OrgRepo
+
+    async with await Database.open(settings.db_path, clock=system_clock) as db:
+        orgs = await OrgRepo(db).list_orgs()
+    if args.json:
+        print(json.dumps([{"id": o.id, "name": o.name, "demo": o.is_demo} for o in orgs]))
+    for org in [] if args.json else orgs:
+        print(f"{org.id}\t{org.name}\t{org.timezone}\t{org.language}\tk={org.k_threshold}")
+    return 0
+
+
+async def create_unit(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.db import Database
+    from storage.errors import AlreadyExists, NotFound
+    from storage.orgs import OrgRepo
+
+    async with await Database.open(settings.db_path, clock=system_clock) as db:
+        try:
+            unit_id = await OrgRepo(db).create_unit(args.org, _name(args.name))
+        except NotFound:
+            raise UsageError(f"there is no organisation {args.org}") from None
+        except AlreadyExists:
+            raise UsageError(f"organisation {args.org} has a unit named {args.name!r}") from None
+    print(json.dumps({"id": unit_id}) if args.json else unit_id)
+    return 0
+
+
+async def create_invite(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.db import Database
+    from storage.invites import InviteRepo
+    from storage.orgs import OrgRepo
+
+    async with await Database.open(settings.db_path, clock=system_clock) as db:
+        orgs = OrgRepo(db)
+        if await orgs.get_org(args.org) is None:
+            raise UsageError(f"there is no organisation {args.org}")
+        if args.unit is not None:
+            unit = await orgs.get_unit(args.unit)
+            if unit is None or unit.org_id != args.org:
+                raise UsageError(f"organisation {args.org} has no unit {args.unit}")
+        expires = system_clock() + timedelta(days=args.expires_days) if args.expires_days else None
+        invite = await InviteRepo(db).create(
+            args.org, args.unit, args.role, args.uses, expires, None
+        )
+    link = f"https://t.me/{args.bot}?start={invite.code}"
+    if args.qr:
+        write_qr(link, args.qr)
+    print(json.dumps({"code": invite.code, "link": link}) if args.json else link)
+    return 0
+
+
+def write_qr(link: str, path: Path) -> None:
+    """A printable QR code (the service users' poster), big enough to scan from a wall."""
+    import segno
+
+    try:
+        segno.make(link, error="m").save(str(path), kind="png", scale=12, border=4)
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror}") from None
+
+
+async def revoke_invite(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.db import Database
+    from storage.invites import InviteRepo
+
+    async with await Database.open(settings.db_path, clock=system_clock) as db:
+        if not await InviteRepo(db).revoke(args.code):
+            raise UsageError("no such invitation, or it was withdrawn already")
+    print("revoked")
+    return 0
+
+
+async def add_admin(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.db import Database
+    from storage.people import PeopleRepo
+
+    async with await Database.open(settings.db_path, clock=system_clock) as db:
+        people = PeopleRepo(db)
+        person = await people.get_or_create(args.telegram_id, "en")
+        added = await people.add_membership(person.id, None, None, "admin")
+    print("added" if added else "already an administrator")
+    return 0

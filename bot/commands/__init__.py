@@ -1,1 +1,0 @@
-"""CLI subcommands, one module per group; each exposes `register(commands)`."""

@@ -1,0 +1,1 @@
+"""Infrastructure: configuration, translations, logging, the Bot API transport, splitting."""

@@ -1,0 +1,1 @@
+"""Application services: what each use of carecheck means, whatever the adapter."""

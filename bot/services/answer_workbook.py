@@ -1,0 +1,112 @@
+"""The audit export as a workbook: every answer (the CSV's rows) and a summary per framework.
+
+The answer rows are exactly the CSV export's cells, formula-neutralised the
+same way; the score and script version become numbers so a spreadsheet can sum
+them. Each framework gets a summary sheet: one row per item and audience with
+the number of answers, of people, and the mean score over the exported range.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import date
+from pathlib import Path
+from typing import IO
+
+from openpyxl import Workbook
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from bot.services.answer_csv import COLUMNS, export_cells, neutralise
+from frameworks import Frameworks
+from storage.db import Database
+from storage.sessions import SessionRepo
+
+# Characters XML 1.0 (and so .xlsx) cannot hold; a comment may contain them.
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_NUMERIC = {"script_version", "score"}
+SUMMARY_COLUMNS = (
+    "framework",
+    "number",
+    "item",
+    "name",
+    "audience",
+    "answers",
+    "people",
+    "mean_score",
+    "first_day",
+    "last_day",
+)
+
+_SUMMARY = """
+SELECT q.framework, q.item_id, a.audience, count(*) AS answers,
+       count(DISTINCT CASE WHEN s.person_id IS NULL THEN -s.id ELSE s.person_id END) AS people,
+       avg(a.score) AS mean, min(a.answered_on) AS first_day, max(a.answered_on) AS last_day
+FROM answers a
+JOIN question_items q
+  ON q.script_version_id = a.script_version_id AND q.question_id = a.question_id
+JOIN sessions s ON s.id = a.session_id
+WHERE a.score IS NOT NULL AND (:org IS NULL OR a.org_id = :org)
+  AND (:since IS NULL OR a.answered_on >= :since)
+GROUP BY q.framework, q.item_id, a.audience
+"""
+
+
+async def write_xlsx(
+    db: Database,
+    frameworks: Frameworks,
+    out: Path | IO[bytes],
+    org_id: int | None,
+    since: date | None,
+    language: str = "en",
+) -> int:
+    """Write the workbook; returns the number of answers in it."""
+    book = Workbook(write_only=True)
+    answers = book.create_sheet("answers")
+    answers.append(list(COLUMNS))
+    count = 0
+    async for row in SessionRepo(db).iter_answers(org_id=org_id, since=since):
+        answers.append(_answer_cells(export_cells(row)))
+        count += 1
+
+    params = {"org": org_id, "since": None if since is None else since.isoformat()}
+    rows = await db.run(lambda conn: conn.execute(_SUMMARY, params).fetchall())
+    _summaries(book, frameworks, rows, language)
+    book.save(out)
+    return count
+
+
+def _answer_cells(cells: list[str]) -> list[str | float | None]:
+    values: list[str | float | None] = []
+    for column, cell in zip(COLUMNS, cells, strict=True):
+        if column in _NUMERIC:
+            values.append(float(cell) if cell else None)
+        else:
+            values.append(_ILLEGAL.sub("", cell))
+    return values
+
+
+def _summaries(
+    book: Workbook, frameworks: Frameworks, rows: list[sqlite3.Row], language: str
+) -> None:
+    found = {(r["framework"], r["item_id"], r["audience"]): r for r in rows}
+    for framework in frameworks:
+        sheet: WriteOnlyWorksheet = book.create_sheet(f"summary {framework.id}"[:31])
+        sheet.append(list(SUMMARY_COLUMNS))
+        for item in sorted(framework.items.values(), key=lambda i: i.number):
+            for audience in ("staff", "service_user"):
+                row = found.get((framework.id, item.id, audience))
+                sheet.append(
+                    [
+                        framework.id,
+                        item.number,
+                        neutralise(item.id),
+                        neutralise(_ILLEGAL.sub("", item.name(language))),
+                        audience,
+                        0 if row is None else row["answers"],
+                        0 if row is None else row["people"],
+                        None if row is None else round(row["mean"], 2),
+                        None if row is None else row["first_day"],
+                        None if row is None else row["last_day"],
+                    ]
+                )

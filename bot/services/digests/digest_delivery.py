@@ -1,0 +1,155 @@
+"""Weekly digests for the Telegram job: what is due, and sending each exactly once.
+
+`due_digests(now)` looks at each organisation's latest weekly slot (its weekday
+and hour, in its time zone). Anything not yet logged as sent for that slot is
+due, so the same call is both the regular run and the catch-up after downtime:
+a job that runs every few minutes, and once at start, is all the scheduling
+needed. Only the newest slot is caught up; older missed weeks stay available
+through /digest. `deliver` claims each send in the log before sending, so a
+restart, a second job or an overlapping run never sends twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.services.digests.digest_access import require_view
+from bot.services.digests.digest_compute import compute_digest
+from bot.services.digests.digest_render import RenderedDigest, render_all
+from bot.services.digests.digest_schedule import last_slot, slot_period
+from frameworks import Frameworks
+from storage.db import Database
+from storage.digest_log import DigestRepo, Recipient
+from storage.orgs import Org, OrgRepo
+from storage.people import Membership
+
+log = logging.getLogger(__name__)
+
+# Between two recipients: well under Telegram's 30 messages a second overall, since
+# one digest is a few messages, a photo and a document.
+PACE = 0.25
+
+Send = Callable[[Recipient, RenderedDigest], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class DueDigest:
+    org: Org
+    unit_id: int | None  # None: the whole organisation
+    period: str
+    recipients: tuple[Recipient, ...]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    sent: int
+    already_sent: int
+    failed: int
+
+
+async def due_digests(db: Database, now: datetime) -> list[DueDigest]:
+    """Digests whose weekly slot has passed and that some manager has not received."""
+    log_repo = DigestRepo(db)
+    due: list[DueDigest] = []
+    for org in await OrgRepo(db).list_orgs():
+        try:
+            slot = last_slot(now, org.timezone, org.checkin_weekday, org.checkin_hour)
+        except ValueError:
+            log.warning("organisation %s has an unknown time zone %r", org.id, org.timezone)
+            continue
+        if slot < org.created_at:
+            continue  # the organisation did not exist yet at its last slot
+        period = slot_period(slot)
+        recipients = await log_repo.unsent(org.id, period)
+        for unit_id in dict.fromkeys(r.unit_id for r in recipients):
+            group = tuple(r for r in recipients if r.unit_id == unit_id)
+            due.append(DueDigest(org, unit_id, period, group))
+    return due
+
+
+async def deliver(
+    db: Database,
+    frameworks: Frameworks,
+    due: DueDigest,
+    send: Send,
+    *,
+    now: datetime,
+    pace: float = PACE,
+) -> Delivery:
+    """Compute the digest once, render it once per language, and send it to each recipient.
+
+    Each send is first claimed with `mark_sent`; a recipient already in the log is
+    skipped. If `send` raises, the claim is withdrawn and the next run tries again;
+    if it returns, the digest counts as delivered (a blocked bot included: the
+    Telegram layer decides that by returning).
+    """
+    repo = DigestRepo(db)
+    digest = await compute_digest(db, frameworks, due.org.id, due.unit_id, due.period, now=now)
+    rendered: dict[str, RenderedDigest] = {}
+    sent = already = failed = 0
+    for recipient in due.recipients:
+        if not await repo.mark_sent(due.org.id, due.unit_id, due.period, recipient.person_id):
+            already += 1
+            continue
+        try:
+            if recipient.language not in rendered:
+                # Charts take a tenth of a second of CPU: keep the event loop free.
+                rendered[recipient.language] = await asyncio.to_thread(
+                    render_all, digest, frameworks, recipient.language
+                )
+            await send(recipient, rendered[recipient.language])
+        except Exception:
+            await repo.unmark(due.org.id, due.unit_id, due.period, recipient.person_id)
+            log.exception(
+                "digest %s/%s %s to person %s failed; will retry",
+                due.org.id,
+                due.unit_id or "-",
+                due.period,
+                recipient.person_id,
+            )
+            failed += 1
+            continue
+        sent += 1
+        if pace:
+            await asyncio.sleep(pace)
+    return Delivery(sent, already, failed)
+
+
+async def deliver_due(
+    db: Database, frameworks: Frameworks, send: Send, *, now: datetime, pace: float = PACE
+) -> Delivery:
+    """The weekly job in one call: every due digest to everyone still owed it."""
+    sent = already = failed = 0
+    for due in await due_digests(db, now):
+        try:
+            result = await deliver(db, frameworks, due, send, now=now, pace=pace)
+        except Exception:
+            # One organisation's broken digest (say an unknown lens) must not stop the others.
+            log.exception("digest of organisation %s for %s failed", due.org.id, due.period)
+            failed += len(due.recipients)
+            continue
+        sent += result.sent
+        already += result.already_sent
+        failed += result.failed
+    return Delivery(sent, already, failed)
+
+
+async def digest_for(
+    db: Database,
+    frameworks: Frameworks,
+    memberships: Iterable[Membership],
+    org_id: int,
+    unit_id: int | None,
+    period: str | None,
+    language: str,
+    *,
+    now: datetime,
+) -> RenderedDigest:
+    """/digest [unit] [week]: checked against the person's roles, then rendered for them."""
+    require_view(memberships, org_id, unit_id)
+    digest = await compute_digest(db, frameworks, org_id, unit_id, period, now=now)
+    return await asyncio.to_thread(render_all, digest, frameworks, language)

@@ -1,0 +1,62 @@
+"""Free text is kept for the organisation's retention period, then deleted.
+
+Comments are what people wrote in their own words, so they are the answers most
+likely to identify someone. Scores stay for the trends; the text goes once it is
+older than `retention_months` (24 by default) in the organisation's own calendar.
+The scheduler calls the job every minute; it works once a day.
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+from datetime import date, datetime
+
+from bot.services.periods import local_today
+from storage.db import Database
+from storage.orgs import OrgRepo
+from storage.personal_records import PrivacyRepo
+
+log = logging.getLogger(__name__)
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day `months` calendar months earlier (the month's last day if shorter)."""
+    total = day.year * 12 + day.month - 1 - months
+    year, month = divmod(total, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+async def purge_comments(db: Database, now: datetime) -> int:
+    """Delete every organisation's comments older than its retention; returns how many."""
+    privacy = PrivacyRepo(db)
+    deleted = 0
+    for org in await OrgRepo(db).list_orgs():
+        cutoff = months_before(local_today(now, org.timezone), org.retention_months)
+        count = await privacy.purge_comments(org.id, cutoff)
+        if count:
+            log.info(
+                "retention: deleted %d comments from before %s in organisation %d",
+                count,
+                cutoff.isoformat(),
+                org.id,
+            )
+        deleted += count
+    return deleted
+
+
+class DailyRetention:
+    """The scheduler's extra job: the purge, at most once per UTC day."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.last: date | None = None
+
+    async def __call__(self, now: datetime) -> int:
+        today = now.date()
+        if self.last == today:
+            return 0
+        deleted = await purge_comments(self.db, now)
+        self.last = today
+        return deleted
