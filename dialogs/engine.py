@@ -29,13 +29,31 @@ from dialogs.errors import (
     SessionPaused,
     StaleQuestion,
 )
-from dialogs.model import Option, Question, Script
+from dialogs.model import Option, Question, Script, Text
 
 STATE_VERSION = 1
 YES_NO: tuple[str, ...] = ("yes", "no", "unsure")
 NOT_APPLICABLE = "na"
+NOT_APPLICABLE_TOKEN = "n"
+NPS_RANGE = range(11)
 Phase = Literal["asking", "follow_up", "paused", "done"]
-Action = Literal["answer", "skip", "back", "pause", "resume", "toggle"]
+Action = Literal["answer", "skip", "back", "pause", "resume", "toggle", "confirm"]
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One thing a person can pick on a question, the same for every adapter.
+
+    `token` is what a button (or a typed option number) carries: the option's
+    place, or "n" for "not applicable". `value` is what the engine stores.
+    `label` and `emoji` come from the script; a yes/no answer or a 0-10 number
+    has no script label, and each adapter words it (translated, or the digit).
+    """
+
+    token: str
+    value: int | str
+    label: Text | None = None
+    emoji: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,12 +173,41 @@ class DialogEngine:
         self._options: dict[str, dict[str, Option]] = {
             q.id: {str(o.value): o for o in self.options(q)} for q in self.questions.values()
         }
+        self._choices = {q.id: self._list_choices(q) for q in self.questions.values()}
 
     def options(self, question: Question) -> list[Option]:
-        """The buttons of a question: its scale's points or its own options."""
+        """The script's options of a question: its scale's points or its own options."""
         if question.type == "scale" and question.scale is not None:
             return self.script.scales[question.scale].options
         return question.options or []
+
+    def choices(self, question: Question) -> tuple[Choice, ...]:
+        """What the question offers, in order: one list for buttons, the console and previews."""
+        return self._choices[question.id]
+
+    def choice(self, question: Question, token: str) -> Choice:
+        """The choice a button or option number stands for; InvalidAnswer if there is none."""
+        for candidate in self._choices[question.id]:
+            if candidate.token == token:
+                return candidate
+        raise InvalidAnswer("not_an_option", f"no option {token!r} on question {question.id}")
+
+    def _list_choices(self, question: Question) -> tuple[Choice, ...]:
+        if question.type == "text":
+            return ()
+        if question.type == "yes_no":
+            return tuple(Choice(str(i), value) for i, value in enumerate(YES_NO))
+        if question.type == "nps":
+            return tuple(Choice(str(n), n) for n in NPS_RANGE)
+        listed = [
+            Choice(str(i), option.value, option.label, option.emoji)
+            for i, option in enumerate(self.options(question))
+        ]
+        if question.type == "scale" and question.scale is not None:
+            not_applicable = self.script.scales[question.scale].not_applicable
+            if not_applicable:
+                listed.append(Choice(NOT_APPLICABLE_TOKEN, NOT_APPLICABLE, not_applicable))
+        return tuple(listed)
 
     def start(self, plan: tuple[str, ...] | list[str] | None = None) -> Session:
         ids = list(plan) if plan is not None else list(self.questions)
@@ -398,8 +445,28 @@ class Session:
         self.step += 1
         return Change()
 
-    def apply(self, action: Action, value: object = None, *, step: int | None = None) -> Change:
-        """One step named by its action, as the console, the bot and previews send them."""
+    def apply(
+        self,
+        action: Action,
+        value: object = None,
+        *,
+        step: int | None = None,
+        token: str | None = None,
+    ) -> Change:
+        """One step named by its action, as the console, the bot and previews send them.
+
+        A button carries a choice's `token` instead of a value. The token is read only
+        after the step is known to be current: on another screen it would name a
+        different option, or none.
+        """
+        if token is not None or action == "confirm":
+            question = self._current(step, None)
+            if action == "confirm":
+                if question.type != "multi" or self.state != "asking":
+                    raise InvalidAnswer("not_an_option", "only multiple-choice questions confirm")
+                action, value = "answer", list(self.draft)
+            else:
+                value = self.engine.choice(question, token or "").value
         if action == "answer":
             return self.answer(value, step=step)
         if action == "skip":

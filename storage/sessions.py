@@ -1,10 +1,15 @@
 """Dialog sessions and their answers: every step is committed before the next question shows.
 
 A session's `state_json` belongs to the dialog engine; storage keeps it opaque.
+Steps that arrive while a commit is in flight share the next one (group commit):
+each is still committed before its caller returns, and each succeeds or fails on
+its own (a savepoint each); only the transaction, the hop to the database thread
+and the commit are shared. Under load that is most of the cost of a step.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -12,7 +17,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Literal, Protocol
 
 from storage.db import Database
 from storage.errors import NotFound, StaleRevision, StorageError
@@ -22,6 +27,7 @@ Audience = Literal["staff", "service_user"]
 Status = Literal["active", "paused", "done"]
 
 _EXPORT_PAGE = 500
+MAX_BATCH = 64  # steps committed in one transaction at most
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,22 @@ class SessionRow:
     started_on: date
     updated_on: date
     completed_on: date | None
+
+
+@dataclass(frozen=True)
+class OwnedSession:
+    """A session with what deciding who may press its buttons needs, read in one query.
+
+    `owner_telegram_id` is the staff member's account (None for service users, whose
+    sessions carry only their keyed hash, and after /forget). `owner_language` is the
+    owner's stored language, if any. `timezone` is the organisation's: it decides the
+    day answers are filed under.
+    """
+
+    row: SessionRow
+    owner_telegram_id: int | None
+    owner_language: str | None
+    timezone: str
 
 
 @dataclass(frozen=True)
@@ -81,6 +103,14 @@ class ExportRow:
 
 _SESSION = (
     "SELECT s.*, v.script_id FROM sessions s JOIN script_versions v ON v.id = s.script_version_id"
+)
+_OWNED = (
+    "SELECT s.*, v.script_id, p.telegram_id AS owner_telegram_id,"
+    " coalesce(p.language, r.language) AS owner_language, o.timezone"
+    " FROM sessions s JOIN script_versions v ON v.id = s.script_version_id"
+    " JOIN organisations o ON o.id = s.org_id"
+    " LEFT JOIN people p ON p.id = s.person_id"
+    " LEFT JOIN respondent_prefs r ON r.respondent_key = s.respondent_key"
 )
 
 _STEP = (
@@ -133,6 +163,12 @@ def _session(row: sqlite3.Row) -> SessionRow:
         started_on=day(row["started_on"]),
         updated_on=day(row["updated_on"]),
         completed_on=maybe_day(row["completed_on"]),
+    )
+
+
+def _owned(row: sqlite3.Row) -> OwnedSession:
+    return OwnedSession(
+        _session(row), row["owner_telegram_id"], row["owner_language"], row["timezone"]
     )
 
 
@@ -269,9 +305,58 @@ def _owner(person_id: int | None, respondent_key: str | None) -> tuple[str, obje
     return "s.respondent_key", respondent_key
 
 
+class SessionStore(Protocol):
+    """What the dialog service needs of a session store: the database, or memory (previews)."""
+
+    async def load(self, session_id: int) -> OwnedSession | None: ...
+
+    async def latest_open_of(
+        self, telegram_id: int, respondent_key: str
+    ) -> OwnedSession | None: ...
+
+    async def find_open(
+        self,
+        *,
+        person_id: int | None = None,
+        respondent_key: str | None = None,
+        script_id: str,
+        org_id: int,
+        period: str,
+    ) -> SessionRow | None: ...
+
+    async def create(
+        self,
+        script_version_id: int,
+        org_id: int,
+        unit_id: int | None,
+        audience: Audience,
+        person_id: int | None,
+        respondent_key: str | None,
+        period: str,
+        state_json: str,
+        today: date,
+    ) -> SessionRow: ...
+
+    async def save(self, write: StepWrite) -> int: ...
+
+    async def has_submitted(
+        self, respondent_key: str, script_id: str, org_id: int, period: str
+    ) -> bool: ...
+
+    async def completed(self, person_id: int, org_id: int, period: str) -> bool: ...
+
+    async def get_rotation(self, person_id: int, script_id: str) -> tuple[int, frozenset[str]]: ...
+
+    async def set_rotation(
+        self, person_id: int, script_id: str, cycle: int, asked: Iterable[str]
+    ) -> None: ...
+
+
 class SessionRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._pending: list[tuple[StepWrite, asyncio.Future[int]]] = []
+        self._draining = False
 
     async def create(
         self,
@@ -318,6 +403,21 @@ class SessionRepo:
         row = await self._db.fetchone(_SESSION + " WHERE s.id = ?", (session_id,))
         return None if row is None else _session(row)
 
+    async def load(self, session_id: int) -> OwnedSession | None:
+        """The session with its owner's account and language and its organisation's zone."""
+        row = await self._db.fetchone(_OWNED + " WHERE s.id = ?", (session_id,))
+        return None if row is None else _owned(row)
+
+    async def latest_open_of(self, telegram_id: int, respondent_key: str) -> OwnedSession | None:
+        """The newest unfinished session of an account: as staff, or under its keyed hash."""
+        row = await self._db.fetchone(
+            _OWNED + " WHERE s.status <> 'done' AND (s.respondent_key = ?"
+            " OR s.person_id = (SELECT id FROM people WHERE telegram_id = ?))"
+            " ORDER BY s.id DESC LIMIT 1",
+            (respondent_key, telegram_id),
+        )
+        return None if row is None else _owned(row)
+
     async def find_open(
         self,
         *,
@@ -363,12 +463,44 @@ class SessionRepo:
         )
         return await self._db.run(lambda conn: _write_step(conn, write))
 
+    async def save(self, write: StepWrite) -> int:
+        """Commit the step (with whatever else is waiting); its new revision, or its error."""
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._pending.append((write, future))
+        if not self._draining:
+            self._draining = True
+            asyncio.get_running_loop().create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                try:
+                    results = await self.save_steps([write for write, _ in batch])
+                except BaseException as error:  # the transaction itself failed: all of it
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+                    if isinstance(error, asyncio.CancelledError):
+                        raise
+                    continue
+                for (_, future), result in zip(batch, results, strict=True):
+                    if future.done():
+                        continue  # its caller was cancelled; the step is committed regardless
+                    if isinstance(result, StorageError):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+        finally:
+            self._draining = False
+
     async def save_steps(self, writes: Sequence[StepWrite]) -> list[int | StorageError]:
         """Commit several sessions' steps in one transaction, each under its own savepoint.
 
         Each step succeeds or fails alone (a stale one is rolled back to its
         savepoint and reported), and all that succeed are durable together when
-        this returns: the group commit of `storage.group_commit`.
+        this returns: the group commit behind `save`.
         """
 
         def steps(conn: sqlite3.Connection) -> list[int | StorageError]:

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from bot.infra.i18n import translator
 from bot.services.script_registry import shipped_texts
-from bot.telegram.handlers import SOMETHING_WRONG
+from bot.telegram.replies import SOMETHING_WRONG
 from dialogs import SHIPPED_SCRIPTS
 from dialogs.validate import validate_source
 from frameworks import default_frameworks

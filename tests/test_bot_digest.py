@@ -116,13 +116,13 @@ async def test_weekly_digest_once_even_after_a_restart(bot: Harness) -> None:
     del org
     assert bot.app is not None
     bot.clock.now = monday_after_slot
-    report = await bot.app.bot_data["carecheck.scheduler"].run_due(monday_after_slot)
+    report = await bot.app.bot_data.scheduler.run_due(monday_after_slot)
     assert report.extra and report.extra[0].sent == 1
     spots = last_with(bot, maja, T("Weak spots: plan an improvement action?"))
     assert spots is not None and spots.callback_data[0].startswith("1:ap:")
     photos = len(bot.api.calls_to("sendPhoto"))
     await bot.restart()
-    again = await bot.app.bot_data["carecheck.scheduler"].run_due(monday_after_slot)
+    again = await bot.app.bot_data.scheduler.run_due(monday_after_slot)
     assert again.extra[0].sent == 0
     assert len(bot.api.calls_to("sendPhoto")) == photos
     person = await PeopleRepo(bot.rt.db).by_telegram(maja.id)

@@ -27,7 +27,8 @@ async def staff(bot: Harness, org: int, count: int) -> list[User]:
 
 def scheduler(bot: Harness) -> Scheduler:
     assert bot.app is not None
-    return bot.app.bot_data["carecheck.scheduler"]  # type: ignore[no-any-return]
+    assert bot.app.bot_data.scheduler is not None
+    return bot.app.bot_data.scheduler
 
 
 def invitations(bot: Harness, user: User) -> list[StoredMessage]:

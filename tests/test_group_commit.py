@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from storage import Database, OrgRepo, PeopleRepo, ScriptRepo, SessionRepo, StaleRevision
-from storage.group_commit import GroupCommit
 from storage.sessions import AnswerRow, StepWrite
 from tests.fake_clock import FakeClock
 
@@ -35,7 +34,7 @@ async def sessions(db: Database, count: int) -> list[int]:
 async def test_concurrent_steps_share_commits_and_fail_alone(tmp_path: Path) -> None:
     async with await Database.open(tmp_path / "g.db", clock=CLOCK) as db:
         ids = await sessions(db, 30)
-        commits = GroupCommit(SessionRepo(db))
+        commits = SessionRepo(db)
 
         def write(session: int, revision: int) -> StepWrite:
             return StepWrite(session, revision, "{}", "active", TODAY, AnswerRow("q1", score=4.0))
@@ -62,7 +61,7 @@ async def test_a_failed_transaction_fails_every_step_in_it(tmp_path: Path) -> No
     async with await Database.open(tmp_path / "g.db", clock=CLOCK) as db:
         ids = await sessions(db, 2)
         repo = SessionRepo(db)
-        commits = GroupCommit(repo)
+        commits = repo
 
         async def broken(writes: list[StepWrite]) -> list[int]:
             raise OSError("disk full")

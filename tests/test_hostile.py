@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from bot.infra.i18n import translator
-from bot.telegram.flood import BURST, GATE, SLOW_DOWN, FloodGate
+from bot.telegram.updates import BURST, SLOW_DOWN, FloodGate, PersonByPerson
 from storage.invites import InviteRepo
 from storage.people import PeopleRepo
 from tests.fakebotapi.models import User
@@ -45,9 +45,17 @@ async def test_three_starts_at_once_make_one_session(bot: Harness) -> None:
     assert [r["audience"] for r in rows] == ["service_user", "staff"]
 
 
+def gate_of(bot: Harness) -> FloodGate:
+    """The running bot's per-person rate limit, which the update processor applies."""
+    assert bot.app is not None
+    processor = bot.app.update_processor
+    assert isinstance(processor, PersonByPerson)
+    return processor.gate
+
+
 async def test_a_flood_from_one_person_is_answered_once(bot: Harness) -> None:
     assert bot.app is not None
-    gate: FloodGate = bot.app.bot_data[GATE]
+    gate: FloodGate = gate_of(bot)
     gate.clock = lambda: 0.0  # no refill while the flood lasts
     flooder, other = bot.user("Flood"), bot.user("Calm")
     for number in range(BURST + 30):
@@ -287,7 +295,7 @@ async def run_stream(steps: list[tuple[Any, ...]], directory: Path) -> None:
     assert bot.app is not None
     # Frozen time for the flood gate: how many updates pass must not depend on how
     # fast a loaded machine happens to deliver them.
-    bot.app.bot_data[GATE].clock = lambda: 0.0
+    gate_of(bot).clock = lambda: 0.0
     try:
         stage = await Stage.build(bot)
         for step in steps:

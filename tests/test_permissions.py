@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.infra.i18n import translator
-from bot.telegram.flood import GATE
 from storage.actions import ActionRepo
 from storage.orgs import OrgRepo
 from storage.people import PeopleRepo
 from tests.fakebotapi.models import StoredMessage, User
 from tests.harness import Harness
-from tests.test_hostile import idle
+from tests.test_hostile import gate_of, idle
 
 T = translator("en")
 ROLES = ("none", "service_user", "staff", "manager", "org_admin", "global_admin")
@@ -203,7 +202,7 @@ class Stage:
 
 async def build(bot: Harness) -> Stage:
     assert bot.app is not None
-    bot.app.bot_data[GATE].burst = 10_000  # this test sends much, on purpose
+    gate_of(bot).burst = 10_000  # this test sends much, on purpose
     db = bot.rt.db
     orgs = OrgRepo(db)
     home, away = await bot.org("Dom Sonce"), await bot.org("Dom Luna")

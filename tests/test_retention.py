@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
 
 from bot.infra.config import load_settings
-from bot.services.dialog_service import Respondent
+from bot.services.dialog_service import Press, Respondent, Step
 from bot.services.retention import DailyRetention, months_before, purge_comments
 from bot.services.runtime import Runtime, open_runtime
-from bot.telegram.app import SCHEDULER
-from bot.telegram.jobs import Scheduler
 from dialogs.errors import StaleQuestion
 from storage.orgs import OrgRepo
 from storage.people import PeopleRepo
-from storage.secret import respondent_key
 from tests.fake_clock import FakeClock
 from tests.harness import Harness
 
@@ -47,6 +45,27 @@ class World:
     org: int
     other: int
     person: int
+    telegram_id: int
+
+
+@contextmanager
+def on_day(world: World, day: date) -> Iterator[None]:
+    """The runtime's clock at noon of `day` (UTC), then back to where it was."""
+    clock = world.rt.clock
+    assert isinstance(clock, FakeClock)
+    before = clock.now
+    clock.now = datetime.combine(day, time(12), UTC)
+    try:
+        yield
+    finally:
+        clock.now = before
+
+
+async def answer(world: World, me: Respondent, step: Step, value: object) -> Step:
+    press = Press(me.telegram_id, step.session_id, "answer", value=value)
+    reply = await world.rt.dialogs.press(press)
+    assert reply.refusal is None and reply.step is not None
+    return reply.step
 
 
 @pytest.fixture
@@ -58,36 +77,33 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         other = await orgs.create_org("Dom Luna", timezone="UTC")
         await orgs.update_settings(other, retention_months=6)
         person = await PeopleRepo(rt.db).get_or_create(1001, "en")
-        yield World(rt, org, other, person.id)
+        yield World(rt, org, other, person.id, 1001)
 
 
 async def staff_comment(world: World, org: int, day: date, text: str) -> int:
     """A check-in with a low score and a comment on its first question, on `day`."""
-    dialogs = world.rt.dialogs
-    step = await dialogs.begin(
-        script_id="staff-pulse",
-        org_id=org,
-        unit_id=None,
-        respondent=Respondent(person_id=world.person),
-        today=day,
-    )
-    me = Respondent(person_id=world.person)
-    step = await dialogs.step(step.session_id, me, "answer", 1, today=day)
-    assert step.screen.phase == "follow_up"
-    await dialogs.step(step.session_id, me, "answer", text, today=day)
+    me = Respondent(world.telegram_id, person_id=world.person)
+    with on_day(world, day):
+        step = await world.rt.dialogs.begin(
+            script_id="staff-pulse", org_id=org, unit_id=None, respondent=me
+        )
+        step = await answer(world, me, step, 1)
+        assert step.screen.phase == "follow_up"
+        await answer(world, me, step, text)
     return step.session_id
 
 
 async def feedback_text(world: World, day: date, text: str) -> int:
     """Anonymous feedback whose last (text) answer is `text`."""
-    dialogs = world.rt.dialogs
-    me = Respondent(key=respondent_key(world.rt.secret, 5005 + day.toordinal()))
-    step = await dialogs.begin(
-        script_id="service-user", org_id=world.org, unit_id=None, respondent=me, today=day
-    )
-    while step.screen.question is not None and step.screen.question.type != "text":
-        step = await dialogs.step(step.session_id, me, "answer", 4, today=day)
-    await dialogs.step(step.session_id, me, "answer", text, today=day)
+    telegram_id = 5005 + day.toordinal()
+    me = Respondent(telegram_id, key=world.rt.identities.key(telegram_id))
+    with on_day(world, day):
+        step = await world.rt.dialogs.begin(
+            script_id="service-user", org_id=world.org, unit_id=None, respondent=me
+        )
+        while step.screen.question is not None and step.screen.question.type != "text":
+            step = await answer(world, me, step, 4)
+        await answer(world, me, step, text)
     return step.session_id
 
 
@@ -130,19 +146,24 @@ async def test_old_comments_go_and_scores_stay(world: World) -> None:
 
 async def test_a_session_held_in_memory_does_not_write_the_text_back(world: World) -> None:
     day = date(2024, 11, 4)
-    me = Respondent(person_id=world.person)
+    me = Respondent(world.telegram_id, person_id=world.person)
     dialogs = world.rt.dialogs
-    first = await dialogs.begin(
-        script_id="staff-pulse", org_id=world.org, unit_id=None, respondent=me, today=day
-    )
-    step = await dialogs.step(first.session_id, me, "answer", 2, today=day)
-    step = await dialogs.step(first.session_id, me, "answer", "too few staff", today=day)
+    with on_day(world, day):
+        first = await dialogs.begin(
+            script_id="staff-pulse", org_id=world.org, unit_id=None, respondent=me
+        )
+        step = await answer(world, me, first, 2)
+        step = await answer(world, me, step, "too few staff")
     assert await purge_comments(world.rt.db, NOW) == 1
 
-    with pytest.raises(StaleQuestion):  # the copy in memory is out of date...
-        await dialogs.step(first.session_id, me, "answer", 4, step=step.screen.step, today=day)
-    current = await dialogs.current(first.session_id, me)  # ...and is read again
-    await dialogs.step(first.session_id, me, "answer", 4, step=current.screen.step, today=day)
+    with on_day(world, day):
+        stale = Press(me.telegram_id, first.session_id, "answer", step.screen.step, value=4)
+        reply = await dialogs.press(stale)
+        # the copy in memory is out of date (StaleQuestion)...
+        assert isinstance(reply.refusal, StaleQuestion)
+        assert reply.step is not None  # ...and is read again
+        again = Press(me.telegram_id, first.session_id, "answer", reply.step.screen.step, value=4)
+        assert (await dialogs.press(again)).refusal is None
     assert "too few staff" not in await state_text(world, first.session_id)
     assert await comments(world) == {}
 
@@ -159,10 +180,11 @@ async def test_the_daily_job_runs_once_a_day(world: World) -> None:
 async def test_the_scheduler_runs_it(bot: Harness) -> None:
     org = await bot.org()
     person = await PeopleRepo(bot.rt.db).get_or_create(2002, "en")
-    world = World(bot.rt, org, org, person.id)
+    world = World(bot.rt, org, org, person.id, 2002)
     await staff_comment(world, org, date(2024, 1, 8), "an old complaint")
     assert bot.app is not None
-    scheduler: Scheduler = bot.app.bot_data[SCHEDULER]
+    scheduler = bot.app.bot_data.scheduler
+    assert scheduler is not None
     report = await scheduler.run_due(bot.clock())
     assert 1 in report.extra
     assert await comments(world) == {}

@@ -37,4 +37,4 @@ async def run_console(args: argparse.Namespace, settings: Settings) -> int:
         audience = args.audience or loaded.script.audience
         request = ConsoleRequest(args.script, args.lang, audience, args.org, args.user)
         console = Console(runtime, args.lang, sys.stdout, sys.stdin)
-        return await console.run(request, system_clock().date())
+        return await console.run(request)

@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import date
 from typing import TextIO
 
 from bot.infra.i18n import Translator, translator
 from bot.services.dialog_phrases import YES_NO_LABELS, explain, pick
-from bot.services.dialog_service import AlreadySubmitted, Respondent, Step
+from bot.services.dialog_service import AlreadySubmitted, Press, Respondent, Step
 from bot.services.runtime import Runtime
-from dialogs.engine import NOT_APPLICABLE
+from dialogs.engine import NOT_APPLICABLE_TOKEN, Action, Choice
 from dialogs.errors import DialogError, InvalidAnswer
 from dialogs.model import Question
 from storage.orgs import OrgRepo
 from storage.people import PeopleRepo
-from storage.secret import respondent_key
 
 # Telegram user ids are positive, so 0 is never a real person: it is the terminal.
 CONSOLE_USER = 0
@@ -47,7 +45,7 @@ class Console:
         self.out.write(text + "\n")
         self.out.flush()
 
-    async def run(self, request: ConsoleRequest, today: date) -> int:
+    async def run(self, request: ConsoleRequest) -> int:
         rt = self.runtime
         orgs = OrgRepo(rt.db)
         org = await orgs.get_org(request.org_id) if request.org_id else await orgs.default_org()
@@ -56,16 +54,16 @@ class Console:
             return 2
         if request.audience == "staff":
             person = await PeopleRepo(rt.db).get_or_create(request.user, self.language)
-            who = Respondent(person_id=person.id)
+            who = Respondent(request.user, person_id=person.id)
         else:
-            who = Respondent(key=respondent_key(rt.secret, request.user))
+            who = Respondent(request.user, key=rt.identities.key(request.user))
         try:
             step = await rt.dialogs.begin(
                 script_id=request.script_id,
                 org_id=org.id,
                 unit_id=None,
                 respondent=who,
-                today=today,
+                language=self.language,
             )
         except AlreadySubmitted:
             self.say(self.t("You have already answered this week. Thank you!"))
@@ -77,23 +75,29 @@ class Console:
             self.say(pick(script.title, self.language))
             if script.intro:
                 self.say(pick(script.intro, self.language))
-        return await self._loop(step, who, today)
+        return await self._loop(step, who)
 
-    async def _loop(self, step: Step, who: Respondent, today: date) -> int:
+    async def _loop(self, step: Step, who: Respondent) -> int:
         dialogs = self.runtime.dialogs
         while step.screen.phase != "done":
             self.show(step)
             line = await asyncio.to_thread(self.read.readline)
             if line == "":  # end of input: keep the place for the next run
-                step = await dialogs.step(step.session_id, who, "pause", today=today)
+                await dialogs.press(Press(who.telegram_id, step.session_id, "pause"))
                 self.say(self.t("Paused. Run the same command again to continue."))
                 return 0
             try:
-                action, value = self.parse(step, line.rstrip("\r\n"))
-                step = await dialogs.step(step.session_id, who, action, value, today=today)
+                action, value, token = self.parse(step, line.rstrip("\r\n"))
             except DialogError as error:
                 self.say(explain(self.t, error))
                 continue
+            press = Press(who.telegram_id, step.session_id, action, token=token, value=value)
+            reply = await dialogs.press(press)
+            if reply.refusal is not None:
+                self.say(explain(self.t, reply.refusal))
+                continue
+            assert reply.step is not None
+            step = reply.step
             if step.screen.phase == "paused":
                 self.say(self.t("Paused. Run the same command again to continue."))
                 return 0
@@ -138,55 +142,55 @@ class Console:
         self.out.flush()
 
     def choices(self, step: Step, question: Question) -> list[tuple[str, str]]:
-        lang = self.language
-        if question.type == "yes_no":
-            return [(str(i), self.t(label)) for i, label in enumerate(YES_NO_LABELS.values(), 1)]
-        options = step.loaded.engine.options(question)
-        out = [
-            (str(i), f"{o.emoji} {pick(o.label, lang)}" if o.emoji else pick(o.label, lang))
-            for i, o in enumerate(options, 1)
-        ]
-        if question.type == "scale" and question.scale:
-            not_applicable = step.loaded.script.scales[question.scale].not_applicable
-            if not_applicable:
-                out.append(("n", pick(not_applicable, lang)))
-        return out
+        """The engine's choices, numbered from 1 as typed; "n" for not applicable."""
+        listed = []
+        for number, choice in enumerate(step.loaded.engine.choices(question), 1):
+            if choice.token == NOT_APPLICABLE_TOKEN:
+                key = "n"
+                label = pick(choice.label, self.language)
+            elif choice.label is not None:
+                key = str(number)
+                text = pick(choice.label, self.language)
+                label = f"{choice.emoji} {text}" if choice.emoji else text
+            elif question.type == "yes_no":
+                key, label = str(number), self.t(YES_NO_LABELS[str(choice.value)])
+            else:
+                continue  # 0-10 is typed as the number itself
+            listed.append((key, label))
+        return listed
 
-    def parse(self, step: Step, line: str) -> tuple[str, object]:
-        """A typed line to a dialog action; the engine judges the value itself."""
+    def parse(self, step: Step, line: str) -> tuple[Action, object, str | None]:
+        """A typed line to a dialog action with a value or a choice's token."""
         screen = step.screen
         command = line.strip().lower()
         if command == "b":
-            return "back", None
+            return "back", None, None
         if command == "p":
-            return "pause", None
+            return "pause", None, None
         question = screen.question
         assert question is not None
         free_text = screen.phase == "follow_up" or question.type == "text"
         if command == "" and free_text:
-            return "skip", None
+            return "skip", None, None
         if command == "s" and not free_text:
-            return "skip", None
+            return "skip", None, None
         if free_text or question.type == "nps":
-            return "answer", line
-        if question.type == "scale" and command == "n":
-            return "answer", NOT_APPLICABLE
-        if question.type == "yes_no":
-            return "answer", _by_index(list(YES_NO_LABELS), command)
-        options = [str(o.value) for o in step.loaded.engine.options(question)]
+            return "answer", line, None
+        if question.type == "scale" and command == NOT_APPLICABLE_TOKEN:
+            return "answer", None, NOT_APPLICABLE_TOKEN
+        numbered = [c for c in step.loaded.engine.choices(question) if c.token.isdigit()]
         if question.type == "multi":
-            return "answer", [
-                _by_index(options, part) for part in command.replace(",", " ").split()
-            ]
-        return "answer", _by_index(options, command)
+            picked = [_by_number(numbered, part) for part in command.replace(",", " ").split()]
+            return "answer", [str(c.value) for c in picked], None
+        return "answer", None, _by_number(numbered, command).token
 
 
-def _by_index(values: list[str], typed: str) -> str:
-    """The value at a typed 1-based number; the engine explains a wrong one."""
+def _by_number(choices: list[Choice], typed: str) -> Choice:
+    """The choice at a typed 1-based number; out of range is said with the range."""
     try:
         number = int(typed)
     except ValueError:
         raise InvalidAnswer("not_a_number", f"not a number: {typed!r}") from None
-    if not 1 <= number <= len(values):
-        raise InvalidAnswer("out_of_range", f"{number}", low=1, high=len(values))
-    return values[number - 1]
+    if not 1 <= number <= len(choices):
+        raise InvalidAnswer("out_of_range", f"{number}", low=1, high=len(choices))
+    return choices[number - 1]

@@ -20,6 +20,10 @@ ERRORS = {
     "paused": _("This check-in is paused."),
     "stale": _("That button belongs to an earlier question."),
     "corrupt_state": _("This check-in cannot be continued. Please start a new one."),
+    "not_yours": _("This button is not for you."),
+    "preview_ended": _("This preview has ended."),
+    "nothing_open": _("Please use the buttons, or send /help."),
+    "use_buttons": _("Please answer with the buttons above."),
 }
 
 

@@ -1,49 +1,81 @@
-"""The one path from an input to the engine to storage and back.
+"""One call per input: everything a press or a typed answer in a dialog means.
 
-Console and Telegram handlers both call this: it starts or resumes a session,
-applies one step through the engine, commits the answer and the new state in
-one transaction, and only then returns the next screen. Live sessions stay in
-memory between updates; the database stays the truth, so a restart loses
-nothing and a failed commit rolls the in-memory session back.
+Who is answering and whether the session is theirs, the day the answer is filed
+under, which option a button stands for (the engine's choices), the commit before
+the next screen, and what a finished session shows: adapters (Telegram, the
+console, an admin's preview) decode an input, call `begin`, `press` or `typed`
+once, and render the `Reply`.
+
+Live sessions stay in memory between inputs; the store stays the truth, so a
+restart loses nothing and a failed commit rolls the in-memory session back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 
-from bot.services.periods import iso_week
+from cachetools import LRUCache
+
+from bot.infra.i18n import DEFAULT_LANGUAGE, pick_language
+from bot.services.org_calendar import OrgCalendar
+from bot.services.periods import iso_week, local_today
 from bot.services.script_registry import LoadedScript, ScriptRegistry
 from dialogs.engine import Action, Answer, Change, Screen, Session
-from dialogs.errors import StaleQuestion
+from dialogs.errors import DialogError, SessionFinished, StaleQuestion
 from dialogs.rotation import plan_session
-from storage.db import Database
 from storage.errors import StaleRevision
-from storage.group_commit import GroupCommit
-from storage.sessions import AnswerRow, SessionRepo, SessionRow, StepWrite
+from storage.sessions import AnswerRow, OwnedSession, SessionRow, SessionStore, StepWrite
+from storage.times import Clock
 
 LIVE_SESSIONS = 20_000
+START_LOCKS = 64
+# Refusals meaning the pressed message is behind the dialog (an earlier question, a
+# finished or paused session): its current screen is shown, so a person whose screen
+# missed an edit (it failed, or the bot restarted in between) can carry on.
+BEHIND = frozenset({"stale", "finished", "paused"})
+
+# "What we changed after your feedback" lines for an organisation, on a day.
+ChangesFor = Callable[[int, date], Awaitable[list[str]]]
+Keyer = Callable[[int], str]  # a Telegram id -> the keyed hash service users are known by
 
 
 class AlreadySubmitted(Exception):
     """A service user answered this script in this period already."""
 
 
-class NotYourSession(Exception):
-    """The session belongs to someone else (forged or foreign callback data)."""
+class NotYourSession(DialogError):
+    """The session belongs to someone else (forged or foreign button), or to nobody now."""
+
+    code = "not_yours"
+
+
+class PreviewEnded(NotYourSession):
+    """An admin's preview that was published, discarded or let go of."""
+
+    code = "preview_ended"
+
+
+class NothingOpen(DialogError):
+    """Typed text, but no dialog of the sender's is under way."""
+
+    code = "nothing_open"
+
+
+class UseTheButtons(DialogError):
+    """Typed text where the screen asks for a button."""
+
+    code = "use_buttons"
 
 
 @dataclass(frozen=True, slots=True)
 class Respondent:
-    """Who answers: staff by person id; service users only by their keyed hash.
+    """Who answers: staff by person id; service users only by their keyed hash."""
 
-    A button press may carry both (a staff member can also scan a poster); the
-    session's own audience decides which one must match.
-    """
-
+    telegram_id: int
     person_id: int | None = None
     key: str | None = None
 
@@ -53,8 +85,28 @@ class Respondent:
 
 
 @dataclass(frozen=True, slots=True)
+class Press:
+    """One input to a session: a button (with the choice's `token`) or a typed `value`.
+
+    `step` ties a button to the screen it was shown on; `input_key` names an update,
+    so one delivered twice is applied once. `shown_sessions` are the sessions whose
+    buttons the pressed message carries, as Telegram (not the client) reports it.
+    """
+
+    telegram_id: int
+    session_id: int
+    action: Action
+    step: int | None = None
+    token: str | None = None
+    value: object = None
+    input_key: str | None = None
+    language_code: str | None = None
+    shown_sessions: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
-    """The outcome of one input, for the renderer."""
+    """A session's screen, for the renderer; `changes` close a service user's feedback."""
 
     session_id: int
     org_id: int
@@ -63,6 +115,16 @@ class Step:
     change: Change | None = None
     resumed: bool = False
     duplicate: bool = False
+    changes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What an input came to: the screen to show (if any) and why nothing changed (if so)."""
+
+    language: str
+    step: Step | None = None
+    refusal: DialogError | None = None
 
 
 @dataclass
@@ -71,17 +133,38 @@ class _Live:
     loaded: LoadedScript
     session: Session
     revision: int
+    owner: int  # the Telegram id whose buttons these are
+    language: str | None
+    timezone: str
     lock: asyncio.Lock
 
 
 class DialogService:
-    def __init__(self, db: Database, scripts: ScriptRegistry) -> None:
-        self.sessions = SessionRepo(db)
-        self.commits = GroupCommit(self.sessions)
-        # A fixed set of locks, shared by hash: bounded memory, rare contention.
-        self._begin_locks = [asyncio.Lock() for _ in range(64)]
+    def __init__(
+        self,
+        store: SessionStore,
+        scripts: ScriptRegistry,
+        calendar: OrgCalendar,
+        clock: Clock,
+        keyer: Keyer,
+        changes_for: ChangesFor | None = None,
+        live_sessions: int = LIVE_SESSIONS,
+        gone: type[NotYourSession] = NotYourSession,
+    ) -> None:
+        self.store = store
         self.scripts = scripts
-        self._live: OrderedDict[int, _Live] = OrderedDict()
+        self.calendar = calendar
+        self.clock = clock
+        self.keyer = keyer
+        self.changes_for = changes_for
+        self.gone = gone  # what a session that is nowhere to be found is called
+        self._live: LRUCache[int, _Live] = LRUCache(maxsize=live_sessions)
+        # One start at a time per respondent: two at once (a double tap, two /checkin)
+        # would otherwise both find no open session and create two. A fixed set of
+        # locks shared by hash: bounded memory, rare contention.
+        self._starting = [asyncio.Lock() for _ in range(START_LOCKS)]
+
+    # ---------------------------------------------------------------- starting
 
     async def begin(
         self,
@@ -90,16 +173,11 @@ class DialogService:
         org_id: int,
         unit_id: int | None,
         respondent: Respondent,
-        today: date,
+        language: str | None = None,
     ) -> Step:
-        """Resume this period's open session of the script, or start a new one.
-
-        One start at a time per respondent: two starts at once (a double tap, two
-        /checkin) would otherwise both find no open session and create two.
-        """
-        lock = self._begin_locks[hash(respondent) % len(self._begin_locks)]
-        async with lock:
-            return await self._begin(script_id, org_id, unit_id, respondent, today)
+        """Resume this period's open session of the script, or start a new one."""
+        async with self._starting[hash(respondent) % START_LOCKS]:
+            return await self._begin(script_id, org_id, unit_id, respondent, language)
 
     async def _begin(
         self,
@@ -107,12 +185,11 @@ class DialogService:
         org_id: int,
         unit_id: int | None,
         respondent: Respondent,
-        today: date,
+        language: str | None,
     ) -> Step:
-        period = iso_week(today)
-        if respondent.key is not None:
-            respondent = Respondent(key=respondent.key)
-        open_row = await self.sessions.find_open(
+        timezone = await self.calendar.timezone(org_id)
+        period = iso_week(local_today(self.clock(), timezone))
+        open_row = await self.store.find_open(
             script_id=script_id,
             org_id=org_id,
             period=period,
@@ -120,105 +197,166 @@ class DialogService:
             respondent_key=respondent.key,
         )
         if open_row is not None:
-            live = await self._load(open_row.id)
+            stored = OwnedSession(open_row, respondent.telegram_id, language, timezone)
+            live = await self._remember(stored, respondent.telegram_id)
             async with live.lock:
                 if live.session.state == "paused":
-                    await self._apply(live, "resume", None, None, today, None)
-                return Step(
-                    live.row.id, live.row.org_id, live.loaded, live.session.screen(), resumed=True
-                )
+                    await self._apply(live, Press(respondent.telegram_id, open_row.id, "resume"))
+                return replace(self._step(live), resumed=True)
         loaded = await self.scripts.active(script_id, org_id)
         script = loaded.script
         if not script.resubmit and await self._submitted(respondent, script_id, org_id, period):
             raise AlreadySubmitted(script_id)
         if respondent.person_id is not None:
-            cycle, asked = await self.sessions.get_rotation(respondent.person_id, script_id)
+            cycle, asked = await self.store.get_rotation(respondent.person_id, script_id)
             plan = plan_session(script, cycle=cycle, asked=asked, seed=str(respondent.person_id))
         else:
             plan = plan_session(script)
-        session = loaded.engine.start(plan.question_ids)
-        assert loaded.version is not None  # the registry's scripts are published versions
-        row = await self.sessions.create(
-            script_version_id=loaded.version.id,
+        step = await self.start(loaded, respondent, org_id, unit_id, language, plan.question_ids)
+        if respondent.person_id is not None:
+            await self.store.set_rotation(
+                respondent.person_id, script_id, plan.cycle, plan.asked_in_cycle
+            )
+        return step
+
+    async def start(
+        self,
+        loaded: LoadedScript,
+        respondent: Respondent,
+        org_id: int,
+        unit_id: int | None,
+        language: str | None,
+        plan: Sequence[str] | None = None,
+    ) -> Step:
+        """A new session of `loaded`; an admin's preview starts its draft here directly."""
+        timezone = await self.calendar.timezone(org_id) if org_id else "UTC"
+        today = local_today(self.clock(), timezone)
+        session = loaded.engine.start(plan)
+        row = await self.store.create(
+            script_version_id=loaded.version.id if loaded.version else 0,
             org_id=org_id,
             unit_id=unit_id,
-            audience=respondent.audience,
+            audience="service_user" if respondent.key is not None else "staff",
             person_id=respondent.person_id,
             respondent_key=respondent.key,
-            period=period,
+            period=iso_week(today),
             state_json=session.to_json(),
             today=today,
         )
-        if respondent.person_id is not None:
-            await self.sessions.set_rotation(
-                respondent.person_id, script_id, plan.cycle, plan.asked_in_cycle
-            )
-        live = _Live(row, loaded, session, row.revision, asyncio.Lock())
-        self._remember(live)
-        return Step(row.id, row.org_id, loaded, session.screen())
+        live = _Live(
+            row,
+            loaded,
+            session,
+            row.revision,
+            respondent.telegram_id,
+            language,
+            timezone,
+            asyncio.Lock(),
+        )
+        self._live[row.id] = live
+        return self._step(live)
 
     async def _submitted(
         self, respondent: Respondent, script_id: str, org_id: int, period: str
     ) -> bool:
         """Once a period each: a second check-in would weigh one person twice in the digest."""
         if respondent.key is not None:
-            return await self.sessions.has_submitted(respondent.key, script_id, org_id, period)
+            return await self.store.has_submitted(respondent.key, script_id, org_id, period)
         assert respondent.person_id is not None
-        return await self.sessions.completed(respondent.person_id, org_id, period)
+        return await self.store.completed(respondent.person_id, org_id, period)
 
-    async def current(self, session_id: int, respondent: Respondent) -> Step:
-        live = await self._owned(session_id, respondent)
-        return Step(session_id, live.row.org_id, live.loaded, live.session.screen())
+    # ---------------------------------------------------------------- inputs
 
-    async def step(
-        self,
-        session_id: int,
-        respondent: Respondent,
-        action: Action,
-        value: object = None,
-        *,
-        step: int | None = None,
-        today: date,
-        input_key: str | None = None,
-    ) -> Step:
-        """Apply one input; the answer is committed before this returns.
-
-        `step` ties a button to the screen it was shown on; `input_key` identifies
-        an update so that a redelivered one is recognised and not applied twice.
-        """
-        live = await self._owned(session_id, respondent)
+    async def press(self, press: Press) -> Reply:
+        """Apply one input to its session; the answer is committed before this returns."""
+        try:
+            live = await self._owned(press.session_id, press.telegram_id)
+        except NotYourSession as refusal:
+            return await self._not_owned(press, refusal)
+        language = self._language(live, press)
+        behind: DialogError | None = None
         async with live.lock:
-            if input_key is not None and live.session.last_input == input_key:
-                return Step(
-                    session_id, live.row.org_id, live.loaded, live.session.screen(), duplicate=True
-                )
-            change = await self._apply(live, action, value, step, today, input_key)
-            return Step(session_id, live.row.org_id, live.loaded, live.session.screen(), change)
+            if press.input_key is not None and live.session.last_input == press.input_key:
+                return Reply(language, replace(self._step(live), duplicate=True))
+            try:
+                change = await self._apply(live, press)
+            except DialogError as refusal:
+                if refusal.code not in BEHIND:
+                    return Reply(language, None, refusal)
+                behind = refusal
+        if behind is not None:
+            # The copy in memory may be what was behind (another process moved the
+            # session on): what to show is read again.
+            try:
+                live = await self._owned(press.session_id, press.telegram_id)
+            except NotYourSession as gone:
+                return Reply(language, None, gone)
+            return Reply(language, await self._shown(live), behind)
+        return Reply(language, await self._shown(live, change))
 
-    async def _apply(
-        self,
-        live: _Live,
-        action: Action,
-        value: object,
-        step: int | None,
-        today: date,
-        input_key: str | None,
-    ) -> Change:
+    async def typed(
+        self, telegram_id: int, text: str, input_key: str, language_code: str | None = None
+    ) -> Reply:
+        """A typed message: the answer to the text question or follow-up on screen, if any."""
+        stored = await self.store.latest_open_of(telegram_id, self.keyer(telegram_id))
+        if stored is None:
+            return Reply(self._fallback(language_code), None, NothingOpen("no open session"))
+        live = await self._remember(stored, telegram_id)
+        screen = live.session.screen()
+        if not _wants_text(screen):
+            return Reply(self._language(live, None), None, UseTheButtons("a button is expected"))
+        press = Press(
+            telegram_id, live.row.id, "answer", value=text, input_key=input_key,
+            language_code=language_code,
+        )  # fmt: skip
+        reply = await self.press(press)
+        if reply.step is not None and reply.step.duplicate:
+            return replace(reply, step=None)
+        return reply
+
+    async def wants_text(self, session_id: int, telegram_id: int) -> bool:
+        """Whether the session's screen waits for a typed message (an admin's preview asks)."""
+        try:
+            live = await self._owned(session_id, telegram_id)
+        except NotYourSession:
+            return False
+        return _wants_text(live.session.screen())
+
+    # ---------------------------------------------------------------- people change
+
+    def set_language(self, telegram_id: int, language: str) -> None:
+        """The person chose another language: their sessions in memory speak it from now."""
+        for live in self._live.values():
+            if live.owner == telegram_id:
+                live.language = language
+
+    def end(self, session_id: int) -> None:
+        """Let go of a session in memory (an admin's preview, once its draft is gone)."""
+        self._live.pop(session_id, None)
+
+    def forget(self, telegram_id: int) -> None:
+        """The person used /forget: nothing in memory leads from them to a session."""
+        for session_id in [i for i, live in self._live.items() if live.owner == telegram_id]:
+            self._live.pop(session_id, None)
+
+    # ---------------------------------------------------------------- internals
+
+    async def _apply(self, live: _Live, press: Press) -> Change:
         session = live.session
         before = session.snapshot()
         try:
-            change = session.apply(action, value, step=step)
-            session.last_input = input_key or session.last_input
+            change = session.apply(press.action, press.value, step=press.step, token=press.token)
+            session.last_input = press.input_key or session.last_input
             status = (
                 "done" if session.finished else "paused" if session.state == "paused" else "active"
             )
-            live.revision = await self.commits.save(
+            live.revision = await self.store.save(
                 StepWrite(
                     live.row.id,
                     live.revision,
                     session.to_json(),
                     status,
-                    today,
+                    local_today(self.clock(), live.timezone),
                     _row(change.upsert, live.loaded) if change.upsert else None,
                     change.removed,
                     change.finished,
@@ -233,35 +371,100 @@ class DialogService:
             raise
         return change
 
-    async def _owned(self, session_id: int, respondent: Respondent) -> _Live:
-        live = await self._load(session_id)
-        row = live.row
-        if row.audience == "staff":
-            mine = respondent.person_id is not None and row.person_id == respondent.person_id
-        else:
-            mine = respondent.key is not None and row.respondent_key == respondent.key
-        if not mine:
-            raise NotYourSession(session_id)
+    async def _owned(self, session_id: int, telegram_id: int) -> _Live:
+        live = self._live.get(session_id)
+        if live is None:
+            stored = await self.store.load(session_id)
+            if stored is None:
+                raise self.gone(f"no session {session_id}")
+            live = await self._remember(stored, telegram_id)
+        if live.owner != telegram_id:
+            raise NotYourSession(f"session {session_id} is someone else's")
         return live
 
-    async def _load(self, session_id: int) -> _Live:
-        live = self._live.get(session_id)
+    async def _remember(self, stored: OwnedSession, telegram_id: int) -> _Live:
+        """The live copy of a stored session, with whose buttons it shows."""
+        live = self._live.get(stored.row.id)
         if live is not None:
-            self._live.move_to_end(session_id)
             return live
-        row = await self.sessions.get(session_id)
-        if row is None:
-            raise NotYourSession(session_id)
+        row = stored.row
+        if row.audience == "staff":
+            owner = stored.owner_telegram_id
+        else:
+            owner = telegram_id if row.respondent_key == self.keyer(telegram_id) else None
+        if owner is None:
+            # A stranger's press, or a session nobody owns any more: nothing is kept.
+            raise NotYourSession(f"session {row.id} is not {telegram_id}'s")
         loaded = await self.scripts.by_version_id(row.script_version_id)
         session = loaded.engine.restore(row.state_json)
-        live = _Live(row, loaded, session, row.revision, asyncio.Lock())
-        self._remember(live)
+        live = _Live(
+            row,
+            loaded,
+            session,
+            row.revision,
+            owner,
+            stored.owner_language,
+            stored.timezone,
+            asyncio.Lock(),
+        )
+        self._live[row.id] = live
         return live
 
-    def _remember(self, live: _Live) -> None:
-        self._live[live.row.id] = live
-        while len(self._live) > LIVE_SESSIONS:
-            self._live.popitem(last=False)
+    async def _not_owned(self, press: Press, refusal: NotYourSession) -> Reply:
+        """A press on a session that is not the presser's, or no longer anyone's.
+
+        Finishing erases a service user's key from their session, so nothing stored
+        shows whose it was. The pressed message can: Telegram reports it, and only
+        the respondent's chat has a message with this session's buttons. Their
+        thank-you may never have arrived (a failed edit, a restart), so it is shown.
+        """
+        language = self._fallback(press.language_code)
+        if press.session_id not in press.shown_sessions:
+            return Reply(language, None, refusal)
+        stored = await self.store.load(press.session_id)
+        if stored is None:
+            return Reply(language, None, refusal)
+        row = stored.row
+        if row.audience != "service_user" or row.status != "done":
+            return Reply(language, None, refusal)
+        loaded = await self.scripts.by_version_id(row.script_version_id)
+        screen = loaded.engine.restore(row.state_json).screen()
+        changes = await self._changes(row.org_id, local_today(self.clock(), stored.timezone))
+        language = stored.owner_language or language
+        step = Step(row.id, row.org_id, loaded, screen, changes=changes)
+        return Reply(language, step, SessionFinished("the session is finished"))
+
+    def _step(self, live: _Live, change: Change | None = None) -> Step:
+        return Step(live.row.id, live.row.org_id, live.loaded, live.session.screen(), change)
+
+    async def _shown(self, live: _Live, change: Change | None = None) -> Step:
+        """The screen after an input; a service user's finished feedback says what changed."""
+        step = self._step(live, change)
+        if step.screen.phase != "done" or live.row.audience != "service_user":
+            return step
+        today = local_today(self.clock(), live.timezone)
+        return replace(step, changes=await self._changes(live.row.org_id, today))
+
+    async def _changes(self, org_id: int, today: date) -> tuple[str, ...]:
+        if self.changes_for is None:
+            return ()
+        return tuple(await self.changes_for(org_id, today))
+
+    def _language(self, live: _Live, press: Press | None) -> str:
+        return live.language or self._fallback(press.language_code if press else None)
+
+    @staticmethod
+    def _fallback(language_code: str | None) -> str:
+        return pick_language(language_code) or DEFAULT_LANGUAGE
+
+
+def _wants_text(screen: Screen) -> bool:
+    """Whether the screen waits for a typed message rather than a button."""
+    if screen.phase == "follow_up":
+        return True
+    return (
+        screen.phase == "asking" and screen.question is not None and screen.question.type == "text"
+    )
 
 
 def _row(answer: Answer, loaded: LoadedScript) -> AnswerRow:

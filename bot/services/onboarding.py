@@ -1,147 +1,168 @@
-"""Who is writing, and how people join: identities, invites, language, leaving.
+"""How people join and start: invitation links, the check-in, the language, stopping.
 
-Independent of Telegram: handlers pass plain ids and codes in. Service users
-are never stored by their Telegram id; they exist only as a keyed hash.
+Independent of Telegram: adapters pass plain ids and codes in and show the outcome.
+A refusal is one catalogue sentence (`Refusal`); anything else is what to show next.
+Service users are never registered: they join by a poster's link and stay a keyed hash.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
 
-from bot.infra.i18n import DEFAULT_LANGUAGE, LANGUAGES, pick_language
-from bot.services.permissions import Action, allowed
+from bot.infra.i18n import LANGUAGES, _
+from bot.services.dialog_service import AlreadySubmitted, DialogService, Step
+from bot.services.identity import Identity, IdentityService
+from bot.services.refusal import Refusal
+from bot.services.script_registry import ScriptNotFound
 from storage.db import Database
 from storage.errors import InviteError
 from storage.invites import Invite, InviteRepo
 from storage.orgs import Org, OrgRepo
-from storage.people import Membership, PeopleRepo, Person
+from storage.people import PeopleRepo
 from storage.prefs import PrefsRepo
-from storage.secret import respondent_key
 
-IDENTITY_TTL = 15.0  # seconds
-IDENTITY_CACHE = 50_000
+log = logging.getLogger(__name__)
+
 INVITE_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-STAFF_ROLES = ("staff", "manager", "admin")
+STAFF_SCRIPT = "staff-pulse"
+SERVICE_USER_SCRIPT = "service-user"
+
+INVALID_LINK = _("This link is not valid. Please ask for a new one.")
+INVITE_REFUSALS = {
+    "unknown": INVALID_LINK,
+    "expired": _("This link has expired. Please ask for a new one."),
+    "revoked": _("This link has been withdrawn. Please ask for a new one."),
+    "used_up": _("This link has been used up. Please ask for a new one."),
+}
+STAFF_ONLY = _("Check-ins are for staff who joined with an invitation link.")
+ALREADY_ANSWERED = _("You have already answered this week. Thank you!")
+UNAVAILABLE = _("This questionnaire is not available right now.")
 
 
 @dataclass(frozen=True, slots=True)
-class Identity:
-    telegram_id: int
-    person: Person | None
-    memberships: tuple[Membership, ...]
-    key: str  # the keyed hash used for anonymous sessions
-    language: str
-    language_known: bool  # chosen or detected, rather than the fallback
+class ChooseLanguage:
+    """A service user's link, but we do not know their language: ask, then join."""
 
-    def may(self, action: Action, org_id: int | None, unit_id: int | None = None) -> bool:
-        return allowed(self.memberships, action, org_id, unit_id)
-
-    @property
-    def home(self) -> Membership | None:
-        """The organisation membership check-ins are sent for (the first one)."""
-        for membership in self.memberships:
-            if membership.org_id is not None:
-                return membership
-        return None
+    code: str
 
 
 @dataclass(frozen=True, slots=True)
-class Joined:
-    invite: Invite
+class Welcomed:
+    """A staff member, manager or admin joined the organisation."""
+
     org: Org
-    person: Person | None  # None for service users: they are not registered
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class Began:
+    """A dialog started (or, `step.resumed`, went on where it stopped)."""
+
+    step: Step
+
+
+Started = Refusal | ChooseLanguage | Welcomed | Began
 
 
 class Onboarding:
-    def __init__(self, db: Database, secret: bytes) -> None:
+    def __init__(self, db: Database, identities: IdentityService, dialogs: DialogService) -> None:
+        self.db = db
+        self.identities = identities
+        self.dialogs = dialogs
         self.people = PeopleRepo(db)
         self.invites = InviteRepo(db)
         self.orgs = OrgRepo(db)
         self.prefs = PrefsRepo(db)
-        self.secret = secret
-        self._identities: dict[int, tuple[float, Identity]] = {}
 
-    async def identify(self, telegram_id: int, language_code: str | None) -> Identity:
-        """Who is writing, from a short-lived cache: asked on every update.
-
-        Every change this process makes to a person drops their entry at once; a
-        change made elsewhere (the CLI) is seen within IDENTITY_TTL seconds.
-        """
-        now = time.monotonic()
-        cached = self._identities.get(telegram_id)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        identity = await self._identify(telegram_id, language_code)
-        self._identities[telegram_id] = (now + IDENTITY_TTL, identity)
-        if len(self._identities) > IDENTITY_CACHE:
-            self._identities.pop(next(iter(self._identities)))
-        return identity
-
-    def forget_cached(self, telegram_id: int) -> None:
-        self._identities.pop(telegram_id, None)
-
-    async def _identify(self, telegram_id: int, language_code: str | None) -> Identity:
-        key = respondent_key(self.secret, telegram_id)
-        person, memberships = await self.people.with_memberships(telegram_id)
-        if person is not None:
-            return Identity(telegram_id, person, tuple(memberships), key, person.language, True)
-        chosen = await self.prefs.language(key)
-        detected = chosen or pick_language(language_code)
-        language = detected or DEFAULT_LANGUAGE
-        return Identity(telegram_id, None, (), key, language, detected is not None)
-
-    async def peek_invite(self, code: str, now: datetime) -> Invite:
+    async def peek(self, code: str) -> Invite:
         """The invite behind a link, checked but not used; InviteError says why not."""
         if not INVITE_CODE.match(code):
             raise InviteError("unknown")
-        return await self.invites.check(code, now)
+        return await self.invites.check(code, self.db.clock())
 
-    async def join(self, code: str, who: Identity, now: datetime) -> Joined:
-        """Use an invite: staff roles are registered; service users stay anonymous."""
-        await self.peek_invite(code, now)
-        self.forget_cached(who.telegram_id)
-        invite = await self.invites.redeem(code, now)
+    async def start(self, who: Identity, code: str) -> Started:
+        """/start with a link: join, and for service users begin their feedback at once."""
+        try:
+            invite = await self.peek(code)
+        except InviteError as error:
+            return _invite_refusal(error)
+        if invite.role == "service_user" and not who.language_known:
+            return ChooseLanguage(code)
+        return await self._join(who, code)
+
+    async def _join(self, who: Identity, code: str) -> Started:
+        self.identities.forget_cached(who.telegram_id)
+        try:
+            invite = await self.invites.redeem(code, self.db.clock())
+        except InviteError as error:
+            return _invite_refusal(error)
         org = await self.orgs.get_org(invite.org_id) if invite.org_id is not None else None
         if org is None:
             org = await self.orgs.default_org()
         if invite.role == "service_user":
-            return Joined(invite, org, None)
+            return await self.begin(who, SERVICE_USER_SCRIPT, org.id, invite.unit_id)
         person = who.person or await self.people.get_or_create(who.telegram_id, who.language)
         await self.people.add_membership(person.id, invite.org_id, invite.unit_id, invite.role)
         if not person.active:
             await self.people.set_active(person.id, True)
-        return Joined(invite, org, person)
+        return Welcomed(org, invite.role)
 
-    async def create_invite(
-        self,
-        who: Identity,
-        org_id: int,
-        role: str,
-        unit_id: int | None,
-        uses: int | None,
-        expires_days: int | None,
-        now: datetime,
-    ) -> Invite:
-        """An invite made in the chat; the caller has checked the permission."""
-        expires = now + timedelta(days=expires_days) if expires_days else None
-        created_by = who.person.id if who.person else None
-        return await self.invites.create(org_id, unit_id, role, uses, expires, created_by)  # type: ignore[arg-type]
+    async def checkin(self, who: Identity) -> Refusal | Began:
+        """/checkin or "Start now": this week's staff check-in, for staff of an organisation."""
+        home = who.home
+        if home is None or home.org_id is None or not who.may("checkin", home.org_id, home.unit_id):
+            return Refusal(STAFF_ONLY)
+        began = await self.begin(who, STAFF_SCRIPT, home.org_id, home.unit_id)
+        assert not isinstance(began, ChooseLanguage | Welcomed)
+        return began
 
-    async def set_language(self, who: Identity, language: str, today: date) -> None:
+    async def begin(
+        self, who: Identity, script_id: str, org_id: int, unit_id: int | None
+    ) -> Refusal | Began:
+        respondent = (
+            who.as_staff()
+            if script_id == STAFF_SCRIPT and who.person is not None
+            else who.as_service_user()
+        )
+        try:
+            step = await self.dialogs.begin(
+                script_id=script_id,
+                org_id=org_id,
+                unit_id=unit_id,
+                respondent=respondent,
+                language=who.language,
+            )
+        except AlreadySubmitted:
+            return Refusal(ALREADY_ANSWERED, code="already_answered")
+        except ScriptNotFound:
+            log.error("no active script %s for organisation %s", script_id, org_id)
+            return Refusal(UNAVAILABLE)
+        return Began(step)
+
+    async def choose_language(self, who: Identity, language: str, code: str) -> Started | None:
+        """The language picked; with a pending link, the join it was asked for goes on."""
         if language not in LANGUAGES:
             raise ValueError(language)
-        self.forget_cached(who.telegram_id)
+        self.identities.forget_cached(who.telegram_id)
         if who.person is not None:
             await self.people.set_language(who.person.id, language)
         else:
-            await self.prefs.set_language(who.key, language, today)
+            await self.prefs.set_language(who.key, language, self.db.clock().date())
+        self.dialogs.set_language(who.telegram_id, language)
+        if not code:
+            return None
+        chosen = await self.identities.identify(who.telegram_id, language)
+        return await self._join(chosen, code)
 
     async def stop(self, who: Identity) -> bool:
-        """No more automatic check-ins; answers and membership stay."""
+        """No more automatic check-ins; answers and memberships stay."""
         if who.person is None:
             return False
-        self.forget_cached(who.telegram_id)
+        self.identities.forget_cached(who.telegram_id)
         return await self.people.set_active(who.person.id, False)
+
+
+def _invite_refusal(error: InviteError) -> Refusal:
+    return Refusal(INVITE_REFUSALS.get(error.reason, INVALID_LINK))

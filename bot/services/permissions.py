@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
+from bot.infra.i18n import _
 from storage.people import Membership
 
 Action = Literal[
@@ -64,3 +65,12 @@ def orgs_for(memberships: Iterable[Membership], action: Action) -> list[int]:
     return sorted(
         {m.org_id for m in memberships if m.org_id is not None and m.role in POLICY[action]}
     )
+
+
+# Every role by its name, as people read it (msgids).
+ROLE_NAMES = {
+    "staff": _("staff member"),
+    "manager": _("manager"),
+    "admin": _("administrator"),
+    "service_user": _("service user"),
+}

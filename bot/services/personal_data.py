@@ -10,17 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.infra.i18n import Translator, _
-from bot.services.onboarding import Identity, Onboarding
+from bot.infra.i18n import Translator
+from bot.services.dialog_service import DialogService
+from bot.services.identity import Identity, IdentityService
+from bot.services.permissions import ROLE_NAMES
 from storage.db import Database
 from storage.people import PeopleRepo
 from storage.personal_records import PrivacyRepo, RespondentRecord, Role, StaffRecord
-
-ROLE_NAMES = {
-    "staff": _("staff member"),
-    "manager": _("manager"),
-    "admin": _("administrator"),
-}
 
 
 @dataclass(frozen=True)
@@ -33,18 +29,26 @@ class Stored:
         return self.staff is None and self.respondent.empty
 
 
-async def stored_about(db: Database, who: Identity) -> Stored:
-    repo = PrivacyRepo(db)
-    staff = await repo.staff_record(who.person.id) if who.person is not None else None
-    return Stored(staff, await repo.respondent_record(who.key))
+class PersonalData:
+    def __init__(self, db: Database, identities: IdentityService, dialogs: DialogService) -> None:
+        self.records = PrivacyRepo(db)
+        self.people = PeopleRepo(db)
+        self.identities = identities
+        self.dialogs = dialogs
 
+    async def stored_about(self, who: Identity) -> Stored:
+        staff = None
+        if who.person is not None:
+            staff = await self.records.staff_record(who.person.id)
+        return Stored(staff, await self.records.respondent_record(who.key))
 
-async def forget(db: Database, onboarding: Onboarding, who: Identity) -> None:
-    """Delete the person and everything under their keyed hash, in that order of need."""
-    await PrivacyRepo(db).forget_respondent(who.key)
-    if who.person is not None:
-        await PeopleRepo(db).forget(who.person.id)
-    onboarding.forget_cached(who.telegram_id)
+    async def forget(self, who: Identity) -> None:
+        """Delete the person and everything under their keyed hash, in that order of need."""
+        await self.records.forget_respondent(who.key)
+        if who.person is not None:
+            await self.people.forget(who.person.id)
+        self.identities.forget_cached(who.telegram_id)
+        self.dialogs.forget(who.telegram_id)
 
 
 def describe(stored: Stored, t: Translator) -> str:

@@ -1,18 +1,35 @@
-"""What every command needs, opened once: database, secret, frameworks, scripts, dialogs."""
+"""Every application service, built once over one database, one secret and one clock.
+
+Adapters open a runtime and call its services; nothing below it knows which adapter
+(Telegram, the console, the command line) is asking.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import date
 
 from bot.infra.config import Settings
-from bot.services.dialog_service import DialogService
+from bot.services.checkin_schedule import CheckinSchedule
+from bot.services.dialog_service import DialogService, PreviewEnded
+from bot.services.digests.improvement_actions import what_we_changed
+from bot.services.identity import IdentityService
+from bot.services.invitations import Invitations
+from bot.services.onboarding import Onboarding
+from bot.services.org_calendar import OrgCalendar
+from bot.services.personal_data import PersonalData
+from bot.services.script_admin import ScriptAdmin
 from bot.services.script_registry import ScriptRegistry
 from frameworks import Frameworks, default_frameworks
 from storage.db import Database
 from storage.secret import load_or_create_secret
+from storage.session_memory import MemorySessions
+from storage.sessions import SessionRepo
 from storage.times import Clock
+
+PREVIEWS = 1_000  # admins' previews kept in memory at most
 
 
 @dataclass
@@ -22,7 +39,15 @@ class Runtime:
     secret: bytes
     frameworks: Frameworks
     scripts: ScriptRegistry
+    calendar: OrgCalendar
+    identities: IdentityService
     dialogs: DialogService
+    previews: DialogService  # admins playing a draft: the same path, nothing stored
+    onboarding: Onboarding
+    invitations: Invitations
+    checkins: CheckinSchedule
+    personal_data: PersonalData
+    script_admin: ScriptAdmin
 
     @property
     def clock(self) -> Clock:
@@ -35,9 +60,46 @@ async def open_runtime(settings: Settings, clock: Clock) -> AsyncIterator[Runtim
     secret = load_or_create_secret(settings.secret_file)
     db = await Database.open(settings.db_path, clock=clock)
     try:
-        frameworks = default_frameworks()
-        scripts = ScriptRegistry(db, frameworks)
-        await scripts.ensure_shipped()
-        yield Runtime(settings, db, secret, frameworks, scripts, DialogService(db, scripts))
+        yield await build_runtime(settings, db, secret)
     finally:
         await db.close()
+
+
+async def build_runtime(settings: Settings, db: Database, secret: bytes) -> Runtime:
+    frameworks = default_frameworks()
+    scripts = ScriptRegistry(db, frameworks)
+    await scripts.ensure_shipped()
+    calendar = OrgCalendar(db)
+    identities = IdentityService(db, secret)
+
+    async def changes_for(org_id: int, today: date) -> list[str]:
+        return await what_we_changed(db, org_id, None, today)
+
+    dialogs = DialogService(
+        SessionRepo(db), scripts, calendar, db.clock, identities.key, changes_for
+    )
+    previews = DialogService(
+        MemorySessions(),
+        scripts,
+        calendar,
+        db.clock,
+        identities.key,
+        live_sessions=PREVIEWS,
+        gone=PreviewEnded,
+    )
+    return Runtime(
+        settings=settings,
+        db=db,
+        secret=secret,
+        frameworks=frameworks,
+        scripts=scripts,
+        calendar=calendar,
+        identities=identities,
+        dialogs=dialogs,
+        previews=previews,
+        onboarding=Onboarding(db, identities, dialogs),
+        invitations=Invitations(db),
+        checkins=CheckinSchedule(db),
+        personal_data=PersonalData(db, identities, dialogs),
+        script_admin=ScriptAdmin(scripts),
+    )

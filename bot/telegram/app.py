@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from functools import partial
 from urllib.parse import urlsplit
 
 from telegram.ext import (
@@ -19,14 +18,21 @@ from telegram.ext import (
 )
 
 from bot.infra.transport import build_requests
-from bot.services.onboarding import Onboarding
-from bot.services.retention import DailyRetention
 from bot.services.runtime import Runtime
-from bot.telegram import digest_handlers, flood, handlers, privacy_handlers, script_handlers
+from bot.telegram import (
+    dialog_handlers,
+    digest_handlers,
+    fallback_handlers,
+    privacy_handlers,
+    script_handlers,
+    start_handlers,
+)
+from bot.telegram.callbacks import DIALOG, pattern
 from bot.telegram.command_menu import publish_menus
-from bot.telegram.jobs import Scheduler
+from bot.telegram.context import CONTEXT_TYPES, CarecheckApp
+from bot.telegram.jobs import TICK_SECONDS, Scheduler
 from bot.telegram.ratelimit import ConversationRateLimiter
-from bot.telegram.replies import SERVICES, BotServices
+from bot.telegram.updates import PersonByPerson
 from storage.people import PeopleRepo
 
 log = logging.getLogger(__name__)
@@ -34,15 +40,17 @@ log = logging.getLogger(__name__)
 # Updates the bot acts on; channel posts, inline queries and the rest are not fetched.
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 CONCURRENT_UPDATES = 256
-SCHEDULER = "carecheck.scheduler"
+FLOWS = 0  # handler group of the multi-step flows: they see an update first
+EVERYTHING = 1  # handler group of everything else
 
 
-def build_application(runtime: Runtime, *, run_jobs: bool = True) -> Application:  # type: ignore[type-arg]
+def build_application(runtime: Runtime, *, run_jobs: bool = True) -> CarecheckApp:
     settings = runtime.settings
     if not settings.token:
         raise ValueError("a bot token is required")
     requests = build_requests(connection_pool_size=CONCURRENT_UPDATES)
-    application = (
+    processor = PersonByPerson(CONCURRENT_UPDATES)
+    application: CarecheckApp = (
         ApplicationBuilder()
         .token(settings.token)
         .base_url(settings.api_url)
@@ -50,79 +58,76 @@ def build_application(runtime: Runtime, *, run_jobs: bool = True) -> Application
         .request(requests[0])
         .get_updates_request(requests[1])
         .rate_limiter(ConversationRateLimiter())
-        .concurrent_updates(CONCURRENT_UPDATES)
-        .job_queue(None)
+        .concurrent_updates(processor)
+        .context_types(CONTEXT_TYPES)
         .build()
     )
-    clock = runtime.clock
-    services = BotServices(runtime, Onboarding(runtime.db, runtime.secret), clock)
-    services.changes_for_users = partial(digest_handlers.changes_for_users, services)
-    handlers.install(application, services)
-    digests = partial(digest_handlers.weekly_digests, services, application.bot)
-    application.bot_data[SCHEDULER] = Scheduler(
-        application.bot, runtime.db, clock, extra_jobs=[digests, DailyRetention(runtime.db)]
-    )
-    application.bot_data["carecheck.run_jobs"] = run_jobs
+    processor.bot = application.bot
+    application.bot_data.runtime = runtime
+    application.bot_data.scheduler = Scheduler(runtime, application.bot)
     register(application)
+    if run_jobs:
+        assert application.job_queue is not None
+        application.job_queue.run_repeating(
+            application.bot_data.scheduler.tick, interval=TICK_SECONDS, first=0
+        )
     return application
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
-    private = filters.ChatType.PRIVATE
+    """Every route of an update to its handler; a button's kind picks its handler."""
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     groups = filters.ChatType.GROUPS | filters.ChatType.CHANNEL
-    on = application.add_handler
-    flood.install(application)
-    on(MessageHandler(groups, handlers.on_group), group=0)
-    on(ChatMemberHandler(handlers.on_group, ChatMemberHandler.MY_CHAT_MEMBER))
+
+    def on(handler: object, group: int = EVERYTHING) -> None:
+        application.add_handler(handler, group=group)  # type: ignore[arg-type]
+
+    on(digest_handlers.planning_flow(), FLOWS)
+    on(script_handlers.review_flow(), FLOWS)
+    on(MessageHandler(groups, fallback_handlers.on_group))
+    on(ChatMemberHandler(fallback_handlers.on_group, ChatMemberHandler.MY_CHAT_MEMBER))
     commands = {
-        "start": handlers.on_start,
-        "checkin": handlers.on_checkin,
-        "language": handlers.on_language,
-        "help": handlers.on_help,
+        "start": start_handlers.on_start,
+        "checkin": start_handlers.on_checkin,
+        "language": start_handlers.on_language,
+        "help": start_handlers.on_help,
         "privacy": privacy_handlers.on_privacy,
         "forget": privacy_handlers.on_forget,
-        "stop": handlers.on_stop,
-        "invite": handlers.on_invite,
+        "stop": start_handlers.on_stop,
+        "invite": start_handlers.on_invite,
         "scripts": script_handlers.on_scripts,
         "digest": digest_handlers.on_digest,
         "actions": digest_handlers.on_actions,
     }
     for name, callback in commands.items():
-        on(CommandHandler(name, callback, filters=private & filters.UpdateType.MESSAGE))
-    on(CallbackQueryHandler(privacy_handlers.on_forget_button, pattern=privacy_handlers.BUTTONS))
-    on(CallbackQueryHandler(handlers.on_button))
-    on(
-        MessageHandler(
-            private & filters.COMMAND & filters.UpdateType.MESSAGE, handlers.on_unknown_command
-        )
-    )
-    on(MessageHandler(private & filters.TEXT & filters.UpdateType.MESSAGE, handlers.on_text))
-    on(
-        MessageHandler(
-            private & filters.Document.ALL & filters.UpdateType.MESSAGE,
-            script_handlers.on_document,
-        )
-    )
-    on(MessageHandler(private & filters.UpdateType.MESSAGE, handlers.on_other_message))
-    application.add_error_handler(handlers.on_error)
+        on(CommandHandler(name, callback, filters=private))
+    buttons = {
+        DIALOG: dialog_handlers.on_dialog_button,
+        ("go",): start_handlers.on_start_checkin,
+        ("later",): start_handlers.on_remind_later,
+        ("L",): start_handlers.on_language_button,
+        ("fg",): privacy_handlers.on_forget_button,
+        ("as",): digest_handlers.on_status_button,
+        ("ap", "ao", "aw"): digest_handlers.on_stale_plan_button,
+        ("dp", "du", "dx"): script_handlers.on_stale_draft_button,
+        ("sx", "sr"): script_handlers.on_version_button,
+    }
+    for kinds, callback in buttons.items():
+        on(CallbackQueryHandler(callback, pattern=pattern(*kinds)))
+    on(CallbackQueryHandler(fallback_handlers.on_unknown_button))
+    on(MessageHandler(private & filters.COMMAND, fallback_handlers.on_unknown_command))
+    on(MessageHandler(private & filters.TEXT, dialog_handlers.on_typed_answer))
+    on(MessageHandler(private, fallback_handlers.on_other_message))
+    application.add_error_handler(fallback_handlers.on_error)  # type: ignore[arg-type]
 
 
-async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
-    services: BotServices = application.bot_data[SERVICES]
-    people = PeopleRepo(services.runtime.db)
+async def _post_init(application: CarecheckApp) -> None:
+    people = PeopleRepo(application.bot_data.runtime.db)
     await publish_menus(
         application.bot,
         managers=[(p.telegram_id, p.language) for p in await people.with_role("manager")],
         admins=[(p.telegram_id, p.language) for p in await people.with_role("admin")],
     )
-    if application.bot_data.get("carecheck.run_jobs"):
-        scheduler: Scheduler = application.bot_data[SCHEDULER]
-        scheduler.start()
-
-
-async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
-    scheduler: Scheduler = application.bot_data[SCHEDULER]
-    await scheduler.stop()
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +139,8 @@ class Webhook:
 
 
 async def serve(
-    application: Application, stop: asyncio.Event, webhook: Webhook | None = None
-) -> None:  # type: ignore[type-arg]
+    application: CarecheckApp, stop: asyncio.Event, webhook: Webhook | None = None
+) -> None:
     """Run until `stop` is set, then finish the updates in flight and shut down cleanly."""
     async with application:
         await _post_init(application)
@@ -159,4 +164,3 @@ async def serve(
         log.info("stopping: finishing the updates in flight")
         await updater.stop()
         await application.stop()
-        await _post_shutdown(application)

@@ -1,15 +1,19 @@
 """Compact, versioned callback data (Telegram allows 1-64 bytes).
 
 Format: `<version>:<kind>[:<field>...]`, e.g. `1:a:1234:7:2` = answer option 2
-on step 7 of session 1234. Options travel as indexes, so every payload stays
-short whatever the script's values are. Nothing here is trusted: the handler
-checks that the session belongs to the person pressing, and the step that the
-button still belongs to the current screen.
+on step 7 of session 1234. Options travel as the engine's choice tokens, so every
+payload stays short whatever the script's values are. Nothing here is trusted: the
+dialog service checks that the session belongs to the person pressing, and the
+engine that the button still belongs to the current screen. An admin's preview
+has a negative session id: it is never a stored session.
+
+Each kind has its handler, routed by `pattern(...)` (PTB's CallbackQueryHandler).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 VERSION = "1"
@@ -34,8 +38,11 @@ KINDS = {
     "ao": (),  # the action has no owner
     "aw": ("weeks",),  # it is due in this many weeks
     "as": ("action", "status"),  # mark an action started (s), done (d) or dropped (x)
+    "fg": ("choice",),  # /forget confirmed (yes) or not (no)
 }
 NUMBERS = frozenset({"session", "step", "org", "version", "unit", "weeks", "action"})
+SIGNED = frozenset({"session"})  # previews' sessions are negative
+DIALOG = ("a", "t", "c", "s", "b", "p", "r")  # the buttons of a dialog screen
 _FIELD = re.compile(r"^[A-Za-z0-9_-]{0,64}$")
 
 
@@ -62,6 +69,7 @@ class Callback:
     weeks: int | None = None
     action: int | None = None
     status: str | None = None
+    choice: str | None = None
 
 
 def encode(kind: str, *fields: object) -> str:
@@ -90,9 +98,47 @@ def decode(data: str | None) -> Callback:
     values: dict[str, object] = {}
     for name, text in zip(names, fields, strict=True):
         if name in NUMBERS:
-            if not text.isdigit() or len(text) > 12:
+            digits = text[1:] if name in SIGNED and text.startswith("-") else text
+            if not digits.isdigit() or len(digits) > 12:
                 raise BadCallback(f"{name} is not a number")
             values[name] = int(text)
         else:
             values[name] = text
     return Callback(kind, **values)  # type: ignore[arg-type]
+
+
+def pattern(*kinds: str, preview: bool | None = None) -> Callable[[object], bool]:
+    """A CallbackQueryHandler's route: well-formed callback data of these kinds.
+
+    With `preview`, a dialog button only of an admin's preview (True) or of a stored
+    session (False). Data that do not decode match no route but the catch-all.
+    """
+    wanted = frozenset(kinds)
+
+    def matches(data: object) -> bool:
+        if not isinstance(data, str):
+            return False
+        try:
+            callback = decode(data)
+        except BadCallback:
+            return False
+        if callback.kind not in wanted:
+            return False
+        if preview is None or callback.session is None:
+            return True
+        return (callback.session < 0) == preview
+
+    return matches
+
+
+def sessions_on(buttons: Iterable[str | None]) -> frozenset[int]:
+    """The sessions whose buttons a message shows, from their callback data."""
+    found: set[int] = set()
+    for data in buttons:
+        try:
+            session = decode(data).session
+        except BadCallback:
+            continue
+        if session is not None:
+            found.add(session)
+    return frozenset(found)

@@ -1,47 +1,40 @@
-"""Managers in the chat: /digest, the weekly digest job, and improvement actions (PDCA).
+"""Managers in the chat: /digest, the weekly digest's messages, improvement actions (PDCA).
 
-Planning an action is a short conversation (title, owner, due date); its
-state is kept per person in memory, since a half-planned action is cheap to
-start again after a restart. Every button re-checks access: callback data can
-name any organisation, item or action.
+Planning an action is a flow (title, owner, due date) kept per person in memory: a
+half-planned action is cheap to start again after a restart. Every button re-checks
+access on the server: callback data can name any organisation, item or action.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import date, datetime
 from html import escape
 
 from telegram import Bot, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ParseMode
-from telegram.error import Forbidden
-from telegram.ext import ContextTypes
+from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from bot.infra.i18n import Translator, _, translator
-from bot.services.digests.digest_access import AccessDenied, can_view
+from bot.services.digests.digest_access import AccessDenied, manager_scope
 from bot.services.digests.digest_compute import DigestError
-from bot.services.digests.digest_delivery import Delivery, deliver_due, digest_for
+from bot.services.digests.digest_delivery import digest_for
 from bot.services.digests.digest_render import RenderedDigest
 from bot.services.digests.improvement_actions import (
     DUE_WEEKS,
     ActionError,
     list_actions,
+    may_plan,
     plan_action,
     set_action_status,
-    what_we_changed,
 )
-from bot.services.onboarding import Identity
-from bot.services.periods import local_today
-from bot.telegram.callbacks import Callback, encode
-from bot.telegram.ratelimit import bulk_sending
-from bot.telegram.replies import BotServices, identify, say, services, show
-from bot.telegram.screens import View, button
+from bot.services.identity import Identity
+from bot.telegram import flows
+from bot.telegram.callbacks import decode, encode, pattern
+from bot.telegram.context import CarecheckContext, Plan
+from bot.telegram.replies import View, answers_query, identify, say, show
+from bot.telegram.screens import button
 from storage.actions import Action
-from storage.db import Database
-from storage.digest_log import Recipient
 from storage.errors import NotFound
-from storage.orgs import OrgRepo
 
 log = logging.getLogger(__name__)
 
@@ -60,36 +53,12 @@ STATUS_NAMES = {
     "done": _("done"),
     "dropped": _("dropped"),
 }
-PLANNING = "carecheck.planning"
 DIGEST_REFUSED = _("Digests are for managers and administrators.")
 ACTIONS_REFUSED = _("Improvement actions are for managers and administrators.")
-
-
-@dataclass
-class Plan:
-    """An improvement action being planned in the chat, step by step."""
-
-    org_id: int
-    unit_id: int | None
-    framework: str
-    item_id: str
-    title: str | None = None
-    owner: str | None = None
-    asked_owner: bool = False
-
-
-def plans(context: ContextTypes.DEFAULT_TYPE) -> dict[int, Plan]:
-    return context.application.bot_data.setdefault(PLANNING, {})  # type: ignore[no-any-return]
-
-
-def manager_scope(who: Identity) -> tuple[int, int | None] | None:
-    """The organisation (and unit) a manager's /digest and /actions are about."""
-    for membership in who.memberships:
-        if membership.org_id is not None and who.may(
-            "digest", membership.org_id, membership.unit_id
-        ):
-            return membership.org_id, membership.unit_id
-    return None
+NO_PLAN = _("Only managers of this organisation can plan actions.")
+PLAN_ENDED = _("This plan has ended. Start again from the digest.")
+DID_NOT_WORK = _("That did not work. Please try again.")
+TITLE, OWNER, DUE = range(3)
 
 
 async def send_digest(bot: Bot, chat_id: int, rendered: RenderedDigest, t: Translator) -> None:
@@ -119,19 +88,19 @@ async def send_digest(bot: Bot, chat_id: int, rendered: RenderedDigest, t: Trans
 
 
 async def managing(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, refusal: str
+    update: Update, context: CarecheckContext, refusal: str
 ) -> tuple[Identity, Translator, tuple[int, int | None]] | None:
     """The sender, their language and the scope they manage; or the refusal, said."""
     who = await identify(update, context)
     t = translator(who.language)
-    scope = manager_scope(who)
+    scope = manager_scope(who.memberships)
     if scope is None:
         await say(update, context, t(refusal))
         return None
     return who, t, scope
 
 
-async def on_digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_digest(update: Update, context: CarecheckContext) -> None:
     """/digest [unit] [week]: this or another week's digest, for a manager's own scope."""
     found = await managing(update, context, DIGEST_REFUSED)
     if found is None:
@@ -143,17 +112,17 @@ async def on_digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             unit_id = int(arg)
         else:
             period = arg
-    svc = services(context)
+    runtime = context.runtime
     try:
         rendered = await digest_for(
-            svc.runtime.db,
-            svc.runtime.frameworks,
+            runtime.db,
+            runtime.frameworks,
             who.memberships,
             org_id,
             unit_id,
             period,
             who.language,
-            now=svc.clock(),
+            now=runtime.clock(),
         )
     except AccessDenied:
         await say(update, context, t("You cannot see that unit's digest."))
@@ -162,145 +131,183 @@ async def on_digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.info("digest refused: %s", error)
         await say(update, context, t("Usage: /digest [unit number] [week like 2026-W47]"))
         return
-    await send_digest(context.bot, update.effective_chat.id, rendered, t)  # type: ignore[union-attr]
+    assert update.effective_chat is not None
+    await send_digest(context.bot, update.effective_chat.id, rendered, t)
 
 
-async def weekly_digests(svc: BotServices, bot: Bot, now: datetime) -> Delivery:
-    """The scheduler's job: every due digest to every manager still owed it, paced."""
-    db, frameworks = svc.runtime.db, svc.runtime.frameworks
-
-    async def send(recipient: Recipient, rendered: RenderedDigest) -> None:
-        t = translator(recipient.language)
-        try:
-            with bulk_sending():
-                await send_digest(bot, recipient.telegram_id, rendered, t)
-        except Forbidden:
-            log.info("manager %s blocked the bot; digest skipped", recipient.person_id)
-
-    return await deliver_due(db, frameworks, send, now=now)
+# ---------------------------------------------------------------- planning an action
 
 
-async def plan_button(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, who: Identity, data: Callback
-) -> str:
+@answers_query
+async def plan_entry(update: Update, context: CarecheckContext) -> str | None:
     """ "Plan an action" on a weak item: ask for a title."""
+    query = update.callback_query
+    assert query is not None
+    who = await identify(update, context)
     t = translator(who.language)
+    data = decode(query.data)
     org_id, unit_id = data.org or 0, data.unit or None
-    if not can_view(who.memberships, org_id, unit_id) or not who.may("digest", org_id, unit_id):
-        return t("Only managers of this organisation can plan actions.")
-    if unit_id is not None:
-        unit = await OrgRepo(services(context).runtime.db).get_unit(unit_id)
-        if unit is None or unit.org_id != org_id:
-            return t("Only managers of this organisation can plan actions.")
-    if services(context).runtime.frameworks.item(data.framework or "", data.item or "") is None:
-        return t(ITEM_GONE)
-    plans(context)[who.telegram_id] = Plan(org_id, unit_id, data.framework or "", data.item or "")
+    runtime = context.runtime
+    refused = await may_plan(
+        runtime.db,
+        runtime.frameworks,
+        who.memberships,
+        org_id,
+        unit_id,
+        data.framework or "",
+        data.item or "",
+    )
+    if refused is not None:
+        context.person.plan = None
+        reason = ITEM_GONE if refused == "unknown_item" else NO_PLAN
+        raise flows.Next(flows.END, t(reason))
+    context.person.plan = Plan(
+        org_id, unit_id, data.framework or "", data.item or "", flows.started(context)
+    )
     await say(update, context, t("What is the action? Send a short title."))
-    return ""
+    raise flows.Next(TITLE)
 
 
-async def planning_text(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, who: Identity, text: str
-) -> bool:
-    """Take a typed answer in the planning conversation; False if none is under way."""
-    plan = plans(context).get(who.telegram_id)
+async def plan_title(update: Update, context: CarecheckContext) -> int:
+    plan, t = await _plan(update, context)
     if plan is None:
-        return False
-    t = translator(who.language)
-    if plan.title is None:
-        plan.title = text
-        plan.asked_owner = True
-        keyboard = InlineKeyboardMarkup([[button(t("Skip ▶"), encode("ao"))]])
-        await show(
-            context,
-            update.effective_chat.id,
-            View(escape(t("Who will do it? Send a name or a role, or tap Skip.")), keyboard),
-        )  # type: ignore[union-attr]
-        return True
-    plan.owner = text
-    await ask_due(update, context, t)
-    return True
+        return flows.END  # the text goes on to whatever else the person is doing
+    message = update.effective_message
+    assert message is not None and message.text is not None and update.effective_chat
+    plan.title = message.text
+    keyboard = InlineKeyboardMarkup([[button(t("Skip ▶"), encode("ao"))]])
+    question = escape(t("Who will do it? Send a name or a role, or tap Skip."))
+    await show(context, update.effective_chat.id, View(question, keyboard))
+    raise flows.Next(OWNER)
 
 
-async def ask_due(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator, message_id: int | None = None
-) -> None:
-    rows = [[button(t("In {weeks} weeks", weeks=w), encode("aw", w)) for w in DUE_WEEKS]]
-    await show(
-        context,
-        update.effective_chat.id,
-        View(escape(t("When should it be done?")), InlineKeyboardMarkup(rows)),
-        message_id,
-    )  # type: ignore[union-attr]
+async def plan_owner(update: Update, context: CarecheckContext) -> int:
+    plan, t = await _plan(update, context)
+    if plan is None:
+        return flows.END
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    plan.owner = message.text
+    await _ask_due(update, context, t)
+    raise flows.Next(DUE)
 
 
-async def owner_skip_button(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, who: Identity, message_id: int
-) -> str:
-    t = translator(who.language)
-    plan = plans(context).get(who.telegram_id)
-    if plan is None or plan.title is None:
-        return t("This plan has ended. Start again from the digest.")
-    await ask_due(update, context, t, message_id)
-    return ""
+@answers_query
+async def plan_no_owner(update: Update, context: CarecheckContext) -> str | None:
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    plan, t = await _plan(update, context, quietly=True)
+    if plan is None:
+        raise flows.Next(flows.END, t(PLAN_ENDED))
+    await _ask_due(update, context, t, query.message.message_id)
+    raise flows.Next(DUE)
 
 
-async def due_button(
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    who: Identity,
-    data: Callback,
-    message_id: int,
-) -> str:
-    t = translator(who.language)
-    plan = plans(context).get(who.telegram_id)
-    if plan is None or plan.title is None:
-        return t("This plan has ended. Start again from the digest.")
-    svc = services(context)
-    today = await org_day(svc.runtime.db, plan.org_id, svc.clock())
+@answers_query
+async def plan_due(update: Update, context: CarecheckContext) -> str | None:
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    plan, t = await _plan(update, context, quietly=True)
+    if plan is None:
+        raise flows.Next(flows.END, t(PLAN_ENDED))
+    who = await identify(update, context)
+    data = decode(query.data)
+    runtime = context.runtime
     try:
         action = await plan_action(
-            svc.runtime.db,
-            svc.runtime.frameworks,
+            runtime.db,
+            runtime.frameworks,
             who.memberships,
             org_id=plan.org_id,
             unit_id=plan.unit_id,
             framework=plan.framework,
             item_id=plan.item_id,
-            title=plan.title,
+            title=plan.title or "",
             owner=plan.owner,
             weeks=data.weeks or 0,
-            today=today,
+            today=await runtime.calendar.today(plan.org_id),
             created_by=who.person.id if who.person else None,
         )
     except AccessDenied:
-        return t("Only managers of this organisation can plan actions.")
+        return t(NO_PLAN)
     except ActionError as error:
-        return t(ACTION_ERRORS.get(error.code, "That did not work. Please try again."))
-    plans(context).pop(who.telegram_id, None)
+        return t(ACTION_ERRORS.get(error.code, DID_NOT_WORK))
+    context.person.plan = None
     text = t(
         "Planned: “{title}”, due {due}. It will show in each digest until it is done.",
         title=action.title,
         due=action.due_on.isoformat() if action.due_on else "-",
     )
-    await show(context, update.effective_chat.id, View(escape(text)), message_id)  # type: ignore[union-attr]
-    return ""
+    await show(context, query.message.chat.id, View(escape(text)), query.message.message_id)
+    raise flows.Next(flows.END)
 
 
-async def on_actions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _plan(
+    update: Update, context: CarecheckContext, *, quietly: bool = False
+) -> tuple[Plan | None, Translator]:
+    """The person's plan under way; an expired one ends (said, unless `quietly`)."""
+    t = translator((await identify(update, context)).language)
+    plan = context.person.plan
+    if plan is not None and not flows.expired(context, plan.since):
+        return plan, t
+    context.person.plan = None
+    if not quietly:
+        await say(update, context, t(PLAN_ENDED))
+    return None, t
+
+
+async def _ask_due(
+    update: Update, context: CarecheckContext, t: Translator, message_id: int | None = None
+) -> None:
+    assert update.effective_chat is not None
+    rows = [[button(t("In {weeks} weeks", weeks=w), encode("aw", w)) for w in DUE_WEEKS]]
+    question = View(escape(t("When should it be done?")), InlineKeyboardMarkup(rows))
+    await show(context, update.effective_chat.id, question, message_id)
+
+
+@answers_query
+async def on_stale_plan_button(update: Update, context: CarecheckContext) -> str | None:
+    """A plan's Skip or due-date button with no plan under way (ended, expired, restarted)."""
+    return translator((await identify(update, context)).language)(PLAN_ENDED)
+
+
+def planning_flow() -> ConversationHandler[CarecheckContext]:
+    def leave(context: CarecheckContext) -> None:
+        context.person.plan = None
+
+    text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
+    return flows.declare(
+        "planning an action",
+        entry_points=[CallbackQueryHandler(plan_entry, pattern=pattern("ap"))],
+        states={
+            TITLE: [MessageHandler(text, plan_title)],
+            OWNER: [
+                MessageHandler(text, plan_owner),
+                CallbackQueryHandler(plan_no_owner, pattern=pattern("ao")),
+            ],
+            DUE: [CallbackQueryHandler(plan_due, pattern=pattern("aw"))],
+        },
+        leave=leave,
+    )
+
+
+# ---------------------------------------------------------------- actions
+
+
+async def on_actions(update: Update, context: CarecheckContext) -> None:
     found = await managing(update, context, ACTIONS_REFUSED)
     if found is None:
         return
-    who, t, scope = found
-    svc = services(context)
-    actions = await list_actions(svc.runtime.db, who.memberships, scope[0], scope[1])
+    who, t, (org_id, unit_id) = found
+    actions = await list_actions(context.runtime.db, who.memberships, org_id, unit_id)
     if not actions:
         await say(
             update, context, t("No open improvement actions. Plan one from a weak spot in /digest.")
         )
         return
+    assert update.effective_chat is not None
     for action in actions:
-        await show(context, update.effective_chat.id, action_view(action, t))  # type: ignore[union-attr]
+        await show(context, update.effective_chat.id, action_view(action, t))
 
 
 def action_view(action: Action, t: Translator) -> View:
@@ -318,37 +325,28 @@ def action_view(action: Action, t: Translator) -> View:
     return View(text, InlineKeyboardMarkup([buttons]) if buttons else None)
 
 
-async def status_button(
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    who: Identity,
-    data: Callback,
-    message_id: int,
-) -> str:
+@answers_query
+async def on_status_button(update: Update, context: CarecheckContext) -> str | None:
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    who = await identify(update, context)
     t = translator(who.language)
+    data = decode(query.data)
     status = STATUS_CODES.get(data.status or "")
     if status is None or data.action is None:
         return t("This button is no longer valid.")
-    svc = services(context)
+    runtime = context.runtime
     try:
         action = await set_action_status(
-            svc.runtime.db, who.memberships, data.action, status, svc.clock().date()
-        )  # type: ignore[arg-type]
+            runtime.db,
+            who.memberships,
+            data.action,
+            status,  # type: ignore[arg-type]
+            runtime.clock().date(),
+        )
     except AccessDenied:
         return t("Only managers of this organisation can change actions.")
     except ActionError as error:
-        return t(ACTION_ERRORS.get(error.code, "That did not work. Please try again."))
-    await show(context, update.effective_chat.id, action_view(action, t), message_id)  # type: ignore[union-attr]
-    return ""
-
-
-async def org_day(db: Database, org_id: int, now: datetime) -> date:
-    org = await OrgRepo(db).get_org(org_id)
-    return local_today(now, org.timezone if org else "UTC")
-
-
-async def changes_for_users(svc: BotServices, org_id: int, language: str) -> list[str]:
-    """ "What we changed after your feedback" lines for a service user who just finished."""
-    del language  # action titles are written by managers in the organisation's language
-    today = await org_day(svc.runtime.db, org_id, svc.clock())
-    return await what_we_changed(svc.runtime.db, org_id, None, today)
+        return t(ACTION_ERRORS.get(error.code, DID_NOT_WORK))
+    await show(context, query.message.chat.id, action_view(action, t), query.message.message_id)
+    return None

@@ -11,18 +11,16 @@ import logging
 from html import escape
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
 from bot.infra.i18n import _, translator
-from bot.services.personal_data import describe, forget, forget_warning, stored_about
-from bot.telegram.replies import identify, say, services, show
-from bot.telegram.screens import View, button
+from bot.services.personal_data import describe, forget_warning
+from bot.telegram.callbacks import decode, encode
+from bot.telegram.context import CarecheckContext
+from bot.telegram.replies import View, answers_query, identify, say, show
+from bot.telegram.screens import button
 
 log = logging.getLogger(__name__)
 
-YES, NO = "1:fg:yes", "1:fg:no"
-BUTTONS = r"^1:fg:(yes|no)$"  # the pattern the callback handler is registered with
 DELETE = _("Yes, delete")
 KEEP = _("No, keep it")
 NOTHING = _("carecheck stores nothing about you, so there is nothing to delete.")
@@ -30,40 +28,37 @@ DONE = _("Done: what carecheck stored about you is deleted.")
 KEPT = _("Nothing was deleted.")
 
 
-async def on_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_privacy(update: Update, context: CarecheckContext) -> None:
     who = await identify(update, context)
-    stored = await stored_about(services(context).runtime.db, who)
+    stored = await context.runtime.personal_data.stored_about(who)
     await say(update, context, describe(stored, translator(who.language)))
 
 
-async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_forget(update: Update, context: CarecheckContext) -> None:
     who = await identify(update, context)
     t = translator(who.language)
-    stored = await stored_about(services(context).runtime.db, who)
+    stored = await context.runtime.personal_data.stored_about(who)
     if stored.empty:
         await say(update, context, t(NOTHING))
         return
-    keyboard = InlineKeyboardMarkup([[button(t(DELETE), YES), button(t(KEEP), NO)]])
-    chat_id = update.effective_chat.id  # type: ignore[union-attr]
-    await show(context, chat_id, View(escape(forget_warning(stored, t)), keyboard))
+    keyboard = InlineKeyboardMarkup(
+        [[button(t(DELETE), encode("fg", "yes")), button(t(KEEP), encode("fg", "no"))]]
+    )
+    assert update.effective_chat is not None
+    await show(context, update.effective_chat.id, View(escape(forget_warning(stored, t)), keyboard))
 
 
-async def on_forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@answers_query
+async def on_forget_button(update: Update, context: CarecheckContext) -> str | None:
     query = update.callback_query
     assert query is not None and query.message is not None
-    svc = services(context)
     who = await identify(update, context)
     t = translator(who.language)
-    if query.data == YES:
-        await forget(svc.runtime.db, svc.onboarding, who)
+    if decode(query.data).choice == "yes":
+        await context.runtime.personal_data.forget(who)
         log.info("a person used /forget")
         text = t(DONE)
     else:
         text = t(KEPT)
-    try:
-        await show(context, query.message.chat.id, View(escape(text)), query.message.message_id)
-    finally:
-        try:
-            await query.answer()
-        except TelegramError as error:
-            log.info("answering callback query %s failed: %s", query.id, error)
+    await show(context, query.message.chat.id, View(escape(text)), query.message.message_id)
+    return None

@@ -8,8 +8,10 @@ every request, bulk or not, waits out a 429 and is retried.
 
 A 5xx or a dropped connection is retried too, twice, with a short pause:
 editing a message again is harmless (Telegram answers "not modified" if the
-first attempt got through). Answering a callback query is not retried: a
-second answer is an error, and an unanswered query only leaves a spinner.
+first attempt got through). Answering a callback query is retried once: if the
+first answer did get through, the second is refused (and only logged), while an
+unanswered query leaves the person's button spinning with no word from the bot.
+This module is the one place retries are decided.
 """
 
 from __future__ import annotations
@@ -28,10 +30,12 @@ log = logging.getLogger(__name__)
 
 _BULK: ContextVar[bool] = ContextVar("carecheck_bulk_sending", default=False)
 BULK_MESSAGES_PER_SECOND = 29  # a little under Telegram's 30, so bursts stay inside
-RETRIES = 6
-TRANSIENT_RETRIES = 2
+RETRIES = 6  # after a 429, each waited out for its retry_after
+TRANSIENT_RETRIES = 2  # after a 5xx or a dropped connection
 TRANSIENT_PAUSE = 0.5  # seconds, doubled on the second retry
-NOT_RETRIED = frozenset({"answerCallbackQuery", "getUpdates"})
+# Endpoints retried less after a transport failure: getUpdates is simply asked again
+# by the updater, and a callback query can be answered only once.
+FEWER_RETRIES = {"getUpdates": 0, "answerCallbackQuery": 1}
 
 
 @contextmanager
@@ -62,7 +66,7 @@ class ConversationRateLimiter(AIORateLimiter):
         # Without a chat id AIORateLimiter skips its overall and group limiters;
         # `data` only steers the limiter, the request itself is in args/kwargs.
         limited = data if _BULK.get() else {}
-        attempts = 1 if endpoint in NOT_RETRIED else 1 + TRANSIENT_RETRIES
+        attempts = 1 + FEWER_RETRIES.get(endpoint, TRANSIENT_RETRIES)
         for attempt in range(attempts):
             try:
                 return await super().process_request(

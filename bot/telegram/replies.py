@@ -1,81 +1,100 @@
-"""What every handler shares: the services, who is writing, and how a view reaches the chat."""
+"""How anything reaches the chat: who is writing, a view shown or edited, a query answered once.
+
+Every handler of a button is wrapped by `answers_query`: whatever happens inside, the
+query is answered exactly once, with the short notice the handler returns or, if it
+failed, "your answers are saved" in the sender's language (the log gets the detail).
+Retrying a failed answer is the transport's job (`ratelimit`), decided in one place.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
 from html import escape
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
-from telegram.ext import ContextTypes
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ApplicationHandlerStop
 
-from bot.infra.i18n import Translator, translator
-from bot.services.dialog_service import Step
-from bot.services.onboarding import Identity, Onboarding
-from bot.services.periods import local_today
-from bot.services.runtime import Runtime
-from bot.telegram import screens as render
-from bot.telegram.screens import View
-from storage.orgs import OrgRepo
+from bot.infra.i18n import DEFAULT_LANGUAGE, Translator, _, translator
+from bot.services.identity import Identity
+from bot.services.refusal import Refusal
+from bot.telegram.context import CarecheckContext, ViewKey
 
 log = logging.getLogger(__name__)
 
-SERVICES = "carecheck"
-TIMEZONE_TTL = 60.0  # seconds
+CALLBACK_TEXT_LIMIT = 200
+SOMETHING_WRONG = _(
+    "Something went wrong. Your answers so far are saved; please try again in a moment."
+)
+
+ButtonHandler = Callable[[Update, CarecheckContext], Awaitable[str | None]]
+Handler = Callable[[Update, CarecheckContext], Awaitable[None]]
 
 
-@dataclass
-class BotServices:
-    runtime: Runtime
-    onboarding: Onboarding
-    clock: Callable[[], datetime]
-    # The last content shown in each message, so no edit repeats it ("not modified").
-    shown: dict[tuple[int, int], tuple[str, str]] = field(default_factory=dict)
-    # "What we changed after your feedback" lines for an organisation, in a language.
-    changes_for_users: Callable[[int, str], Awaitable[list[str]]] | None = None
-    timezones: dict[int, tuple[float, str]] = field(default_factory=dict)
+@dataclass(frozen=True, slots=True)
+class View:
+    """One message as it is shown: HTML text and, maybe, buttons."""
 
-    async def org_today(self, org_id: int) -> date:
-        """Today where the organisation is: the day answers are filed under.
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
 
-        The time zone is cached for a minute: it is asked on every answer and
-        changes about never.
-        """
-        now = time.monotonic()
-        cached = self.timezones.get(org_id)
-        if cached is None or cached[0] <= now:
-            org = await OrgRepo(self.runtime.db).get_org(org_id)
-            cached = (now + TIMEZONE_TTL, org.timezone if org else "UTC")
-            self.timezones[org_id] = cached
-        return local_today(self.clock(), cached[1])
+    def key(self) -> ViewKey:
+        """What Telegram compares for "message is not modified": text and buttons."""
+        if self.keyboard is None:
+            return self.text, ()
+        rows = tuple(
+            tuple((b.text, b.callback_data or b.url or "") for b in row)  # type: ignore[misc]
+            for row in self.keyboard.inline_keyboard
+        )
+        return self.text, rows
 
 
-def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
-    return context.application.bot_data[SERVICES]  # type: ignore[no-any-return]
-
-
-async def identify(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Identity:
+async def identify(update: Update, context: CarecheckContext) -> Identity:
     user = update.effective_user
     assert user is not None
-    return await services(context).onboarding.identify(user.id, user.language_code)
+    return await context.runtime.identities.identify(user.id, user.language_code)
 
 
-# ---------------------------------------------------------------- showing things
+async def sender_language(update: Update, context: CarecheckContext) -> str:
+    """The sender's language, or English when even that cannot be looked up."""
+    try:
+        if update.effective_user is not None:
+            return (await identify(update, context)).language
+    except Exception:  # the database itself may be what failed
+        log.warning("update %s: could not look up the sender's language", update.update_id)
+    return DEFAULT_LANGUAGE
+
+
+def refusal_text(t: Translator, refusal: Refusal) -> str:
+    terms = {name: t(term) for name, term in refusal.terms.items()}
+    return t(refusal.message, **refusal.params, **terms)
 
 
 async def show(
-    context: ContextTypes.DEFAULT_TYPE, chat_id: int, view: View, message_id: int | None = None
+    context: CarecheckContext,
+    chat_id: int,
+    view: View,
+    message_id: int | None = None,
+    showing: InlineKeyboardMarkup | None = None,
 ) -> int:
-    """Edit `message_id` to the view (unless it already shows it), or send a new message."""
-    shown = services(context).shown
+    """Edit `message_id` to the view, unless it shows it already; or send a new message.
+
+    `showing` is the pressed message's keyboard as Telegram reports it: when it is
+    the view's (an edit arrived after the person tapped), there is nothing to edit.
+    """
+    shown = context.bot_data.shown
     key = view.key()
     if message_id is not None:
-        if shown.get((chat_id, message_id)) == key:
+        if shown.get((chat_id, message_id)) == key or (
+            showing is not None
+            and view.keyboard is not None
+            and showing.to_dict() == view.keyboard.to_dict()
+        ):
+            shown[(chat_id, message_id)] = key
             return message_id
         try:
             await context.bot.edit_message_text(
@@ -96,34 +115,45 @@ async def show(
         chat_id, view.text, parse_mode=ParseMode.HTML, reply_markup=view.keyboard
     )
     shown[(chat_id, message.message_id)] = key
-    if len(shown) > 50_000:
-        shown.pop(next(iter(shown)))
     return message.message_id
 
 
-async def say(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+async def say(update: Update, context: CarecheckContext, text: str) -> None:
     """A plain translated sentence as a new message."""
     chat = update.effective_chat
     assert chat is not None
     await context.bot.send_message(chat.id, escape(text), parse_mode=ParseMode.HTML)
 
 
-async def tell(update: Update, context: ContextTypes.DEFAULT_TYPE, message: str) -> None:
+async def tell(update: Update, context: CarecheckContext, message: str) -> None:
     """One catalogue sentence, in the sender's language, as a new message."""
-    who = await identify(update, context)
-    await say(update, context, translator(who.language)(message))
+    await say(update, context, translator(await sender_language(update, context))(message))
 
 
-async def step_view(step: Step, t: Translator, context: ContextTypes.DEFAULT_TYPE) -> View:
-    screen = step.screen
-    if screen.phase == "done":
-        changes: list[str] = []
-        hook = services(context).changes_for_users
-        if step.loaded.script.audience == "service_user" and hook is not None:
-            row = await services(context).runtime.dialogs.sessions.get(step.session_id)
-            if row is not None:
-                changes = await hook(row.org_id, t.language)
-        return render.finished_view(step, t, changes)
-    if screen.phase == "paused":
-        return render.paused_view(step, t)
-    return render.question_view(step, t)
+def answers_query(handler: ButtonHandler) -> Handler:
+    """A button's handler whose query is answered exactly once, with the notice it returns.
+
+    A flow's step ends by raising ApplicationHandlerStop with its next state (a
+    `flows.Next`, which may carry the notice): the query is answered all the same.
+    """
+
+    @functools.wraps(handler)
+    async def answered(update: Update, context: CarecheckContext) -> None:
+        query = update.callback_query
+        assert query is not None
+        notice: str | None = None
+        try:
+            notice = await handler(update, context)
+        except ApplicationHandlerStop as stop:
+            notice = getattr(stop, "notice", None)
+            raise
+        except Exception:
+            log.exception("update %s failed", update.update_id)
+            notice = translator(await sender_language(update, context))(SOMETHING_WRONG)
+        finally:
+            try:
+                await query.answer(notice[:CALLBACK_TEXT_LIMIT] if notice else None)
+            except TelegramError as error:
+                log.info("answering callback query %s failed: %s", query.id, error)
+
+    return answered

@@ -1,12 +1,12 @@
-"""Screens to Telegram messages: HTML text (escaped) and inline keyboards.
+"""A dialog's screens as Telegram messages: HTML text (escaped) and inline keyboards.
 
 Script texts and translations may contain `<`, `>` and `&`; everything that is
-not our own markup goes through `html.escape`.
+not our own markup goes through `html.escape`. The buttons of a question are the
+engine's choices, each carrying its token: rendering decides only how they look.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -14,7 +14,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.infra.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, _
 from bot.services.dialog_phrases import YES_NO_LABELS, pick
 from bot.services.dialog_service import Step
+from bot.services.digests.improvement_actions import WHAT_WE_CHANGED
 from bot.telegram.callbacks import encode
+from bot.telegram.replies import View
+from dialogs.engine import NOT_APPLICABLE, Choice
 from dialogs.model import Question
 
 BACK = _("◀ Back")
@@ -26,22 +29,6 @@ START = _("▶ Start now")
 LATER = _("⏰ Remind me later")
 TYPE_COMMENT = _("Type your comment as a message, or tap Skip.")
 TYPE_ANSWER = _("Type your answer as a message.")
-
-
-@dataclass(frozen=True, slots=True)
-class View:
-    text: str
-    keyboard: InlineKeyboardMarkup | None = None
-
-    def key(self) -> tuple[str, tuple[tuple[tuple[str, str], ...], ...]]:
-        """What Telegram compares for "message is not modified": text and buttons."""
-        if self.keyboard is None:
-            return self.text, ()
-        rows = tuple(
-            tuple((b.text, b.callback_data or b.url or "") for b in row)  # type: ignore[misc]
-            for row in self.keyboard.inline_keyboard
-        )
-        return self.text, rows
 
 
 def button(text: str, data: str) -> InlineKeyboardButton:
@@ -81,64 +68,63 @@ def question_view(step: Step, t: Translator) -> View:
 def _option_rows(step: Step, question: Question, t: Translator) -> list[list[InlineKeyboardButton]]:
     screen = step.screen
     sid, at = step.session_id, screen.step
-    lang = t.language
+    choices = step.loaded.engine.choices(question)
     current = screen.answer
     chosen = None if current is None or current.skipped else current.value
 
-    def mark(value: object, label: str) -> str:
-        is_chosen = chosen == value or (
-            current is not None and value == "n" and current.not_applicable
+    def mark(choice: Choice) -> str:
+        label = choice_label(choice, question, t)
+        answered = chosen == choice.value or (
+            current is not None and current.not_applicable and choice.value == NOT_APPLICABLE
         )
-        return f"✓ {label}" if is_chosen else label
+        return f"✓ {label}" if answered else label
 
     if question.type == "yes_no":
-        return [
-            [
-                button(mark(value, t(label)), encode("a", sid, at, i))
-                for i, (value, label) in enumerate(YES_NO_LABELS.items())
-            ]
-        ]
+        return [[button(mark(c), encode("a", sid, at, c.token)) for c in choices]]
     if question.type == "nps":
-        cells = [button(mark(n, str(n)), encode("a", sid, at, n)) for n in range(11)]
+        cells = [button(mark(c), encode("a", sid, at, c.token)) for c in choices]
         return [cells[:6], cells[6:]]
-    if question.type == "text":
-        return []
-    options = step.loaded.engine.options(question)
     if question.type == "multi":
         rows = [
-            [button(("☑ " if str(o.value) in screen.selected else "☐ ") + _label(o, lang),
-                    encode("t", sid, at, i))]
-            for i, o in enumerate(options)
+            [button(("☑ " if str(c.value) in screen.selected else "☐ ")
+                    + choice_label(c, question, t), encode("t", sid, at, c.token))]
+            for c in choices
         ]  # fmt: skip
         rows.append([button(t(DONE), encode("c", sid, at))])
         return rows
-    rows = [
-        [button(mark(o.value, _label(o, lang)), encode("a", sid, at, i))]
-        for i, o in enumerate(options)
-    ]
-    if question.type == "scale" and question.scale:
-        not_applicable = step.loaded.script.scales[question.scale].not_applicable
-        if not_applicable:
-            rows.append([button(mark("n", pick(not_applicable, lang)), encode("a", sid, at, "n"))])
-    return rows
+    return [[button(mark(c), encode("a", sid, at, c.token))] for c in choices]
 
 
-def _label(option: object, lang: str) -> str:
-    text = pick(option.label, lang)  # type: ignore[attr-defined]
-    emoji = option.emoji  # type: ignore[attr-defined]
-    return f"{emoji} {text}" if emoji else text
+def choice_label(choice: Choice, question: Question, t: Translator) -> str:
+    """How a choice reads: the script's label (with its emoji), a translated yes/no, a digit."""
+    if choice.label is not None:
+        text = pick(choice.label, t.language)
+        return f"{choice.emoji} {text}" if choice.emoji else text
+    if question.type == "yes_no":
+        return t(YES_NO_LABELS[str(choice.value)])
+    return str(choice.value)
 
 
-def finished_view(step: Step, t: Translator, changes: list[str] | None = None) -> View:
+def step_view(step: Step, t: Translator) -> View:
+    """The screen a step leaves the session on."""
+    phase = step.screen.phase
+    if phase == "done":
+        return finished_view(step, t)
+    if phase == "paused":
+        return paused_view(step, t)
+    return question_view(step, t)
+
+
+def finished_view(step: Step, t: Translator) -> View:
     script = step.loaded.script
     lines = [
         f"<b>{escape(pick(script.title, t.language))}</b>",
         "",
         escape(pick(script.thanks, t.language)),
     ]
-    if changes:
-        lines += ["", f"<b>{escape(t('What we changed after your feedback:'))}</b>"]
-        lines += [escape(change) for change in changes]
+    if step.changes:
+        lines += ["", f"<b>{escape(t(WHAT_WE_CHANGED))}</b>"]
+        lines += [escape(change) for change in step.changes]
     return View("\n".join(lines))
 
 

@@ -1,56 +1,51 @@
 """Admins edit scripts in the chat: upload, see errors or the change, preview, publish, roll back.
 
-A draft lives in memory, for its admin only, until it is published or
-discarded; every button re-checks the permission, because callback data can
-be forged. A preview is an in-memory session with id 0: it is rendered and
-answered like a real one, and nothing of it is stored.
+Reviewing an upload is a flow: the draft lives in memory, for its admin only, until
+it is published or discarded, a command or a check-in ends it, or it expires. Every
+button re-checks the permission, because callback data can be forged. A preview is
+an ordinary dialog on the in-memory store: rendered and answered like a real one,
+and nothing of it is stored.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from html import escape
 
 from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
+from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from bot.infra.i18n import Translator, _, translator
-from bot.services.dialog_phrases import explain
-from bot.services.dialog_service import Step
-from bot.services.onboarding import Identity
+from bot.infra.message_split import split_message
+from bot.services.dialog_service import Press, Respondent
+from bot.services.identity import Identity
 from bot.services.permissions import is_global_admin
 from bot.services.script_admin import (
     Draft,
     InvalidDraft,
-    ScriptAdmin,
     VersionNotFound,
     preview_engine,
     upload_problem,
 )
 from bot.services.script_registry import LoadedScript
-from bot.telegram import screens as render
-from bot.telegram.callbacks import Callback, encode
-from bot.telegram.replies import identify, say, services, show, step_view
-from bot.telegram.screens import View, button
-from dialogs.engine import Session
-from dialogs.errors import DialogError
+from bot.telegram import flows
+from bot.telegram.callbacks import decode, encode, pattern
+from bot.telegram.context import CarecheckContext
+from bot.telegram.dialog_handlers import show_reply_to_text
+from bot.telegram.replies import View, answers_query, identify, say, show
+from bot.telegram.screens import button, intro_text, step_view
 
 log = logging.getLogger(__name__)
 
-PREVIEW_SESSION = 0
 MAX_ERRORS_SHOWN = 25
 PREVIEW = _("👁 Preview")
 PUBLISH = _("✅ Publish")
 DISCARD = _("🗑 Discard")
-
-
-@dataclass
-class Preview:
-    loaded: LoadedScript
-    session: Session
+ADMIN_ONLY = _("Only administrators can do this.")
+DRAFT_GONE = _("This draft is gone. Please send the file again.")
+REVIEWING = 0
 
 
 def admin_scope(who: Identity) -> tuple[bool, int | None]:
@@ -63,23 +58,8 @@ def admin_scope(who: Identity) -> tuple[bool, int | None]:
     return False, None
 
 
-def may_act_in(who: Identity, org_id: int | None) -> bool:
-    return who.may("scripts", org_id)
-
-
-def script_admin(context: ContextTypes.DEFAULT_TYPE) -> ScriptAdmin:
-    return ScriptAdmin(services(context).runtime.scripts)
-
-
-def drafts(context: ContextTypes.DEFAULT_TYPE) -> dict[int, Draft]:
-    return context.application.bot_data.setdefault("carecheck.drafts", {})  # type: ignore[no-any-return]
-
-
-def previews(context: ContextTypes.DEFAULT_TYPE) -> dict[int, Preview]:
-    return context.application.bot_data.setdefault("carecheck.previews", {})  # type: ignore[no-any-return]
-
-
-async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_document(update: Update, context: CarecheckContext) -> None:
+    """A file sent to the bot: an admin's script draft, checked at once; nothing else is read."""
     message = update.effective_message
     assert message is not None and message.document is not None
     who = await identify(update, context)
@@ -89,7 +69,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await say(
             update, context, t("Only administrators can send scripts. I did not open the file.")
         )
-        return
+        raise flows.Next(flows.END)
     document = message.document
     refused = upload_problem(document.file_name, document.file_size)
     if refused is not None:
@@ -102,24 +82,27 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                 "of at most 256 KB."
             ),
         )
-        return
+        raise flows.Next(flows.END)
     try:
         file = await context.bot.get_file(document.file_id)
         data = bytes(await file.download_as_bytearray())
     except TelegramError as error:
         log.warning("downloading an upload failed: %s", error)
         await say(update, context, t("I could not download the file. Please send it again."))
-        return
-    draft = script_admin(context).load_draft(data, document.file_name or "script")
+        raise flows.Next(flows.END) from None
+    draft = context.runtime.script_admin.load_draft(data, document.file_name or "script")
     if not draft.ok:
         await report_errors(update, context, t, draft)
-        return
-    drafts(context)[who.telegram_id] = draft
+        raise flows.Next(flows.END)
+    _end_preview(context)
+    context.person.draft = draft
+    context.person.draft_since = flows.started(context)
     await show_summary(update, context, who, t, draft)
+    raise flows.Next(REVIEWING)
 
 
 async def report_errors(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator, draft: Draft
+    update: Update, context: CarecheckContext, t: Translator, draft: Draft
 ) -> None:
     errors = list(draft.errors)
     head = t.plural(
@@ -131,32 +114,17 @@ async def report_errors(
     lines += [f"• <code>{escape(str(e))}</code>" for e in errors[:MAX_ERRORS_SHOWN]]
     if len(errors) > MAX_ERRORS_SHOWN:
         lines.append(escape(t("… and {count} more.", count=len(errors) - MAX_ERRORS_SHOWN)))
-    for chunk in split_lines(lines):
-        await context.bot.send_message(update.effective_chat.id, chunk, parse_mode=ParseMode.HTML)  # type: ignore[union-attr]
-
-
-def split_lines(lines: list[str], limit: int = 4000) -> list[str]:
-    """Whole lines into messages within Telegram's 4096 characters."""
-    chunks: list[str] = []
-    current = ""
-    for line in lines:
-        line = line[:limit]
-        if current and len(current) + 1 + len(line) > limit:
-            chunks.append(current)
-            current = line
-        else:
-            current = f"{current}\n{line}" if current else line
-    if current:
-        chunks.append(current)
-    return chunks
+    assert update.effective_chat is not None
+    for chunk in split_message("\n".join(lines)):
+        await context.bot.send_message(update.effective_chat.id, chunk, parse_mode=ParseMode.HTML)
 
 
 async def show_summary(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, who: Identity, t: Translator, draft: Draft
+    update: Update, context: CarecheckContext, who: Identity, t: Translator, draft: Draft
 ) -> None:
-    assert draft.script is not None
+    assert draft.script is not None and update.effective_chat is not None
     _allowed, scope = admin_scope(who)
-    summary = await script_admin(context).summary(draft, scope)
+    summary = await context.runtime.script_admin.summary(draft, scope)
     head = t("Script {script} is valid. Changes against the live version:", script=draft.script.id)
     lines = [f"<b>{escape(head)}</b>"]
     lines += [escape(line) for line in summary.lines()] or [escape(t("No changes."))]
@@ -169,45 +137,50 @@ async def show_summary(
             ]
         ]
     )
-    chunks = split_lines(lines)
+    chunks = split_message("\n".join(lines))
+    chat_id = update.effective_chat.id
     for chunk in chunks[:-1]:
-        await context.bot.send_message(update.effective_chat.id, chunk, parse_mode=ParseMode.HTML)  # type: ignore[union-attr]
-    await show(context, update.effective_chat.id, View(chunks[-1], keyboard))  # type: ignore[union-attr]
+        await context.bot.send_message(chat_id, chunk, parse_mode=ParseMode.HTML)
+    await show(context, chat_id, View(chunks[-1], keyboard))
 
 
-async def draft_button(
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    who: Identity,
-    data: Callback,
-    message_id: int,
-) -> str:
+@answers_query
+async def on_draft_button(update: Update, context: CarecheckContext) -> str | None:
+    """Preview, publish or discard the draft under review."""
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    who = await identify(update, context)
     t = translator(who.language)
     allowed, scope = admin_scope(who)
-    if not allowed or not may_act_in(who, scope):
-        return t("Only administrators can do this.")
-    draft = drafts(context).get(who.telegram_id)
-    if draft is None or draft.digest != data.draft:
-        return t("This draft is gone. Please send the file again.")
-    chat_id = update.effective_chat.id  # type: ignore[union-attr]
+    if not allowed or not who.may("scripts", scope):
+        raise flows.Next(flows.END, t(ADMIN_ONLY))
+    data = decode(query.data)
+    draft = context.person.draft
+    if (
+        draft is None
+        or draft.digest != data.draft
+        or flows.expired(context, context.person.draft_since)
+    ):
+        _leave(context)
+        raise flows.Next(flows.END, t(DRAFT_GONE))
+    chat_id, message_id = query.message.chat.id, query.message.message_id
     if data.kind == "dx":
-        drafts(context).pop(who.telegram_id, None)
-        previews(context).pop(who.telegram_id, None)
+        _leave(context)
         await show(
             context, chat_id, View(escape(t("Draft discarded. Nothing was changed."))), message_id
         )
-        return ""
+        raise flows.Next(flows.END)
     if data.kind == "dp":
-        await start_preview(context, who, t, draft, chat_id)
-        return t("Preview: your answers are not stored.")
+        await start_preview(update, context, who, t, draft)
+        raise flows.Next(REVIEWING, t("Preview: your answers are not stored."))
     try:
-        published = await script_admin(context).publish(
+        published = await context.runtime.script_admin.publish(
             draft, scope, who.person.id if who.person else None
         )
     except InvalidDraft:
-        return t("This draft is gone. Please send the file again.")
-    drafts(context).pop(who.telegram_id, None)
-    previews(context).pop(who.telegram_id, None)
+        _leave(context)
+        raise flows.Next(flows.END, t(DRAFT_GONE)) from None
+    _leave(context)
     version = published.version
     if published.created:
         text = t(
@@ -223,61 +196,97 @@ async def draft_button(
             version=version.version,
         )
     await show(context, chat_id, View(escape(text)), message_id)
-    return ""
+    raise flows.Next(flows.END)
 
 
 async def start_preview(
-    context: ContextTypes.DEFAULT_TYPE, who: Identity, t: Translator, draft: Draft, chat_id: int
+    update: Update, context: CarecheckContext, who: Identity, t: Translator, draft: Draft
 ) -> None:
-    assert draft.script is not None
+    assert draft.script is not None and update.effective_chat is not None
+    _end_preview(context)
     loaded = LoadedScript(None, draft.script, preview_engine(draft))
-    session = loaded.engine.start()
-    previews(context)[who.telegram_id] = Preview(loaded, session)
-    step = Step(PREVIEW_SESSION, 0, loaded, session.screen())
-    await context.bot.send_message(chat_id, render.intro_text(step, t), parse_mode=ParseMode.HTML)
-    await show(context, chat_id, await step_view(step, t, context))
+    step = await context.runtime.previews.start(
+        loaded, Respondent(who.telegram_id), 0, None, who.language
+    )
+    context.person.preview = step.session_id
+    chat_id = update.effective_chat.id
+    await context.bot.send_message(chat_id, intro_text(step, t), parse_mode=ParseMode.HTML)
+    await show(context, chat_id, step_view(step, t))
 
 
-def preview_of(context: ContextTypes.DEFAULT_TYPE, who: Identity) -> Preview | None:
-    return previews(context).get(who.telegram_id)
+async def on_preview_text(update: Update, context: CarecheckContext) -> None:
+    """Typed text while reviewing: the preview's answer if it waits for one, else not ours."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and message.text is not None and user is not None
+    session = context.person.preview
+    previews = context.runtime.previews
+    if session is None or not await previews.wants_text(session, user.id):
+        return None  # the text goes on to the person's own check-in or feedback
+    press = Press(
+        user.id, session, "answer", value=message.text, input_key=f"m{message.message_id}",
+        language_code=user.language_code,
+    )  # fmt: skip
+    await show_reply_to_text(update, context, await previews.press(press))
+    raise flows.Next(REVIEWING)
 
 
-async def preview_step(
-    context: ContextTypes.DEFAULT_TYPE,
-    who: Identity,
-    t: Translator,
-    action: str,
-    value: object,
-    step_number: int | None,
-) -> Step | str:
-    """Apply a step to the admin's preview; a string is the reason it was refused."""
-    preview = preview_of(context, who)
-    if preview is None:
-        return t("This preview has ended.")
-    session = preview.session
-    try:
-        session.apply(action, value, step=step_number)  # type: ignore[arg-type]
-    except DialogError as error:
-        return explain(t, error)
-    if session.finished:
-        previews(context).pop(who.telegram_id, None)
-    return Step(PREVIEW_SESSION, 0, preview.loaded, session.screen())
+def _end_preview(context: CarecheckContext) -> None:
+    if context.person.preview is not None:
+        context.runtime.previews.end(context.person.preview)
+        context.person.preview = None
 
 
-async def on_scripts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+def _leave(context: CarecheckContext) -> None:
+    """The review is over: its draft and preview go."""
+    _end_preview(context)
+    context.person.draft = None
+    context.person.draft_since = None
+
+
+@answers_query
+async def on_stale_draft_button(update: Update, context: CarecheckContext) -> str | None:
+    """A draft's button with no review under way (published, discarded, expired, restarted)."""
+    who = await identify(update, context)
+    t = translator(who.language)
+    allowed, scope = admin_scope(who)
+    if not allowed or not who.may("scripts", scope):
+        return t(ADMIN_ONLY)
+    return t(DRAFT_GONE)
+
+
+def review_flow() -> ConversationHandler[CarecheckContext]:
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    return flows.declare(
+        "reviewing a draft script",
+        entry_points=[MessageHandler(private & filters.Document.ALL, on_document)],
+        states={
+            REVIEWING: [
+                CallbackQueryHandler(on_draft_button, pattern=pattern("dp", "du", "dx")),
+                MessageHandler(private & filters.TEXT & ~filters.COMMAND, on_preview_text),
+            ]
+        },
+        leave=_leave,
+    )
+
+
+# ---------------------------------------------------------------- versions
+
+
+async def on_scripts(update: Update, context: CarecheckContext) -> None:
     who = await identify(update, context)
     t = translator(who.language)
     allowed, scope = admin_scope(who)
     if not allowed:
         await say(update, context, t("Only administrators can manage scripts."))
         return
-    admin = script_admin(context)
+    admin = context.runtime.script_admin
     live = [
         v for v in await admin.scripts() if v.org_id is None or v.org_id == scope or scope is None
     ]
     if not live:
         await say(update, context, t("No scripts are published."))
         return
+    assert update.effective_chat is not None
     for version in live:
         where = (
             t("all organisations")
@@ -315,33 +324,31 @@ async def on_scripts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
             )
         await show(
             context, update.effective_chat.id, View(escape(text), InlineKeyboardMarkup(rows))
-        )  # type: ignore[union-attr]
+        )
 
 
-async def version_button(
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    who: Identity,
-    data: Callback,
-    message_id: int,
-) -> str:
+@answers_query
+async def on_version_button(update: Update, context: CarecheckContext) -> str | None:
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    who = await identify(update, context)
     t = translator(who.language)
+    data = decode(query.data)
     org_id = data.org or None
     # Any administrator may download the global script (to make their own variant);
     # everything else needs the right in that very scope.
     reading_global = data.kind == "sx" and org_id is None and admin_scope(who)[0]
-    if not reading_global and not may_act_in(who, org_id):
-        return t("Only administrators can do this.")
-    admin = script_admin(context)
-    chat_id = update.effective_chat.id  # type: ignore[union-attr]
+    if not reading_global and not who.may("scripts", org_id):
+        return t(ADMIN_ONLY)
+    admin = context.runtime.script_admin
     try:
         if data.kind == "sx":
             fmt = "xlsx" if data.fmt == "x" else "yaml"
-            exported = await admin.export(data.script or "", org_id, fmt, data.version)  # type: ignore[arg-type]
+            exported = await admin.export(data.script or "", org_id, fmt, data.version)
             await context.bot.send_document(
-                chat_id, InputFile(exported.data, filename=exported.filename)
+                query.message.chat.id, InputFile(exported.data, filename=exported.filename)
             )
-            return ""
+            return None
         published = await admin.rollback(
             data.script or "", org_id, data.version or 0, who.person.id if who.person else None
         )
@@ -358,4 +365,4 @@ async def version_button(
         old=data.version,
     )
     await say(update, context, text)
-    return ""
+    return None

@@ -37,6 +37,17 @@ def require_view(memberships: Iterable[Membership], org_id: int, unit_id: int | 
         raise AccessDenied(f"no access to organisation {org_id}" + _unit(unit_id))
 
 
+def manager_scope(memberships: Iterable[Membership]) -> tuple[int, int | None] | None:
+    """The organisation (and unit) a manager's /digest and /actions are about."""
+    memberships = list(memberships)
+    for membership in memberships:
+        if membership.org_id is not None and can_view(
+            memberships, membership.org_id, membership.unit_id
+        ):
+            return membership.org_id, membership.unit_id
+    return None
+
+
 def viewable_scopes(memberships: Iterable[Membership]) -> list[tuple[int | None, int | None]]:
     """(org_id, unit_id) pairs the person manages; (None, None) means every organisation."""
     scopes: list[tuple[int | None, int | None]] = []

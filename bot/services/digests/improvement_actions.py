@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 from bot.infra.i18n import _
 from bot.services.digests.comment_scrub import scrub
-from bot.services.digests.digest_access import require_view
+from bot.services.digests.digest_access import can_view, require_view
 from bot.services.digests.digest_compute import item_score
 from bot.services.digests.digest_schedule import default_period
 from bot.services.periods import iso_week, parse_period, previous_period
@@ -120,6 +120,31 @@ async def plan_action(
         baseline,
         created_by,
     )
+
+
+async def may_plan(
+    db: Database,
+    frameworks: Frameworks,
+    memberships: Iterable[Membership],
+    org_id: int,
+    unit_id: int | None,
+    framework: str,
+    item_id: str,
+) -> str | None:
+    """Why this person may not plan an action on this item, or None when they may.
+
+    A "Plan an action" button can name any organisation, unit and item: it is checked
+    at the first press, before anything is asked.
+    """
+    if not can_view(memberships, org_id, unit_id):
+        return "access"
+    if unit_id is not None:
+        unit = await OrgRepo(db).get_unit(unit_id)
+        if unit is None or unit.org_id != org_id:
+            return "access"
+    if frameworks.item(framework, item_id) is None:
+        return "unknown_item"
+    return None
 
 
 async def list_actions(

@@ -1,0 +1,47 @@
+"""Invitation links made in the chat: who may invite which role, and the link's limits."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.infra.i18n import _
+from bot.services.identity import Identity
+from bot.services.permissions import ROLE_NAMES
+from bot.services.refusal import Refusal
+from storage.db import Database
+from storage.invites import Invite, InviteRepo
+
+# A staff link is for one person; a poster's link for everyone who scans it.
+CHAT_LINK_DAYS = 14
+NO_INVITES = _("Only managers and administrators can make invitation links.")
+USAGE = _("Usage: /invite staff|service_user|manager|admin")
+NOT_THIS_ROLE = _("You cannot invite this role: {role}.")
+
+
+class Invitations:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.invites = InviteRepo(db)
+
+    async def in_chat(self, who: Identity, args: list[str]) -> Refusal | Invite:
+        """/invite [role]: a link into the inviter's own organisation and unit."""
+        role = args[0] if args else "staff"
+        home = next(
+            (m for m in who.memberships if m.role in ("manager", "admin") and m.org_id), None
+        )
+        if home is None or home.org_id is None or not who.may("invite_staff", home.org_id):
+            return Refusal(NO_INVITES)
+        if role not in ROLE_NAMES or len(args) > 1:
+            return Refusal(USAGE)
+        needed = "invite_staff" if role in ("staff", "service_user") else "invite_any"
+        if not who.may(needed, home.org_id):
+            return Refusal(NOT_THIS_ROLE, terms={"role": ROLE_NAMES[role]})
+        expires = self.db.clock() + timedelta(days=CHAT_LINK_DAYS)
+        return await self.invites.create(
+            home.org_id,
+            home.unit_id,
+            role,  # type: ignore[arg-type]
+            None if role == "service_user" else 1,
+            expires,
+            who.person.id if who.person else None,
+        )
