@@ -36,7 +36,7 @@ NOT_APPLICABLE = "n/a"
 BEGIN, END = "begin section", "end section"
 NO_MAPPING = "-"
 
-# Column name -> does it take a language (`label::en`)?
+# Column name -> does it take a language (`label::en`)? Written in this order.
 COLUMNS: dict[str, dict[str, bool]] = {
     SETTINGS: {
         "id": False,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -249,14 +250,22 @@ class _Reader:
             self.lines.add(path, Cell(sheet.title, row.number, columns[0].index))
         return out or None
 
-    def scalar(self, sheet: _Sheet, row: _Row, name: str, path: Path_, into: dict[str, Any]) -> Any:
-        """Copy one plain cell into the document under its own key, located."""
+    def scalar(
+        self,
+        sheet: _Sheet,
+        row: _Row,
+        name: str,
+        path: Path_,
+        into: dict[str, Any],
+        read: Callable[[Any], Any],
+    ) -> Any:
+        """Copy one cell into the document under its own key, located, as `read` makes it."""
         where = sheet.cell(row, name)
         if where is not None:
             self.lines.add((*path, name), where)
         value = sheet.get(row, name)
         if value is not None:
-            into[name] = _plain(value)
+            into[name] = read(value)
         return value
 
     # ---- the document ----
@@ -295,20 +304,13 @@ class _Reader:
             message = "the settings sheet has one row of values; this is another"
             self.error(sheet.first(extra), (), message)
         row = sheet.rows[0]
-        for name in ("id", "audience"):
-            where = sheet.cell(row, name)
-            if where is not None:
-                self.lines.add((name,), where)
-            value = sheet.get(row, name)
-            if value is not None:
-                doc[name] = _word(value)
-        for name in ("languages", "needs_review"):
-            where = sheet.cell(row, name)
-            if where is not None:
-                self.lines.add((name,), where)
-            value = sheet.get(row, name)
-            if value is not None:
-                doc[name] = _words(value)
+        for name, read in (
+            ("id", _word),
+            ("audience", _word),
+            ("languages", _words),
+            ("needs_review", _words),
+        ):
+            self.scalar(sheet, row, name, (), doc, read)
         self.languages = [x for x in doc.get("languages", []) if isinstance(x, str)]
         for name in ("title", "intro", "thanks"):
             text = self.text(sheet, row, name, (name,))
@@ -325,7 +327,7 @@ class _Reader:
                 pulse[name] = _word(value) if name == "rotation" else _plain(value)
         if pulse:
             doc["pulse"] = pulse
-        self.scalar(sheet, row, "resubmit", (), doc)
+        self.scalar(sheet, row, "resubmit", (), doc, _plain)
         if "resubmit" in doc:
             doc["resubmit"] = _flag(doc["resubmit"])
         return doc
@@ -492,7 +494,7 @@ class _Reader:
             if text is not None:
                 q[key] = text
         for key in ("required", "max_length"):
-            self.scalar(sheet, row, key, path, q)
+            self.scalar(sheet, row, key, path, q, _plain)
         if "required" in q:
             q["required"] = _flag(q["required"])
         condition = self.condition(sheet, row, "show_if", (*path, "show_if"), follow_up=False)
@@ -501,7 +503,7 @@ class _Reader:
         mapping = self.mapping(sheet, row, (*path, "maps_to"))
         if mapping is not None:
             q["maps_to"] = mapping
-        scale = self.scalar(sheet, row, "scale", path, q)
+        scale = self.scalar(sheet, row, "scale", path, q, _plain)
         if scale is not None:
             q["scale"] = _identifier(scale)
             used_as_scales.add(q["scale"])

@@ -15,6 +15,7 @@ from dialogs.model import LANGUAGES, Option, Question, Script, Text
 from dialogs.workbook_layout import (
     BEGIN,
     CHOICES,
+    COLUMNS,
     END,
     HELP,
     NOT_APPLICABLE,
@@ -56,7 +57,7 @@ _HELP = [
 def write_workbook(script: Script) -> bytes:
     """The script as a workbook that `read_workbook` reads back to an equal script."""
     book = Workbook()
-    book.remove(book.active)
+    book.remove(book.worksheets[0])  # the blank sheet a new workbook starts with
     languages = _languages(script)
     _write_settings(book.create_sheet(SETTINGS), script, languages)
     option_lists = _option_list_names(script)
@@ -115,10 +116,19 @@ def _option_list_names(script: Script) -> dict[str, str]:
 
 
 class _Writer:
-    """Rows under a header, each value put by column name; text cells stay text."""
+    """Rows under the layout's header (a text column per language), values put by column name.
 
-    def __init__(self, sheet: Worksheet, columns: list[tuple[str, str | None]]) -> None:
+    Text cells stay text: one starting with `=` is never a formula.
+    """
+
+    def __init__(self, sheet: Worksheet, kind: str, languages: list[str]) -> None:
         self.sheet = sheet
+        self.languages = languages
+        columns = [
+            (name, language)
+            for name, texted in COLUMNS[kind].items()
+            for language in (languages if texted else [None])
+        ]
         self.index = {c: i for i, c in enumerate(columns, start=1)}
         self.row = 1
         for (name, language), i in self.index.items():
@@ -148,30 +158,21 @@ class _Writer:
             if name in _WIDTHS:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
 
-    def text(self, name: str, text: Text | None, languages: list[str], where: str) -> None:
-        for language in languages:
+    def text(self, name: str, text: Text | None, where: str) -> None:
+        for language in self.languages:
             self.put(name, (text or {}).get(language), language, f"{where}.{language}")  # type: ignore[call-overload]
 
 
-def _text_columns(name: str, languages: list[str]) -> list[tuple[str, str | None]]:
-    return [(name, lang) for lang in languages]
-
-
 def _write_settings(sheet: Worksheet, script: Script, languages: list[str]) -> None:
-    columns: list[tuple[str, str | None]] = [("id", None), ("audience", None), ("languages", None)]
-    columns += [("needs_review", None)]
-    for name in ("title", "intro", "thanks"):
-        columns += _text_columns(name, languages)
-    columns += [("questions_per_session", None), ("rotation", None), ("resubmit", None)]
-    out = _Writer(sheet, columns)
+    out = _Writer(sheet, SETTINGS, languages)
     out.next_row()
     out.put("id", script.id)
     out.put("audience", script.audience)
     out.put("languages", ", ".join(script.languages))
     out.put("needs_review", ", ".join(script.needs_review) or None)
-    out.text("title", script.title, languages, "title")
-    out.text("intro", script.intro, languages, "intro")
-    out.text("thanks", script.thanks, languages, "thanks")
+    out.text("title", script.title, "title")
+    out.text("intro", script.intro, "intro")
+    out.text("thanks", script.thanks, "thanks")
     out.put("questions_per_session", script.pulse.questions_per_session)
     out.put("rotation", script.pulse.rotation)
     out.put("resubmit", "yes" if script.resubmit else "no")
@@ -180,33 +181,26 @@ def _write_settings(sheet: Worksheet, script: Script, languages: list[str]) -> N
 def _write_survey(
     sheet: Worksheet, script: Script, languages: list[str], option_lists: dict[str, str]
 ) -> None:
-    columns: list[tuple[str, str | None]] = [("type", None), ("name", None)]
-    columns += _text_columns("label", languages) + _text_columns("hint", languages)
-    columns += [(name, None) for name in ("required", "show_if", "maps_to", "scale", "choices")]
-    columns += [("max_length", None), *_text_columns("follow_up", languages)]
-    columns += [("follow_up_if", None), ("follow_up_max_length", None)]
-    out = _Writer(sheet, columns)
+    out = _Writer(sheet, SURVEY, languages)
     for i, section in enumerate(script.sections):
         out.next_row()
         out.put("type", BEGIN)
         out.put("name", section.id)
-        out.text("label", section.title, languages, f"sections[{i}].title")
+        out.text("label", section.title, f"sections[{i}].title")
         out.put("maps_to", format_mapping(section.maps_to) if section.maps_to else None)
         for j, question in enumerate(section.questions):
             out.next_row()
-            _write_question(out, question, languages, option_lists, f"sections[{i}].questions[{j}]")
+            _write_question(out, question, option_lists, f"sections[{i}].questions[{j}]")
         out.next_row()
         out.put("type", END)
         out.put("name", section.id)
 
 
-def _write_question(
-    out: _Writer, q: Question, languages: list[str], option_lists: dict[str, str], where: str
-) -> None:
+def _write_question(out: _Writer, q: Question, option_lists: dict[str, str], where: str) -> None:
     out.put("type", q.type)
     out.put("name", q.id)
-    out.text("label", q.text, languages, f"{where}.text")
-    out.text("hint", q.hint, languages, f"{where}.hint")
+    out.text("label", q.text, f"{where}.text")
+    out.text("hint", q.hint, f"{where}.hint")
     out.put("required", "yes" if q.required else None)
     if q.show_if is not None:
         out.put("show_if", format_condition(q.show_if), where=f"{where}.show_if")
@@ -216,7 +210,7 @@ def _write_question(
     out.put("choices", option_lists.get(q.id))
     out.put("max_length", q.max_length)
     if q.follow_up is not None:
-        out.text("follow_up", q.follow_up.text, languages, f"{where}.follow_up.text")
+        out.text("follow_up", q.follow_up.text, f"{where}.follow_up.text")
         condition = format_condition(q.follow_up.show_if, follow_up=True)
         out.put("follow_up_if", condition, where=f"{where}.follow_up.show_if")
         if q.follow_up.max_length != 500:
@@ -226,16 +220,14 @@ def _write_question(
 def _write_choices(
     sheet: Worksheet, script: Script, languages: list[str], option_lists: dict[str, str]
 ) -> None:
-    columns: list[tuple[str, str | None]] = [("list_name", None), ("name", None)]
-    columns += [*_text_columns("label", languages), ("emoji", None), ("score", None)]
-    out = _Writer(sheet, columns)
+    out = _Writer(sheet, CHOICES, languages)
 
     def options(list_name: str, items: list[Option], where: str) -> None:
         for k, option in enumerate(items):
             out.next_row()
             out.put("list_name", list_name)
             out.put("name", option.value)
-            out.text("label", option.label, languages, f"{where}[{k}].label")
+            out.text("label", option.label, f"{where}[{k}].label")
             out.put("emoji", option.emoji or None, where=f"{where}[{k}].emoji")
             out.put("score", option.score)
 
@@ -245,7 +237,7 @@ def _write_choices(
             out.next_row()
             out.put("list_name", name)
             out.put("name", NOT_APPLICABLE)
-            out.text("label", scale.not_applicable, languages, f"scales.{name}.not_applicable")
+            out.text("label", scale.not_applicable, f"scales.{name}.not_applicable")
     for i, section in enumerate(script.sections):
         for j, q in enumerate(section.questions):
             if q.options is not None:
