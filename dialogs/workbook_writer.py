@@ -11,7 +11,7 @@ from openpyxl.utils.exceptions import IllegalCharacterError
 from openpyxl.worksheet.worksheet import Worksheet
 
 from dialogs.condition_text import format_condition
-from dialogs.model import LANGUAGES, Option, Question, Script, Text
+from dialogs.model import LANGUAGES, Language, Option, Question, Script, Text
 from dialogs.workbook_layout import (
     BEGIN,
     CHOICES,
@@ -75,7 +75,7 @@ def write_workbook(script: Script) -> bytes:
     return out.getvalue()
 
 
-def _languages(script: Script) -> list[str]:
+def _languages(script: Script) -> list[Language]:
     """Every language any text uses, declared ones first, so no text is lost on the way."""
     used = set(script.languages)
     for text in _all_texts(script):
@@ -121,7 +121,7 @@ class _Writer:
     Text cells stay text: one starting with `=` is never a formula.
     """
 
-    def __init__(self, sheet: Worksheet, kind: str, languages: list[str]) -> None:
+    def __init__(self, sheet: Worksheet, kind: str, languages: list[Language]) -> None:
         self.sheet = sheet
         self.languages = languages
         columns = [
@@ -141,7 +141,7 @@ class _Writer:
     def next_row(self) -> None:
         self.row += 1
 
-    def put(self, name: str, value: Any, language: str | None = None, where: str = "") -> None:
+    def put(self, name: str, value: Any, language: Language | None = None, where: str = "") -> None:
         if value is None:
             return
         cell = self.sheet.cell(self.row, self.index[(name, language)])
@@ -160,10 +160,10 @@ class _Writer:
 
     def text(self, name: str, text: Text | None, where: str) -> None:
         for language in self.languages:
-            self.put(name, (text or {}).get(language), language, f"{where}.{language}")  # type: ignore[call-overload]
+            self.put(name, (text or {}).get(language), language, f"{where}.{language}")
 
 
-def _write_settings(sheet: Worksheet, script: Script, languages: list[str]) -> None:
+def _write_settings(sheet: Worksheet, script: Script, languages: list[Language]) -> None:
     out = _Writer(sheet, SETTINGS, languages)
     out.next_row()
     out.put("id", script.id)
@@ -179,7 +179,7 @@ def _write_settings(sheet: Worksheet, script: Script, languages: list[str]) -> N
 
 
 def _write_survey(
-    sheet: Worksheet, script: Script, languages: list[str], option_lists: dict[str, str]
+    sheet: Worksheet, script: Script, languages: list[Language], option_lists: dict[str, str]
 ) -> None:
     out = _Writer(sheet, SURVEY, languages)
     for i, section in enumerate(script.sections):
@@ -218,7 +218,7 @@ def _write_question(out: _Writer, q: Question, option_lists: dict[str, str], whe
 
 
 def _write_choices(
-    sheet: Worksheet, script: Script, languages: list[str], option_lists: dict[str, str]
+    sheet: Worksheet, script: Script, languages: list[Language], option_lists: dict[str, str]
 ) -> None:
     out = _Writer(sheet, CHOICES, languages)
 
