@@ -188,14 +188,14 @@ def _rewording(old: Question, new: Question) -> Reworded | None:
     changed: list[str] = []
     for before, after in texts:
         for lang in [*before, *[x for x in after if x not in before]]:
-            if before.get(lang) != after.get(lang) and lang not in changed:  # type: ignore[call-overload]
+            if before.get(lang) != after.get(lang) and lang not in changed:
                 changed.append(lang)
     if not changed:
         return None
     shared = [x for x in ("en", *old.text) if x in old.text and x in new.text]
     ratio = None
-    if shared and old.text[shared[0]] != new.text[shared[0]]:  # type: ignore[index]
-        ratio = round(similarity(old.text[shared[0]], new.text[shared[0]]), 2)  # type: ignore[index]
+    if shared and old.text[shared[0]] != new.text[shared[0]]:
+        ratio = round(similarity(old.text[shared[0]], new.text[shared[0]]), 2)
     return Reworded(old.id, tuple(changed), ratio)
 
 

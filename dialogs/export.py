@@ -18,11 +18,11 @@ from dialogs.model import Script
 _ONE_LINE = frozenset({"languages", "needs_review", "pulse", "maps_to", "show_if"})
 
 
-class _OneLine(dict):  # type: ignore[type-arg]
+class _OneLine(dict[str, Any]):
     pass
 
 
-class _OneLineList(list):  # type: ignore[type-arg]
+class _OneLineList(list[Any]):
     pass
 
 

@@ -49,10 +49,10 @@ def flow_diagram(script: Script, language: str = "en") -> str:
         lines.append(f"  %% each session asks {per} of these, rotating through all of them")
     lines.append("  start([start])")
     for s, section in enumerate(script.sections):
-        title = (section.title or {}).get(lang) or section.id  # type: ignore[call-overload]
+        title = (section.title or {}).get(lang) or section.id
         lines.append(f'  subgraph s{s}["{_escape(title)}"]')
         for q in section.questions:
-            text = _short(q.text.get(lang) or next(iter(q.text.values())))  # type: ignore[call-overload]
+            text = _short(q.text.get(lang) or next(iter(q.text.values())))
             lines.append(f'    {node[q.id]}["{_escape(q.id)}: {_escape(text)}"]')
             if q.follow_up is not None:
                 lines.append(f'    {node[q.id]}f(["{_escape(q.id)}: comment"])')

@@ -137,10 +137,10 @@ def load_yaml(data: bytes | str, file: str) -> tuple[Any, LineMap, list[ScriptEr
 
 
 def _refuse_references(text: str, file: str) -> list[ScriptError]:
-    errors = []
+    errors: list[ScriptError] = []
     depth = 0
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        line = event.start_mark.line + 1
+        line = event.start_mark.line + 1 if event.start_mark is not None else None
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 from pydantic import ValidationError
 
@@ -19,6 +19,7 @@ from dialogs import limits
 from dialogs.model import CONDITION_KEYS, LANGUAGES, Script
 from dialogs.source import (
     LineMap,
+    Location,
     Path_,
     ScriptError,
     format_path,
@@ -155,7 +156,7 @@ def _from_pydantic(error: Any, loc: Path_, file: str, lines: LineMap) -> ScriptE
 
 
 def _unique(errors: list[ScriptError]) -> list[ScriptError]:
-    seen: set[tuple[int | None, str, str]] = set()
+    seen: set[tuple[Location | None, str, str]] = set()
     out = []
     for error in errors:
         key = (error.line, error.path, error.message)
@@ -427,7 +428,7 @@ class _Rules:
                     )
 
 
-def _is_list(value: object) -> bool:
+def _is_list(value: object) -> TypeGuard[list[Any]]:
     return isinstance(value, list)
 
 

@@ -13,9 +13,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Annotated, Any, get_args
 
 import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, ValidationError
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 LANGUAGES: tuple[str, ...] = ("en", "sl", "de", "cs", "lt")
 DEFAULT_LANGUAGE = "en"
@@ -25,25 +27,6 @@ DATA_DIR = Path(__file__).parent / "data"
 # Framework ids start with a letter; item ids may be numbers, as the Czech standards are.
 _FRAMEWORK_ID = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 _ITEM_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
-
-# Allowed keys, each marked required (True) or optional (False).
-_FRAMEWORK_KEYS: dict[str, bool] = {
-    "id": True,
-    "name": True,
-    "source": True,
-    "needs_review": False,
-    "crosswalks": False,
-    "items": True,
-}
-_ITEM_KEYS: dict[str, bool] = {
-    "id": True,
-    "number": True,
-    "name": True,
-    "description": False,
-    "source": False,
-    "maps_to": False,
-}
-_CROSSWALK_KEYS: dict[str, bool] = {"official": True, "source": True}
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -172,305 +155,289 @@ class Frameworks:
         return tuple(i.id for i in target.items.values() if i.id in linked)
 
 
-# --- loading and validation -------------------------------------------------------------
-
-_Report = Callable[[str, str], None]
-
-
-def _join(path: str, key: object) -> str:
-    return f"{path}.{key}" if path else str(key)
+# --- the file format ---------------------------------------------------------------------
+# Each value type refuses bad input in the words of the person editing the YAML.
 
 
-@dataclass
-class _ItemDraft:
-    """An item as far as it validated on its own; links are checked once all files are read."""
-
-    path: str
-    id: str | None = None
-    number: int | None = None
-    names: dict[str, str] = field(default_factory=dict)
-    description: dict[str, str] = field(default_factory=dict)
-    source: str | None = None
-    # target framework -> [(path, item id)], and target framework -> path of its key
-    maps_to: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
-    maps_to_paths: dict[str, str] = field(default_factory=dict)
+def _refuse(message: str) -> PydanticCustomError:
+    """An error pydantic reports with exactly this message, at the value's path."""
+    return PydanticCustomError("framework_data", message)
 
 
-@dataclass
-class _FrameworkDraft:
-    file: str
-    report: _Report
-    id: str | None = None
-    names: dict[str, str] = field(default_factory=dict)
-    source: str = ""
-    needs_review: tuple[str, ...] = ()
-    crosswalks: dict[str, tuple[str, Crosswalk]] = field(default_factory=dict)  # path, value
-    items: list[_ItemDraft] = field(default_factory=list)
-
-
-def _check_keys(
-    node: Mapping[Any, Any], keys: Mapping[str, bool], path: str, report: _Report
-) -> None:
-    for key, required in keys.items():
-        if required and key not in node:
-            report(path, f"missing key '{key}'")
-    for key in node:
-        if key not in keys:
-            report(_join(path, key), f"unknown key (allowed: {', '.join(keys)})")
-
-
-def _check_mapping(value: object, path: str, report: _Report, what: str) -> dict[Any, Any] | None:
-    if isinstance(value, dict):
-        return value
-    report(path, f"must be a mapping of {what}, got {type(value).__name__}")
-    return None
-
-
-def _check_texts(value: object, path: str, report: _Report) -> dict[str, str]:
-    """A text in every language: all five present, non-empty, and no others."""
-    node = _check_mapping(value, path, report, "language to text")
-    if node is None:
-        return {}
-    texts: dict[str, str] = {}
-    for lang in LANGUAGES:
-        if lang not in node:
-            report(path, f"missing language '{lang}'")
-        elif not isinstance(node[lang], str) or not node[lang].strip():
-            report(_join(path, lang), "must be non-empty text")
-        else:
-            texts[lang] = node[lang].strip()
-    for lang in node:
-        if lang not in LANGUAGES:
-            report(_join(path, lang), f"unknown language (expected {', '.join(LANGUAGES)})")
-    return texts
-
-
-def _check_text(value: object, path: str, report: _Report) -> str | None:
+def _text(value: object) -> str:
     if isinstance(value, str) and value.strip():
         return value.strip()
-    report(path, "must be non-empty text")
-    return None
+    raise _refuse("must be non-empty text")
 
 
-def _check_id(value: object, pattern: re.Pattern[str], path: str, report: _Report) -> str | None:
-    if isinstance(value, str) and pattern.match(value):
+def _language(value: object) -> str:
+    if isinstance(value, str) and value in LANGUAGES:
         return value
-    hint = ' (quote numbers, e.g. "5")' if isinstance(value, int) else ""
-    report(path, f"must be a short id of a-z, 0-9 and '-', got {value!r}{hint}")
+    raise _refuse(f"unknown language {value!r} (expected {', '.join(LANGUAGES)})")
+
+
+def _id_of(pattern: re.Pattern[str]) -> Callable[[object], str]:
+    def check(value: object) -> str:
+        if isinstance(value, str) and pattern.match(value):
+            return value
+        hint = ' (quote numbers, e.g. "5")' if isinstance(value, int) else ""
+        raise _refuse(f"must be a short id of a-z, 0-9 and '-', got {value!r}{hint}")
+
+    return check
+
+
+_framework_id = _id_of(_FRAMEWORK_ID)
+_item_id = _id_of(_ITEM_ID)
+
+
+def _number(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    raise _refuse(f"must be a whole number from 1, got {value!r}")
+
+
+def _flag(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise _refuse("must be true or false")
+
+
+def _complete(texts: dict[str, str]) -> dict[str, str]:
+    """A text in every language, in the order of LANGUAGES."""
+    missing = [lang for lang in LANGUAGES if lang not in texts]
+    if missing:
+        plural = "s" if len(missing) > 1 else ""
+        raise _refuse(f"missing language{plural} {', '.join(map(repr, missing))}")
+    return {lang: texts[lang] for lang in LANGUAGES}
+
+
+def _distinct(values: list[str]) -> list[str]:
+    twice = [v for i, v in enumerate(values) if v in values[:i]]
+    if twice:
+        raise _refuse(f"{', '.join(map(repr, dict.fromkeys(twice)))} listed twice")
+    return values
+
+
+_Text = Annotated[str, PlainValidator(_text)]
+_Language = Annotated[str, PlainValidator(_language)]
+_Texts = Annotated[dict[_Language, _Text], AfterValidator(_complete)]
+_FrameworkId = Annotated[str, PlainValidator(_framework_id)]
+_ItemId = Annotated[str, PlainValidator(_item_id)]
+
+
+class _Strict(BaseModel):
+    """Unknown keys are errors: a misspelt optional key would otherwise vanish unnoticed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class _CrosswalkFile(_Strict):
+    official: Annotated[bool, PlainValidator(_flag)]
+    source: _Text
+
+
+class _ItemFile(_Strict):
+    id: _ItemId
+    number: Annotated[int, PlainValidator(_number)]
+    name: _Texts
+    description: _Texts = Field(default_factory=dict)
+    source: _Text = ""  # the framework's when absent
+    maps_to: dict[
+        _FrameworkId, Annotated[list[_ItemId], Field(min_length=1), AfterValidator(_distinct)]
+    ] = Field(default_factory=dict)
+
+
+class _FrameworkFile(_Strict):
+    """One data file as written; its links to other files are checked by `_links`."""
+
+    id: _FrameworkId
+    name: _Texts
+    source: _Text
+    needs_review: Annotated[list[_Language], AfterValidator(_distinct)] = Field(
+        default_factory=list
+    )
+    crosswalks: dict[_FrameworkId, _CrosswalkFile] = Field(default_factory=dict)
+    items: list[_ItemFile] = Field(min_length=1)
+
+
+_CONTAINERS = {"dict_type": "a mapping", "model_type": "a mapping", "list_type": "a list"}
+
+
+def _explain(error: ErrorDetails, raw: object) -> tuple[str, str]:
+    """Pydantic's error as the path of the offending value and what is wrong with it."""
+    loc = error["loc"][:-1] if error["loc"][-1:] == ("[key]",) else error["loc"]
+    kind = error["type"]
+    if kind == "missing":
+        return _path(raw, loc[:-1]), f"missing key {loc[-1]!r}"
+    if kind in ("extra_forbidden", "invalid_key"):
+        allowed = ", ".join(_model_at(loc[:-1]).model_fields)
+        return _path(raw, loc), f"unknown key (allowed: {allowed})"
+    if kind in _CONTAINERS:
+        return _path(raw, loc), f"must be {_CONTAINERS[kind]}, got {type(error['input']).__name__}"
+    return _path(raw, loc), "must not be empty" if kind == "too_short" else error["msg"]
+
+
+def _path(raw: object, loc: tuple[int | str, ...]) -> str:
+    """`items[3].name`: a position in a list in brackets, a key of a mapping after a dot."""
+    out = ""
+    for part in loc:
+        listed = isinstance(raw, list) or (not isinstance(raw, dict) and isinstance(part, int))
+        out += f"[{part}]" if listed else f".{part}"
+        raw = _child(raw, part)
+    return out.removeprefix(".")
+
+
+def _child(node: object, part: int | str) -> object:
+    if isinstance(node, dict):
+        return node.get(part)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
     return None
 
 
-def _check_languages(value: object, path: str, report: _Report) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        report(path, f"must be a list of languages, got {type(value).__name__}")
-        return ()
-    langs: list[str] = []
-    for i, lang in enumerate(value):
-        if lang not in LANGUAGES:
-            report(f"{path}[{i}]", f"unknown language {lang!r} (expected {', '.join(LANGUAGES)})")
-        elif lang in langs:
-            report(f"{path}[{i}]", f"language '{lang}' listed twice")
-        else:
-            langs.append(lang)
-    return tuple(langs)
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel]:
+    """The model of the mapping at `loc`: along field types, and list and mapping values."""
+    node: Any = _FrameworkFile
+    for part in loc:
+        is_model = isinstance(node, type) and issubclass(node, BaseModel)
+        node = node.model_fields[part].annotation if is_model else get_args(node)[-1]
+    assert isinstance(node, type) and issubclass(node, BaseModel)
+    return node
 
 
-def _check_crosswalks(value: object, report: _Report) -> dict[str, tuple[str, Crosswalk]]:
-    node = _check_mapping(value, "crosswalks", report, "framework id to its provenance")
-    result: dict[str, tuple[str, Crosswalk]] = {}
-    for target, entry in (node or {}).items():
-        path = _join("crosswalks", target)
-        target_id = _check_id(target, _FRAMEWORK_ID, path, report)
-        entry_node = _check_mapping(entry, path, report, "'official' and 'source'")
-        if target_id is None or entry_node is None:
-            continue
-        _check_keys(entry_node, _CROSSWALK_KEYS, path, report)
-        official = entry_node.get("official")
-        if "official" in entry_node and not isinstance(official, bool):
-            report(_join(path, "official"), "must be true or false")
-        source = _check_text(entry_node.get("source"), _join(path, "source"), report)
-        if isinstance(official, bool) and source is not None:
-            result[target_id] = (path, Crosswalk(target_id, official, source))
-    return result
+# --- rules across items and files --------------------------------------------------------
+# They read the raw data, so that a file with a broken item still has its numbering and
+# links checked in the same pass; a value the format refuses is left to that error.
 
 
-def _check_maps_to(
-    value: object, path: str, report: _Report
-) -> tuple[dict[str, list[tuple[str, str]]], dict[str, str]]:
-    """Shape of `maps_to` only; whether the targets exist needs every file.
-
-    Returns the links per target framework, each with its path, and the path of each target.
-    """
-    links_by_target: dict[str, list[tuple[str, str]]] = {}
-    paths: dict[str, str] = {}
-    node = _check_mapping(value, path, report, "framework id to a list of item ids")
-    for target, ids in (node or {}).items():
-        target_path = _join(path, target)
-        target_id = _check_id(target, _FRAMEWORK_ID, target_path, report)
-        if not isinstance(ids, list) or not ids:
-            report(target_path, "must be a non-empty list of item ids")
-            continue
-        if target_id is None:
-            continue
-        links: list[tuple[str, str]] = []
-        for i, item_id in enumerate(ids):
-            link_path = f"{target_path}[{i}]"
-            checked = _check_id(item_id, _ITEM_ID, link_path, report)
-            if checked is not None and checked in [seen for _, seen in links]:
-                report(link_path, f"item '{checked}' listed twice")
-            elif checked is not None:
-                links.append((link_path, checked))
-        links_by_target[target_id] = links
-        paths[target_id] = target_path
-    return links_by_target, paths
-
-
-def _check_item(value: object, path: str, report: _Report) -> _ItemDraft | None:
-    node = _check_mapping(value, path, report, "item fields")
-    if node is None:
+def _valid(check: Callable[[object], Any], value: object) -> Any:
+    """`value` as the format reads it, or None when the format refuses it."""
+    try:
+        return check(value)
+    except PydanticCustomError:
         return None
-    _check_keys(node, _ITEM_KEYS, path, report)
-    draft = _ItemDraft(path)
-    if "id" in node:
-        draft.id = _check_id(node["id"], _ITEM_ID, _join(path, "id"), report)
-    number = node.get("number")
-    if "number" in node:
-        if isinstance(number, int) and not isinstance(number, bool) and number >= 1:
-            draft.number = number
-        else:
-            report(_join(path, "number"), f"must be a whole number from 1, got {number!r}")
-    if "name" in node:
-        draft.names = _check_texts(node["name"], _join(path, "name"), report)
-    if "description" in node:
-        draft.description = _check_texts(node["description"], _join(path, "description"), report)
-    if "source" in node:
-        draft.source = _check_text(node["source"], _join(path, "source"), report)
-    if "maps_to" in node:
-        draft.maps_to, draft.maps_to_paths = _check_maps_to(
-            node["maps_to"], _join(path, "maps_to"), report
-        )
-    return draft
 
 
-def _check_items(value: object, report: _Report) -> list[_ItemDraft]:
-    if not isinstance(value, list) or not value:
-        report("items", "must be a non-empty list of items")
-        return []
-    drafts = [
-        d for i, v in enumerate(value) if (d := _check_item(v, f"items[{i}]", report)) is not None
-    ]
-    first_with_id: dict[str, str] = {}
-    first_with_number: dict[int, str] = {}
-    for d in drafts:
-        if d.id is not None:
-            if d.id in first_with_id:
-                report(_join(d.path, "id"), f"duplicate id '{d.id}' (also {first_with_id[d.id]})")
-            else:
-                first_with_id[d.id] = d.path
-        if d.number is not None:
-            if d.number in first_with_number:
-                other = first_with_number[d.number]
-                report(_join(d.path, "number"), f"duplicate number {d.number} (also {other})")
-            else:
-                first_with_number[d.number] = d.path
-    count = len(value)
-    missing = [n for n in range(1, count + 1) if n not in first_with_number]
-    for number, path in first_with_number.items():
+def _mapping(value: object) -> dict[Any, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _items(raw: object) -> tuple[int, list[tuple[str, dict[Any, Any]]]]:
+    """How many entries `items` has, and those that are mappings, each with its path."""
+    items = _mapping(raw).get("items")
+    listed = items if isinstance(items, list) else []
+    found = [(f"items[{i}]", item) for i, item in enumerate(listed) if isinstance(item, dict)]
+    return len(listed), found
+
+
+def _numbering(raw: object) -> Iterator[tuple[str, str]]:
+    """Item ids and numbers are unique, and the numbers run from 1 without gaps."""
+    count, items = _items(raw)
+    first: dict[str, dict[Any, str]] = {"id": {}, "number": {}}
+    for path, item in items:
+        for key, check in (("id", _item_id), ("number", _number)):
+            value = _valid(check, item.get(key))
+            if value in first[key]:
+                yield f"{path}.{key}", f"duplicate {key} {value!r} (also {first[key][value]})"
+            elif value is not None:
+                first[key][value] = path
+    gap = ", ".join(str(n) for n in range(1, count + 1) if n not in first["number"])
+    for number, path in first["number"].items():
         if number > count:
-            gap = ", ".join(map(str, missing))
-            report(
-                _join(path, "number"),
+            yield (
+                f"{path}.number",
                 f"{number} breaks the sequence 1..{count}; numbers run from 1 without gaps"
                 + (f" (missing: {gap})" if gap else ""),
             )
-    return drafts
 
 
-def _check_framework(raw: object, draft: _FrameworkDraft) -> None:
-    report = draft.report
-    if raw is None:
-        report("", "is empty")
-        return
-    node = _check_mapping(raw, "", report, "framework fields")
-    if node is None:
-        return
-    _check_keys(node, _FRAMEWORK_KEYS, "", report)
-    if "id" in node:
-        draft.id = _check_id(node["id"], _FRAMEWORK_ID, "id", report)
-    if "name" in node:
-        draft.names = _check_texts(node["name"], "name", report)
-    if "source" in node:
-        draft.source = _check_text(node["source"], "source", report) or ""
-    if "needs_review" in node:
-        draft.needs_review = _check_languages(node["needs_review"], "needs_review", report)
-    if "crosswalks" in node:
-        draft.crosswalks = _check_crosswalks(node["crosswalks"], report)
-    if "items" in node:
-        draft.items = _check_items(node["items"], report)
-
-
-def _check_links(drafts: list[_FrameworkDraft]) -> None:
-    """Cross-file rules: unique framework ids, and every `maps_to` link resolves and has a
-    declared provenance in `crosswalks`."""
-    files_by_id: dict[str, str] = {}
-    for d in drafts:
-        if d.id is None:
-            continue
-        if d.id in files_by_id:
-            d.report("id", f"duplicate framework id '{d.id}' (also in {files_by_id[d.id]})")
-        else:
-            files_by_id[d.id] = d.file
+def _links(files: dict[str, object]) -> Iterator[tuple[str, str, str]]:
+    """Framework ids are unique, and every `maps_to` link resolves and has its provenance
+    declared in `crosswalks`."""
+    ids = {file: _valid(_framework_id, _mapping(raw).get("id")) for file, raw in files.items()}
+    first: dict[str, str] = {}
+    for file, framework in ids.items():
+        if framework in first:
+            yield file, "id", f"duplicate framework id '{framework}' (also in {first[framework]})"
+        elif framework is not None:
+            first[framework] = file
     item_ids = {
-        d.id: {i.id for i in d.items if i.id is not None} for d in drafts if d.id is not None
+        framework: {_valid(_item_id, item.get("id")) for _, item in _items(files[file])[1]}
+        for file, framework in ids.items()
+        if framework is not None
     }
-    for d in drafts:
+    for file, raw in files.items():
         used: set[str] = set()
-        for item in d.items:
-            for target, links in item.maps_to.items():
-                target_path = item.maps_to_paths[target]
-                if target == d.id:
-                    d.report(target_path, "an item cannot map to its own framework")
-                elif target not in item_ids:
-                    d.report(target_path, f"unknown framework '{target}'")
-                else:
-                    used.add(target)
-                    for link_path, item_id in links:
-                        if item_id not in item_ids[target]:
-                            d.report(link_path, f"framework '{target}' has no item '{item_id}'")
-        for target, (path, _) in d.crosswalks.items():
+        for path, item in _items(raw)[1]:
+            for target, links in _mapping(item.get("maps_to")).items():
+                here = f"{path}.maps_to.{target}"
+                if _valid(_framework_id, target) is None or not isinstance(links, list):
+                    continue
+                if target == ids[file]:
+                    yield file, here, "an item cannot map to its own framework"
+                    continue
+                if target not in item_ids:
+                    yield file, here, f"unknown framework '{target}'"
+                    continue
+                used.add(target)
+                for i, link in enumerate(links):
+                    if _valid(_item_id, link) not in {None, *item_ids[target]}:
+                        yield file, f"{here}[{i}]", f"framework '{target}' has no item '{link}'"
+        crosswalks = _mapping(_mapping(raw).get("crosswalks"))
+        for target in crosswalks:
+            if _valid(_framework_id, target) is None:
+                continue
             if target not in item_ids:
-                d.report(path, f"unknown framework '{target}'")
+                yield file, f"crosswalks.{target}", f"unknown framework '{target}'"
             elif target not in used:
-                d.report(path, f"no item maps to '{target}'")
-        for target in sorted(used - d.crosswalks.keys()):
-            d.report("crosswalks", f"missing entry for '{target}', which items map to")
+                yield file, f"crosswalks.{target}", f"no item maps to '{target}'"
+        for target in sorted(used - crosswalks.keys()):
+            yield file, "crosswalks", f"missing entry for '{target}', which items map to"
 
 
-def _build(draft: _FrameworkDraft) -> Framework:
-    """Turn a draft that passed every check into read-only dataclasses."""
-    assert draft.id is not None
-    items = []
-    for d in sorted(draft.items, key=lambda d: d.number or 0):
-        assert d.id is not None and d.number is not None
-        maps_to = {t: tuple(i for _, i in links) for t, links in d.maps_to.items()}
-        items.append(
-            Item(
-                framework=draft.id,
-                id=d.id,
-                number=d.number,
-                names=MappingProxyType(d.names),
-                description=MappingProxyType(d.description),
-                source=d.source or draft.source,
-                maps_to=MappingProxyType(maps_to),
-            )
+# --- loading -----------------------------------------------------------------------------
+
+
+def _problem(file: str, path: str, message: str) -> str:
+    return f"{file}: {path}: {message}" if path else f"{file}: {message}"
+
+
+def _read(file: Path) -> tuple[object, str | None]:
+    """The file's YAML, or why it cannot be read."""
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        return None, f"{where}not valid YAML ({getattr(exc, 'problem', None) or exc})"
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"cannot be read ({exc})"
+    return raw, None if raw is not None else "is empty"
+
+
+def _framework(data: _FrameworkFile) -> Framework:
+    """The read-only form of a file that passed every check."""
+    items = [
+        Item(
+            framework=data.id,
+            id=item.id,
+            number=item.number,
+            names=MappingProxyType(item.name),
+            description=MappingProxyType(item.description),
+            source=item.source or data.source,
+            maps_to=MappingProxyType({t: tuple(ids) for t, ids in item.maps_to.items()}),
         )
+        for item in sorted(data.items, key=lambda item: item.number)
+    ]
     return Framework(
-        id=draft.id,
-        names=MappingProxyType(draft.names),
-        source=draft.source,
-        needs_review=draft.needs_review,
+        id=data.id,
+        names=MappingProxyType(data.name),
+        source=data.source,
+        needs_review=tuple(data.needs_review),
         items=MappingProxyType({i.id: i for i in items}),
-        crosswalks=MappingProxyType({t: c for t, (_, c) in draft.crosswalks.items()}),
+        crosswalks=MappingProxyType(
+            {t: Crosswalk(t, c.official, c.source) for t, c in data.crosswalks.items()}
+        ),
     )
 
 
@@ -486,29 +453,23 @@ def load_frameworks(directory: Path | None = None) -> Frameworks:
     if not files:
         raise FrameworkError([f"{directory}: no *.yaml framework files"])
     problems: list[str] = []
-    drafts: list[_FrameworkDraft] = []
+    raws: dict[str, object] = {}
+    valid: list[_FrameworkFile] = []
     for file in files:
-
-        def report(path: str, message: str, name: str = file.name) -> None:
-            problems.append(f"{name}: {path}: {message}" if path else f"{name}: {message}")
-
-        draft = _FrameworkDraft(file.name, report)
+        raw, unreadable = _read(file)
+        if unreadable is not None:
+            problems.append(_problem(file.name, "", unreadable))
+            continue
+        raws[file.name] = raw
         try:
-            raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"line {mark.line + 1}: " if mark is not None else ""
-            report("", f"{where}not valid YAML ({getattr(exc, 'problem', None) or exc})")
-            continue
-        except (OSError, UnicodeDecodeError) as exc:
-            report("", f"cannot be read ({exc})")
-            continue
-        _check_framework(raw, draft)
-        drafts.append(draft)
-    _check_links(drafts)
+            valid.append(_FrameworkFile.model_validate(raw))
+        except ValidationError as exc:
+            problems += [_problem(file.name, *_explain(e, raw)) for e in exc.errors()]
+        problems += [_problem(file.name, path, message) for path, message in _numbering(raw)]
+    problems += [_problem(*link) for link in _links(raws)]
     if problems:
         raise FrameworkError(problems)
-    return Frameworks(_build(d) for d in drafts)
+    return Frameworks(_framework(data) for data in valid)
 
 
 @functools.cache

@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 from bot.infra.i18n import translator
 from bot.services.digests.digest_compute import compute_digest
 from bot.services.periods import iso_week
-from dialogs.workbook import write_workbook
+from dialogs.workbook_writer import write_workbook
 from tests.fakebotapi.models import StoredMessage, User
 from tests.harness import Harness, button
 

@@ -23,7 +23,8 @@ from bot.services.script_admin import (
 from bot.services.script_registry import ScriptRegistry
 from dialogs import SHIPPED_SCRIPTS
 from dialogs.validate import validate_source
-from dialogs.workbook import validate_workbook, write_workbook
+from dialogs.workbook_reader import validate_workbook
+from dialogs.workbook_writer import write_workbook
 from frameworks import default_frameworks
 from storage import Database, OrgRepo, PeopleRepo
 from tests.fake_clock import FakeClock

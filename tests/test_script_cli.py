@@ -11,7 +11,8 @@ import pytest
 from bot.cli.main import main
 from dialogs import SHIPPED_SCRIPTS
 from dialogs.validate import validate_source
-from dialogs.workbook import validate_workbook, write_workbook
+from dialogs.workbook_reader import validate_workbook
+from dialogs.workbook_writer import write_workbook
 from storage import Database, OrgRepo
 from tests.fake_clock import FakeClock
 from tests.scriptdocs import to_yaml

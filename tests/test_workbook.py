@@ -18,14 +18,9 @@ from dialogs import SHIPPED_SCRIPTS
 from dialogs.export import script_to_yaml
 from dialogs.model import Script
 from dialogs.validate import validate_source
-from dialogs.workbook import (
-    WorkbookExportError,
-    format_mapping,
-    parse_mapping,
-    read_workbook,
-    validate_workbook,
-    write_workbook,
-)
+from dialogs.workbook_layout import format_mapping, parse_mapping
+from dialogs.workbook_reader import read_workbook, validate_workbook
+from dialogs.workbook_writer import WorkbookExportError, write_workbook
 from tests.scriptdocs import (
     STUB,
     build,

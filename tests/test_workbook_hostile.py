@@ -11,8 +11,9 @@ import pytest
 
 from dialogs import limits
 from dialogs.source import ScriptError
-from dialogs.workbook import MAX_COLUMNS, MAX_ROWS, validate_workbook, write_workbook
 from dialogs.workbook_guard import MAX_MEMBER_BYTES, MAX_MEMBERS, MAX_TOTAL_BYTES
+from dialogs.workbook_reader import MAX_COLUMNS, MAX_ROWS, validate_workbook
+from dialogs.workbook_writer import write_workbook
 from tests.scriptdocs import STUB, build, full_document
 from tests.test_workbook import at, open_book, row_of, save
 

@@ -28,7 +28,8 @@ from dialogs.graph import diagrams
 from dialogs.model import Script
 from dialogs.source import ScriptError, decode
 from dialogs.validate import FrameworkIndex, validate_source
-from dialogs.workbook import validate_workbook, write_workbook
+from dialogs.workbook_reader import validate_workbook
+from dialogs.workbook_writer import write_workbook
 from storage.scripts import ScriptVersion
 
 SourceFormat = Literal["yaml", "xlsx"]

@@ -1,99 +1,40 @@
-"""Scripts as spreadsheets: an XLSForm-like workbook that maps onto the same document as YAML.
+"""Reading a script workbook: the plain document YAML would give, every value located at its cell.
 
-Quality coordinators edit in a spreadsheet they already know; the workbook is
-read into exactly the plain document `load_yaml` would give, with every value
-located at its cell, so one validator serves both forms and its errors read
+One validator then serves both forms, and its errors read
 `staff.xlsx:survey!D7: sections[0].questions[3].text: missing language 'lt'`.
-
-Sheets (names and column names are not case-sensitive; other sheets are ignored):
-
-settings -- one row of values under the column names:
-    id, audience, languages (`en, sl, de`), needs_review, title::xx, intro::xx,
-    thanks::xx, questions_per_session, rotation (`cover-all` or `none`), resubmit
-survey -- one row per question, inside `begin section` ... `end section` rows:
-    type (scale, yes_no, choice, multi, text, nps, begin section, end section),
-    name (the question's or section's id), label::xx (question text or section
-    title), hint::xx, required, show_if (see `dialogs.condition_text`), maps_to
-    (`equass: participation, rights; cz-sqss: 5`; `-` maps a question to
-    nothing), scale (a list in choices), choices (the list a choice or multi
-    question offers), max_length, follow_up::xx, follow_up_if,
-    follow_up_max_length
-choices -- one row per scale point or choice option:
-    list_name, name (the stored value), label::xx, emoji, score; a row named
-    `n/a` gives a scale's "not applicable" button. A list named in a question's
-    `choices` column is that question's options; every other list is a scale.
-
-A cell that starts with `=` is a formula and is refused, never evaluated; text
-that really starts with `=` is typed with a leading apostrophe, as spreadsheets
-mark text, and is written back that way.
+The layout itself is described in `dialogs.workbook_layout`.
 """
 
 from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils.exceptions import IllegalCharacterError
-from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl import load_workbook
 
-from dialogs.condition_text import ConditionSyntaxError, format_condition, parse_condition
-from dialogs.model import LANGUAGES, Option, Question, Script, Text
+from dialogs.condition_text import ConditionSyntaxError, parse_condition
 from dialogs.source import Cell, LineMap, Path_, ScriptError, format_path
 from dialogs.validate import FrameworkIndex, Validation, validate_document
 from dialogs.workbook_guard import check_workbook_bytes
+from dialogs.workbook_layout import (
+    BEGIN,
+    CHOICES,
+    COLUMNS,
+    END,
+    NOT_APPLICABLE,
+    SETTINGS,
+    SURVEY,
+    parse_mapping,
+)
 
-SETTINGS, SURVEY, CHOICES, HELP = "settings", "survey", "choices", "help"
 MAX_ROWS = 5000
 MAX_COLUMNS = 60
-NOT_APPLICABLE = "n/a"
-BEGIN, END = "begin section", "end section"
-NO_MAPPING = "-"
-
-# Column name -> does it take a language (`label::en`)?
-COLUMNS: dict[str, dict[str, bool]] = {
-    SETTINGS: {
-        "id": False,
-        "audience": False,
-        "languages": False,
-        "needs_review": False,
-        "title": True,
-        "intro": True,
-        "thanks": True,
-        "questions_per_session": False,
-        "rotation": False,
-        "resubmit": False,
-    },
-    SURVEY: {
-        "type": False,
-        "name": False,
-        "label": True,
-        "hint": True,
-        "required": False,
-        "show_if": False,
-        "maps_to": False,
-        "scale": False,
-        "choices": False,
-        "max_length": False,
-        "follow_up": True,
-        "follow_up_if": False,
-        "follow_up_max_length": False,
-    },
-    CHOICES: {"list_name": False, "name": False, "label": True, "emoji": False, "score": False},
-}
 SECTION_COLUMNS = frozenset({"type", "name", "label", "maps_to"})
 _GROUP_WORDS = {"begin section": BEGIN, "begin group": BEGIN, "end section": END, "end group": END}
-
-
-class WorkbookExportError(ValueError):
-    """A script holds something a spreadsheet cell cannot (a control character)."""
-
-
-# ---------------------------------------------------------------- reading
 
 
 def validate_workbook(
@@ -309,14 +250,22 @@ class _Reader:
             self.lines.add(path, Cell(sheet.title, row.number, columns[0].index))
         return out or None
 
-    def scalar(self, sheet: _Sheet, row: _Row, name: str, path: Path_, into: dict[str, Any]) -> Any:
-        """Copy one plain cell into the document under its own key, located."""
+    def scalar(
+        self,
+        sheet: _Sheet,
+        row: _Row,
+        name: str,
+        path: Path_,
+        into: dict[str, Any],
+        read: Callable[[Any], Any],
+    ) -> Any:
+        """Copy one cell into the document under its own key, located, as `read` makes it."""
         where = sheet.cell(row, name)
         if where is not None:
             self.lines.add((*path, name), where)
         value = sheet.get(row, name)
         if value is not None:
-            into[name] = _plain(value)
+            into[name] = read(value)
         return value
 
     # ---- the document ----
@@ -355,20 +304,13 @@ class _Reader:
             message = "the settings sheet has one row of values; this is another"
             self.error(sheet.first(extra), (), message)
         row = sheet.rows[0]
-        for name in ("id", "audience"):
-            where = sheet.cell(row, name)
-            if where is not None:
-                self.lines.add((name,), where)
-            value = sheet.get(row, name)
-            if value is not None:
-                doc[name] = _word(value)
-        for name in ("languages", "needs_review"):
-            where = sheet.cell(row, name)
-            if where is not None:
-                self.lines.add((name,), where)
-            value = sheet.get(row, name)
-            if value is not None:
-                doc[name] = _words(value)
+        for name, read in (
+            ("id", _word),
+            ("audience", _word),
+            ("languages", _words),
+            ("needs_review", _words),
+        ):
+            self.scalar(sheet, row, name, (), doc, read)
         self.languages = [x for x in doc.get("languages", []) if isinstance(x, str)]
         for name in ("title", "intro", "thanks"):
             text = self.text(sheet, row, name, (name,))
@@ -385,7 +327,7 @@ class _Reader:
                 pulse[name] = _word(value) if name == "rotation" else _plain(value)
         if pulse:
             doc["pulse"] = pulse
-        self.scalar(sheet, row, "resubmit", (), doc)
+        self.scalar(sheet, row, "resubmit", (), doc, _plain)
         if "resubmit" in doc:
             doc["resubmit"] = _flag(doc["resubmit"])
         return doc
@@ -552,7 +494,7 @@ class _Reader:
             if text is not None:
                 q[key] = text
         for key in ("required", "max_length"):
-            self.scalar(sheet, row, key, path, q)
+            self.scalar(sheet, row, key, path, q, _plain)
         if "required" in q:
             q["required"] = _flag(q["required"])
         condition = self.condition(sheet, row, "show_if", (*path, "show_if"), follow_up=False)
@@ -561,7 +503,7 @@ class _Reader:
         mapping = self.mapping(sheet, row, (*path, "maps_to"))
         if mapping is not None:
             q["maps_to"] = mapping
-        scale = self.scalar(sheet, row, "scale", path, q)
+        scale = self.scalar(sheet, row, "scale", path, q, _plain)
         if scale is not None:
             q["scale"] = _identifier(scale)
             used_as_scales.add(q["scale"])
@@ -644,32 +586,6 @@ class _Reader:
 # ---------------------------------------------------------------- cell values
 
 
-def parse_mapping(text: str) -> dict[str, list[str]]:
-    """`equass: participation, rights; cz-sqss: 5` as {framework: [items]}; `-` is no mapping."""
-    if text.strip() == NO_MAPPING:
-        return {}
-    out: dict[str, list[str]] = {}
-    for part in text.split(";"):
-        if not part.strip():
-            continue
-        framework, colon, items = part.partition(":")
-        framework = framework.strip()
-        if not colon or not framework:
-            raise ValueError(
-                f"write maps_to as 'framework: item, item; framework: item', not {part.strip()!r}"
-            )
-        if framework in out:
-            raise ValueError(f"framework {framework!r} is named twice")
-        out[framework] = [item for item in re.split(r"[,\s]+", items.strip()) if item]
-    return out
-
-
-def format_mapping(mapping: dict[str, list[str]]) -> str:
-    if not mapping:
-        return NO_MAPPING
-    return "; ".join(f"{fw}: {', '.join(items)}".rstrip() for fw, items in mapping.items())
-
-
 def _column_name(raw: Any) -> tuple[str, str | None]:
     """`Label::English (en)` -> ("label", "en"); `list name` -> ("list_name", None)."""
     text = str(raw).strip()
@@ -742,230 +658,3 @@ def _numbered(item: _List) -> bool:
 
 def _flag(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
-
-
-# ---------------------------------------------------------------- writing
-
-_HEADER_FONT = Font(bold=True)
-_WIDTHS = {"label": 48, "follow_up": 32, "hint": 28, "title": 32, "intro": 48, "thanks": 40}
-_HELP = [
-    ("sheet / column", "what it holds"),
-    ("settings", "one row of values: the script's id, audience, languages and texts"),
-    ("languages", "the languages every text needs, like: en, sl, de"),
-    ("rotation", "cover-all (each session asks questions_per_session, rotating) or none"),
-    ("survey", "one row per question, between 'begin section' and 'end section' rows"),
-    ("type", "scale, yes_no, choice, multi, text, nps, begin section, end section"),
-    ("name", "the question's id; keep it when rewording, give a new id when the meaning changes"),
-    ("label::xx", "the question text (or the section title) in language xx"),
-    ("required", "yes if the question cannot be skipped (staff scripts only)"),
-    ("show_if", "ask only when: q1 <= 2 | q2 = yes | q3 in (1, 2) | q4 contains meals"),
-    ("", "q5 answered | q5 not answered | all(a, b) | any(a, b) | not(a)"),
-    ("maps_to", "framework items: equass: participation, rights; cz-sqss: 5 ('-' for none)"),
-    ("scale", "the list in the choices sheet a scale question uses"),
-    ("choices", "the list in the choices sheet a choice or multi question offers"),
-    ("follow_up::xx", "an optional comment asked after the answer, when follow_up_if holds"),
-    ("follow_up_if", "like show_if, about the answer itself: answer <= 2 | answer = no"),
-    ("choices", "one row per button: list_name, name (the stored value), label::xx, emoji"),
-    ("n/a", "a row named n/a gives a scale its 'not applicable' button"),
-    ("formulas", "are refused; to start a text with '=', type an apostrophe before it"),
-]
-
-
-def write_workbook(script: Script) -> bytes:
-    """The script as a workbook that `read_workbook` reads back to an equal script."""
-    book = Workbook()
-    book.remove(book.active)
-    languages = _languages(script)
-    _write_settings(book.create_sheet(SETTINGS), script, languages)
-    option_lists = _option_list_names(script)
-    _write_survey(book.create_sheet(SURVEY), script, languages, option_lists)
-    _write_choices(book.create_sheet(CHOICES), script, languages, option_lists)
-    help_sheet = book.create_sheet(HELP)
-    for line in _HELP:
-        help_sheet.append(line)
-    help_sheet.column_dimensions["A"].width = 18
-    help_sheet.column_dimensions["B"].width = 90
-    for cell in help_sheet[1]:
-        cell.font = _HEADER_FONT
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def _languages(script: Script) -> list[str]:
-    """Every language any text uses, declared ones first, so no text is lost on the way."""
-    used = set(script.languages)
-    for text in _all_texts(script):
-        used.update(text)
-    return [
-        *script.languages,
-        *[lang for lang in LANGUAGES if lang in used and lang not in script.languages],
-    ]
-
-
-def _all_texts(script: Script) -> list[Text]:
-    texts: list[Text | None] = [script.title, script.intro, script.thanks]
-    for scale in script.scales.values():
-        texts += [o.label for o in scale.options] + [scale.not_applicable]
-    for section in script.sections:
-        texts.append(section.title)
-        for q in section.questions:
-            texts += [q.text, q.hint, q.follow_up.text if q.follow_up else None]
-            texts += [o.label for o in q.options or []]
-    return [t for t in texts if t is not None]
-
-
-def _option_list_names(script: Script) -> dict[str, str]:
-    """The choices-sheet list of each choice or multi question, clear of the scale names."""
-    taken = set(script.scales)
-    names = {}
-    for q in script.questions():
-        if q.options is None:
-            continue
-        name = q.id
-        counter = 1
-        while name in taken:
-            name = f"{q.id}-options" if counter == 1 else f"{q.id}-options{counter}"
-            counter += 1
-        taken.add(name)
-        names[q.id] = name
-    return names
-
-
-class _Writer:
-    """Rows under a header, each value put by column name; text cells stay text."""
-
-    def __init__(self, sheet: Worksheet, columns: list[tuple[str, str | None]]) -> None:
-        self.sheet = sheet
-        self.index = {c: i for i, c in enumerate(columns, start=1)}
-        self.row = 1
-        for (name, language), i in self.index.items():
-            cell = sheet.cell(1, i, f"{name}::{language}" if language else name)
-            cell.font = _HEADER_FONT
-            letter = cell.column_letter
-            sheet.column_dimensions[letter].width = _WIDTHS.get(name, 14)
-        sheet.freeze_panes = "A2"
-
-    def next_row(self) -> None:
-        self.row += 1
-
-    def put(self, name: str, value: Any, language: str | None = None, where: str = "") -> None:
-        if value is None:
-            return
-        cell = self.sheet.cell(self.row, self.index[(name, language)])
-        try:
-            cell.value = value
-        except IllegalCharacterError:
-            raise WorkbookExportError(
-                f"{where or name}: has a control character a spreadsheet cannot hold"
-            ) from None
-        if isinstance(value, str):
-            if value.startswith("="):
-                cell.data_type = "s"  # text, never a formula
-                cell.quotePrefix = True
-            if name in _WIDTHS:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-
-    def text(self, name: str, text: Text | None, languages: list[str], where: str) -> None:
-        for language in languages:
-            self.put(name, (text or {}).get(language), language, f"{where}.{language}")  # type: ignore[call-overload]
-
-
-def _text_columns(name: str, languages: list[str]) -> list[tuple[str, str | None]]:
-    return [(name, lang) for lang in languages]
-
-
-def _write_settings(sheet: Worksheet, script: Script, languages: list[str]) -> None:
-    columns: list[tuple[str, str | None]] = [("id", None), ("audience", None), ("languages", None)]
-    columns += [("needs_review", None)]
-    for name in ("title", "intro", "thanks"):
-        columns += _text_columns(name, languages)
-    columns += [("questions_per_session", None), ("rotation", None), ("resubmit", None)]
-    out = _Writer(sheet, columns)
-    out.next_row()
-    out.put("id", script.id)
-    out.put("audience", script.audience)
-    out.put("languages", ", ".join(script.languages))
-    out.put("needs_review", ", ".join(script.needs_review) or None)
-    out.text("title", script.title, languages, "title")
-    out.text("intro", script.intro, languages, "intro")
-    out.text("thanks", script.thanks, languages, "thanks")
-    out.put("questions_per_session", script.pulse.questions_per_session)
-    out.put("rotation", script.pulse.rotation)
-    out.put("resubmit", "yes" if script.resubmit else "no")
-
-
-def _write_survey(
-    sheet: Worksheet, script: Script, languages: list[str], option_lists: dict[str, str]
-) -> None:
-    columns: list[tuple[str, str | None]] = [("type", None), ("name", None)]
-    columns += _text_columns("label", languages) + _text_columns("hint", languages)
-    columns += [(name, None) for name in ("required", "show_if", "maps_to", "scale", "choices")]
-    columns += [("max_length", None), *_text_columns("follow_up", languages)]
-    columns += [("follow_up_if", None), ("follow_up_max_length", None)]
-    out = _Writer(sheet, columns)
-    for i, section in enumerate(script.sections):
-        out.next_row()
-        out.put("type", BEGIN)
-        out.put("name", section.id)
-        out.text("label", section.title, languages, f"sections[{i}].title")
-        out.put("maps_to", format_mapping(section.maps_to) if section.maps_to else None)
-        for j, question in enumerate(section.questions):
-            out.next_row()
-            _write_question(out, question, languages, option_lists, f"sections[{i}].questions[{j}]")
-        out.next_row()
-        out.put("type", END)
-        out.put("name", section.id)
-
-
-def _write_question(
-    out: _Writer, q: Question, languages: list[str], option_lists: dict[str, str], where: str
-) -> None:
-    out.put("type", q.type)
-    out.put("name", q.id)
-    out.text("label", q.text, languages, f"{where}.text")
-    out.text("hint", q.hint, languages, f"{where}.hint")
-    out.put("required", "yes" if q.required else None)
-    if q.show_if is not None:
-        out.put("show_if", format_condition(q.show_if), where=f"{where}.show_if")
-    if q.maps_to is not None:
-        out.put("maps_to", format_mapping(q.maps_to))
-    out.put("scale", q.scale)
-    out.put("choices", option_lists.get(q.id))
-    out.put("max_length", q.max_length)
-    if q.follow_up is not None:
-        out.text("follow_up", q.follow_up.text, languages, f"{where}.follow_up.text")
-        condition = format_condition(q.follow_up.show_if, follow_up=True)
-        out.put("follow_up_if", condition, where=f"{where}.follow_up.show_if")
-        if q.follow_up.max_length != 500:
-            out.put("follow_up_max_length", q.follow_up.max_length)
-
-
-def _write_choices(
-    sheet: Worksheet, script: Script, languages: list[str], option_lists: dict[str, str]
-) -> None:
-    columns: list[tuple[str, str | None]] = [("list_name", None), ("name", None)]
-    columns += [*_text_columns("label", languages), ("emoji", None), ("score", None)]
-    out = _Writer(sheet, columns)
-
-    def options(list_name: str, items: list[Option], where: str) -> None:
-        for k, option in enumerate(items):
-            out.next_row()
-            out.put("list_name", list_name)
-            out.put("name", option.value)
-            out.text("label", option.label, languages, f"{where}[{k}].label")
-            out.put("emoji", option.emoji or None, where=f"{where}[{k}].emoji")
-            out.put("score", option.score)
-
-    for name, scale in script.scales.items():
-        options(name, scale.options, f"scales.{name}.options")
-        if scale.not_applicable is not None:
-            out.next_row()
-            out.put("list_name", name)
-            out.put("name", NOT_APPLICABLE)
-            out.text("label", scale.not_applicable, languages, f"scales.{name}.not_applicable")
-    for i, section in enumerate(script.sections):
-        for j, q in enumerate(section.questions):
-            if q.options is not None:
-                where = f"sections[{i}].questions[{j}].options"
-                options(option_lists[q.id], q.options, where)
