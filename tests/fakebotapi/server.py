@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from .faults import FaultInjector, FaultKind, FaultRule, FloodControl
+from .fault_injection import FaultInjector, FaultKind, FaultRule, FloodControl
 from .html import EntityParseError, ParsedText, parse_html, strip_text, utf16_len
 from .models import ApiError, Chat, StoredFile, StoredMessage, User
 
