@@ -66,8 +66,9 @@ SELF = Path(__file__).resolve()
 ROOT = SELF.parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.fakebotapi.http_layer import CallParams  # noqa: E402
 from tests.fakebotapi.models import User  # noqa: E402
-from tests.fakebotapi.server import FakeBotAPI, _Params  # noqa: E402
+from tests.fakebotapi.server import FakeBotAPI  # noqa: E402
 
 TOKEN = "123456789:TEST-fake-token-for-carecheck"
 GO = "1:go"
@@ -138,18 +139,18 @@ class LoadAPI(FakeBotAPI):
         person = self.people[user.id] = Person(user)
         return person
 
-    async def _get_updates(self, params: _Params) -> list[dict[str, Any]]:
+    async def _get_updates(self, params: CallParams) -> list[dict[str, Any]]:
         self.polled.set()
         return await super()._get_updates(params)
 
-    def _send_message(self, params: _Params) -> dict[str, Any]:
+    def _send_message(self, params: CallParams) -> dict[str, Any]:
         result = super()._send_message(params)
         person = self.people.get(result["chat"]["id"])
         if person is not None:
             person.event.set()
         return result
 
-    def _edit_message_text(self, params: _Params) -> dict[str, Any]:
+    def _edit_message_text(self, params: CallParams) -> dict[str, Any]:
         now = time.perf_counter()
         result = super()._edit_message_text(params)
         person = self.people.get(result["chat"]["id"])
@@ -163,7 +164,7 @@ class LoadAPI(FakeBotAPI):
             person.event.set()
         return result
 
-    def _answer_callback_query(self, params: _Params) -> bool:
+    def _answer_callback_query(self, params: CallParams) -> bool:
         query_id = params.str("callback_query_id") or ""
         result = super()._answer_callback_query(params)
         query = self._queries.get(query_id)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import random
 import sys
 import tempfile
 import time
@@ -22,10 +21,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.crowd import BotProcess, Catalogue, Crowd, audit, populate  # noqa: E402
+from tests.crowd import (  # noqa: E402
+    BotProcess,
+    Catalogue,
+    Crowd,
+    answer_through_kills,
+    audit,
+    populate,
+)
 from tests.fakebotapi.server import FakeBotAPI  # noqa: E402
-
-ANSWERS_PER_PERSON = 6
 
 
 async def run(staff: int, service_users: int, kills: int, seed: int) -> bool:
@@ -35,27 +39,20 @@ async def run(staff: int, service_users: int, kills: int, seed: int) -> bool:
         people = await populate(Path(directory) / "carecheck.db", api, staff, service_users, seed)
         catalogue = Catalogue.load()
         bot = BotProcess(api, Path(directory))
-        started = time.monotonic()
-        await bot.start()
         crowd = Crowd(api, people, catalogue, patience=4.0, think=(0.05, 0.6), seed=seed)
-        answering = asyncio.create_task(crowd.run())
-        rng = random.Random(seed)
-        expected = len(people) * ANSWERS_PER_PERSON
-        points = sorted(rng.uniform(0.02, 0.9) * expected for _ in range(kills))
+        started = time.monotonic()
         try:
-            for point in points:
-                await api.wait_for(
-                    lambda point=point: crowd.acknowledged >= point or answering.done(), 600
-                )
-                if answering.done():
-                    break
-                await asyncio.sleep(rng.uniform(0.0, 0.3))
-                await bot.kill()
-                await bot.start()
-            await asyncio.wait_for(answering, 1200)
+            await answer_through_kills(
+                bot,
+                crowd,
+                kills=kills,
+                seed=seed,
+                spread=(0.02, 0.9),
+                delay=0.3,
+                progress_timeout=600,
+                finish_timeout=1200,
+            )
         finally:
-            answering.cancel()
-            await bot.stop()
             await api.stop()
         elapsed = time.monotonic() - started
         result = audit(bot.db_path, people, catalogue)

@@ -38,6 +38,7 @@ WELCOME_BACK = "Welcome back: continuing where you left off."
 TYPE_COMMENT = "Type your comment as a message, or tap Skip."
 TYPE_ANSWER = "Type your answer as a message."
 DIALOG_KINDS = frozenset("atcsbpr")
+ANSWERS_PER_PERSON = 6  # five check-in questions or seven feedback questions, roughly
 SOMETHING_WRONG_EN = translator("en")(SOMETHING_WRONG)
 
 Kind = Literal["none", "asking", "follow_up", "text", "paused", "done"]
@@ -473,6 +474,47 @@ class BotProcess:
         return load_or_create_secret(self.directory / "carecheck.secret")
 
 
+async def answer_through_kills(
+    bot: BotProcess,
+    crowd: Crowd,
+    *,
+    kills: int,
+    seed: int,
+    spread: tuple[float, float],
+    delay: float,
+    progress_timeout: float,
+    finish_timeout: float,
+) -> int:
+    """Start the bot and let the crowd answer while the bot is SIGKILLed and restarted.
+
+    The kill points are progress (answers acknowledged) drawn from ``spread``, a share
+    of the answers expected, with an RNG seeded by ``seed`` so a failing run replays;
+    each kill comes up to ``delay`` seconds after its point, mid-dialog. Once everyone
+    is done the bot gets SIGTERM; its exit status is returned.
+    """
+    await bot.start()
+    answering = asyncio.create_task(crowd.run())
+    rng = random.Random(seed)
+    expected = len(crowd.people) * ANSWERS_PER_PERSON
+    points = sorted(rng.uniform(*spread) * expected for _ in range(kills))
+    try:
+        for point in points:
+            await crowd.api.wait_for(
+                lambda point=point: crowd.acknowledged >= point or answering.done(),
+                progress_timeout,
+            )
+            if answering.done():
+                break
+            await asyncio.sleep(rng.uniform(0.0, delay))
+            await bot.kill()
+            await bot.start()
+        await asyncio.wait_for(answering, finish_timeout)
+    finally:
+        answering.cancel()
+        status = await bot.stop()
+    return status
+
+
 # ---------------------------------------------------------------- the audit
 
 
@@ -661,6 +703,7 @@ __all__ = [
     "Fault",
     "Person",
     "Screen",
+    "answer_through_kills",
     "audit",
     "fault_summary",
     "inconsistencies",

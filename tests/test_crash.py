@@ -9,44 +9,33 @@ agrees with its answer rows.
 
 from __future__ import annotations
 
-import asyncio
-import random
 from pathlib import Path
 
-from tests.crowd import BotProcess, Catalogue, Crowd, audit, populate
+from tests.crowd import BotProcess, Catalogue, Crowd, answer_through_kills, audit, populate
 from tests.fakebotapi.server import FakeBotAPI
 
 STAFF = 60
 SERVICE_USERS = 40
 KILLS = 6
-ANSWERS_PER_PERSON = 6  # five check-in questions or seven feedback questions, roughly
 
 
 async def test_killed_bot_loses_and_doubles_nothing(fake_api: FakeBotAPI, tmp_path: Path) -> None:
     people = await populate(tmp_path / "carecheck.db", fake_api, STAFF, SERVICE_USERS, seed=1)
     catalogue = Catalogue.load()
     bot = BotProcess(fake_api, tmp_path)
-    await bot.start()
     crowd = Crowd(fake_api, people, catalogue, patience=4.0, think=(0.02, 0.3), seed=1)
-    answering = asyncio.create_task(crowd.run())
-    rng = random.Random(1)
-    expected = len(people) * ANSWERS_PER_PERSON
     # Kill points spread over the run by progress, each at a random moment after it.
-    points = sorted(rng.uniform(0.05, 0.8) * expected for _ in range(KILLS))
-    try:
-        for point in points:
-            await fake_api.wait_for(
-                lambda point=point: crowd.acknowledged >= point or answering.done(), 120
-            )
-            if answering.done():
-                break
-            await asyncio.sleep(rng.uniform(0.0, 0.2))
-            await bot.kill()
-            await bot.start()
-        await asyncio.wait_for(answering, 180)
-    finally:
-        answering.cancel()
-        assert await bot.stop() == 0
+    status = await answer_through_kills(
+        bot,
+        crowd,
+        kills=KILLS,
+        seed=1,
+        spread=(0.05, 0.8),
+        delay=0.2,
+        progress_timeout=120,
+        finish_timeout=180,
+    )
+    assert status == 0
     assert bot.kills == KILLS
 
     result = audit(bot.db_path, people, catalogue)

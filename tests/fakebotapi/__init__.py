@@ -3,7 +3,7 @@
 The pytest fixture ``fake_api`` lives in ``tests.fakebotapi.fixtures``.
 """
 
-from .faults import FAULT_KINDS, FaultInjector, FaultKind, FaultRule, FloodControl
+from .fault_injection import FAULT_KINDS, FaultInjector, FaultKind, FaultRule, FloodControl
 from .html import EntityParseError, ParsedText, parse_html
 from .models import ApiError, Chat, StoredFile, StoredMessage, User
 from .server import ApiCall, FakeBotAPI

@@ -78,6 +78,40 @@ class StoredFile:
         """Size in bytes, when the content is known."""
         return None if self.data is None else len(self.data)
 
+    def photo_size(self) -> dict[str, Any]:
+        """The Bot API ``PhotoSize`` of this file as a photo."""
+        width, height = _png_size(self.data or b"")
+        size: dict[str, Any] = {
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "width": width,
+            "height": height,
+        }
+        if self.size is not None:
+            size["file_size"] = self.size
+        return size
+
+    def document(self) -> dict[str, Any]:
+        """The Bot API ``Document`` of this file."""
+        document: dict[str, Any] = {
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+        }
+        if self.file_name:
+            document["file_name"] = self.file_name
+        if self.mime_type:
+            document["mime_type"] = self.mime_type
+        if self.size is not None:
+            document["file_size"] = self.size
+        return document
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    """Width and height of a PNG (photos are mostly charts and QR codes), else 1x1."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    return 1, 1
+
 
 @dataclass
 class StoredMessage:
