@@ -2,13 +2,15 @@
 
 The table below is the policy as people meet it. Each case is tried by each role
 through the real bot; a role is refused when the bot answers with the case's
-refusal sentence. Everything is decided on the server from the stored roles, so
-callback data naming another organisation, unit, session or action get nowhere.
+refusal sentence, and a role that is not refused must see the action happen (its
+`done` check: the screen, link, digest or stored change it leads to). Everything is
+decided on the server from the stored roles, so callback data naming another
+organisation, unit, session or action get nowhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +53,42 @@ USAGE = T("Usage: /digest [unit number] [week like 2026-W47]")
 KNOWN_GAPS: set[tuple[str, str]] = set()
 
 
+Done = Callable[["Stage", str, list[str]], Awaitable[bool]]
+
+
+def says(*sentences: str) -> Done:
+    """Done when one of these sentences (or a text starting with it) reached the person."""
+
+    async def check(stage: Stage, role: str, texts: list[str]) -> bool:
+        return any(text.startswith(s) for text in texts for s in sentences)
+
+    return check
+
+
+def contains(*fragments: str) -> Done:
+    async def check(stage: Stage, role: str, texts: list[str]) -> bool:
+        return any(f in text for text in texts for f in fragments)
+
+    return check
+
+
+def action_now(status: str, which: str) -> Done:
+    """Done when the stored action has the status the button asked for."""
+
+    async def check(stage: Stage, role: str, texts: list[str]) -> bool:
+        action_id = stage.home_action if which == "home" else stage.away_action
+        action = await ActionRepo(stage.bot.rt.db).get(action_id)
+        return action is not None and action.status == status
+
+    return check
+
+
+STARTED_OR_RESUMED = contains("1/", T("Welcome back: continuing where you left off."))
+NO_SUCH_VERSION = says(T("That version does not exist."))
+PLAN_ENDED = says(T("This plan has ended. Start again from the digest."))
+DRAFT_GONE = says(T("This draft is gone. Please send the file again."))
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -59,6 +97,7 @@ class Case:
     command: str | None = None
     payload: Callable[[Stage], str] | str | None = None
     data: Callable[[Stage], str] | str | None = None
+    done: Done | None = None  # None: only for cases no role is allowed
 
 
 def refused_invite(role: str) -> tuple[str, ...]:
@@ -67,17 +106,30 @@ def refused_invite(role: str) -> tuple[str, ...]:
 
 CASES = (
     # ------------------------------------------------ commands
-    Case("/checkin", CHECKERS, (NOT_STAFF,), command="/checkin"),
-    Case("/invite staff", MANAGERS, refused_invite("staff member"), "/invite", "staff"),
+    Case("/checkin", CHECKERS, (NOT_STAFF,), command="/checkin", done=STARTED_OR_RESUMED),
+    Case(
+        "/invite staff",
+        MANAGERS,
+        refused_invite("staff member"),
+        "/invite",
+        "staff",
+        done=contains("?start="),
+    ),
     Case(
         "/invite service_user",
         MANAGERS,
         refused_invite("service user"),
         "/invite",
         "service_user",
+        done=contains("?start="),
     ),
     Case(
-        "/invite manager", frozenset({"org_admin"}), refused_invite("manager"), "/invite", "manager"
+        "/invite manager",
+        frozenset({"org_admin"}),
+        refused_invite("manager"),
+        "/invite",
+        "manager",
+        done=contains("?start="),
     ),
     Case(
         "/invite admin",
@@ -85,8 +137,15 @@ CASES = (
         refused_invite("administrator"),
         "/invite",
         "admin",
+        done=contains("?start="),
     ),
-    Case("/digest", MANAGERS, (NO_DIGEST, NO_UNIT), command="/digest"),
+    Case(
+        "/digest",
+        MANAGERS,
+        (NO_DIGEST, NO_UNIT),
+        command="/digest",
+        done=contains(T("Weekly digest")),
+    ),
     Case(
         "/digest, a unit of the other organisation",
         NOBODY,
@@ -94,18 +153,66 @@ CASES = (
         "/digest",
         lambda s: str(s.away_unit),
     ),
-    Case("/actions", MANAGERS, (NO_ACTIONS,), command="/actions"),
-    Case("/scripts", ADMINS, (NO_SCRIPTS,), command="/scripts"),
-    Case("/help", EVERYONE, (), command="/help"),
-    Case("/language", EVERYONE, (), command="/language"),
-    Case("/privacy", EVERYONE, (), command="/privacy"),
-    Case("/forget", EVERYONE, (), command="/forget"),
-    Case("/stop", EVERYONE, (), command="/stop"),
+    Case(
+        "/actions", MANAGERS, (NO_ACTIONS,), command="/actions", done=contains("More team meetings")
+    ),
+    Case(
+        "/scripts", ADMINS, (NO_SCRIPTS,), command="/scripts", done=contains("staff-pulse, version")
+    ),
+    Case(
+        "/help",
+        EVERYONE,
+        (),
+        command="/help",
+        done=says(T("carecheck asks short questions about the quality of our service.")),
+    ),
+    Case("/language", EVERYONE, (), command="/language", done=says(T("Choose your language:"))),
+    Case(
+        "/privacy",
+        EVERYONE,
+        (),
+        command="/privacy",
+        done=says(T("What carecheck stores about you:"), T("carecheck stores nothing about you.")),
+    ),
+    Case(
+        "/forget",
+        EVERYONE,
+        (),
+        command="/forget",
+        done=contains(
+            T("Delete it now?"),
+            T("carecheck stores nothing about you, so there is nothing to delete."),
+        ),
+    ),
+    Case(
+        "/stop",
+        EVERYONE,
+        (),
+        command="/stop",
+        done=says(
+            T("You will get no more weekly check-ins."),
+            T("There is nothing to stop: you get no weekly check-ins."),
+        ),
+    ),
     # ------------------------------------------------ buttons
-    Case("start the check-in", CHECKERS, (NOT_STAFF,), data="1:go"),
-    Case("remind me later", CHECKERS, (NOT_VALID,), data="1:later"),
-    Case("choose a language", EVERYONE, (NOT_VALID,), data="1:L:en:"),
-    Case("keep my data", EVERYONE, (NOT_VALID,), data="1:fg:no"),
+    Case("start the check-in", CHECKERS, (NOT_STAFF,), data="1:go", done=STARTED_OR_RESUMED),
+    Case(
+        "remind me later",
+        CHECKERS,
+        (NOT_VALID,),
+        data="1:later",
+        done=says(T("All right, I will remind you in about three hours.")),
+    ),
+    Case(
+        "choose a language",
+        EVERYONE,
+        (NOT_VALID,),
+        data="1:L:en:",
+        done=says(T("Language: {name}", name="English")),
+    ),
+    Case(
+        "keep my data", EVERYONE, (NOT_VALID,), data="1:fg:no", done=says(T("Nothing was deleted."))
+    ),
     Case(
         "answer a colleague's check-in",
         NOBODY,
@@ -120,49 +227,67 @@ CASES = (
     ),
     Case("answer someone's feedback", NOBODY, (NOT_YOURS,), data=lambda s: s.buttons["visitor"]),
     Case("skip in someone's feedback", NOBODY, (NOT_YOURS,), data=lambda s: s.skip["visitor"]),
-    Case("preview a draft", ADMINS, (ADMIN_ONLY,), data="1:dp:nodraft"),
-    Case("publish a draft", ADMINS, (ADMIN_ONLY,), data="1:du:nodraft"),
-    Case("discard a draft", ADMINS, (ADMIN_ONLY,), data="1:dx:nodraft"),
+    Case("preview a draft", ADMINS, (ADMIN_ONLY,), data="1:dp:nodraft", done=DRAFT_GONE),
+    Case("publish a draft", ADMINS, (ADMIN_ONLY,), data="1:du:nodraft", done=DRAFT_GONE),
+    Case("discard a draft", ADMINS, (ADMIN_ONLY,), data="1:dx:nodraft", done=DRAFT_GONE),
     Case(
         "download the organisation's script",
         ADMINS,
         (ADMIN_ONLY,),
         data=lambda s: f"1:sx:{s.home}:staff-pulse:99:y",
+        done=NO_SUCH_VERSION,
     ),
     Case(
         "download the other organisation's script",
         GLOBAL,
         (ADMIN_ONLY,),
         data=lambda s: f"1:sx:{s.away}:staff-pulse:99:y",
+        done=NO_SUCH_VERSION,
     ),
-    Case("download the global script", ADMINS, (ADMIN_ONLY,), data="1:sx:0:staff-pulse:99:x"),
+    Case(
+        "download the global script",
+        ADMINS,
+        (ADMIN_ONLY,),
+        data="1:sx:0:staff-pulse:99:x",
+        done=NO_SUCH_VERSION,
+    ),
     Case(
         "roll back the organisation's script",
         ADMINS,
         (ADMIN_ONLY,),
         data=lambda s: f"1:sr:{s.home}:staff-pulse:99",
+        done=NO_SUCH_VERSION,
     ),
     Case(
         "roll back the other organisation's script",
         GLOBAL,
         (ADMIN_ONLY,),
         data=lambda s: f"1:sr:{s.away}:staff-pulse:99",
+        done=NO_SUCH_VERSION,
     ),
-    Case("roll back the global script", GLOBAL, (ADMIN_ONLY,), data="1:sr:0:staff-pulse:99"),
+    Case(
+        "roll back the global script",
+        GLOBAL,
+        (ADMIN_ONLY,),
+        data="1:sr:0:staff-pulse:99",
+        done=NO_SUCH_VERSION,
+    ),
     # A plan's own steps act only on the presser's plan under way (here: none).
-    Case("a plan without an owner", EVERYONE, (NO_PLAN,), data="1:ao"),
-    Case("a plan due in two weeks", EVERYONE, (NO_PLAN,), data="1:aw:2"),
+    Case("a plan without an owner", EVERYONE, (NO_PLAN,), data="1:ao", done=PLAN_ENDED),
+    Case("a plan due in two weeks", EVERYONE, (NO_PLAN,), data="1:aw:2", done=PLAN_ENDED),
     Case(
         "plan an action",
         MANAGERS | GLOBAL,
         (NO_PLAN,),
         data=lambda s: f"1:ap:{s.home}:0:equass:leadership",
+        done=says(T("What is the action? Send a short title.")),
     ),
     Case(
         "plan an action in the other organisation",
         GLOBAL,
         (NO_PLAN,),
         data=lambda s: f"1:ap:{s.away}:0:equass:leadership",
+        done=says(T("What is the action? Send a short title.")),
     ),
     Case(
         # The unit does not belong to the organisation the button names: refused for all.
@@ -176,12 +301,14 @@ CASES = (
         MANAGERS | GLOBAL,
         (NO_CHANGE,),
         data=lambda s: f"1:as:{s.home_action}:s",
+        done=action_now("started", "home"),
     ),
     Case(
         "mark an action of the other organisation done",
         GLOBAL,
         (NO_CHANGE,),
         data=lambda s: f"1:as:{s.away_action}:d",
+        done=action_now("done", "away"),
     ),
 )
 
@@ -272,6 +399,8 @@ async def attempt(stage: Stage, role: str, case: Case) -> list[str]:
         texts.append(answer["text"] or "")
     await idle(bot)
     texts += [m.text or "" for m in bot.api.messages(user.id) if m.message_id > after]
+    if case.data is not None:  # a button may edit the message it is on
+        texts.append(bot.api.message(user.id, stage.anchors[role].message_id).text or "")
     return texts
 
 
@@ -287,7 +416,15 @@ async def test_every_command_and_button_for_every_role(bot: Harness) -> None:
                 wrong.append(f"{case.name} / {role}: {verdict} ({texts})")
             elif refused != (role in case.allowed) and (case.name, role) in KNOWN_GAPS:
                 wrong.append(f"{case.name} / {role}: fixed, take it off KNOWN_GAPS")
+            elif role in case.allowed and not refused:
+                assert case.done is not None, f"{case.name} allows {role}: say what it does"
+                if not await case.done(stage, role, texts):
+                    wrong.append(f"{case.name} / {role}: allowed, but nothing happened ({texts})")
     assert wrong == [], "\n".join(wrong)
+
+
+def test_every_allowed_case_says_what_it_does() -> None:
+    assert [c.name for c in CASES if c.allowed and c.done is None] == []
 
 
 def test_the_table_covers_every_command_and_callback_kind() -> None:
