@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.crowd import BotProcess, Catalogue, Crowd, answer_through_kills, audit, populate
 from tests.fakebotapi.server import FakeBotAPI
+
+pytestmark = pytest.mark.slow  # a long suite: `pytest -m 'not slow'` leaves it out
 
 STAFF = 60
 SERVICE_USERS = 40

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 
+import pytest
+
 from bot.infra.i18n import translator
 from tests.crowd import (
     SOMETHING_WRONG_EN,
@@ -21,6 +23,8 @@ from tests.crowd import (
     unhandled,
 )
 from tests.harness import Harness, button
+
+pytestmark = pytest.mark.slow  # a long suite: `pytest -m 'not slow'` leaves it out
 
 
 async def test_a_failed_edit_leaves_the_person_able_to_continue(bot: Harness) -> None:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -35,6 +36,8 @@ from tests.scriptdocs import (
     mutated_documents,
     to_yaml,
 )
+
+pytestmark = pytest.mark.slow  # a long suite: `pytest -m 'not slow'` leaves it out
 
 SETTINGS = settings(
     max_examples=150,
