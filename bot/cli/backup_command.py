@@ -17,7 +17,7 @@ from bot.infra.config import Settings
 from storage.times import system_clock
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     backup = commands.add_parser("backup", help="copy the database, safely while the bot runs")
     backup.add_argument("file", type=Path, metavar="FILE", help="where to write the copy")
     backup.set_defaults(handler=run_backup)

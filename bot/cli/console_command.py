@@ -11,7 +11,7 @@ from bot.infra.i18n import LANGUAGES
 from storage.times import system_clock
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     console = commands.add_parser("console", help="answer a dialog in the terminal")
     console.add_argument("--script", default="staff-pulse")
     console.add_argument("--lang", choices=LANGUAGES, default="en")

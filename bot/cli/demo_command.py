@@ -12,7 +12,7 @@ from storage.times import system_clock
 LIMITS = {"weeks": 104, "staff": 2000, "users": 20000}
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     demo = commands.add_parser("demo", help="create a demo organisation with synthetic answers")
     demo.add_argument("--org", dest="name", default="Demo Care Home", help="its name")
     demo.add_argument("--weeks", type=positive, default=12, help="complete weeks of answers")

@@ -14,7 +14,7 @@ from storage.times import system_clock
 FORMATS = ("text", "html", "json", "png")
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     digest = commands.add_parser("digest", help="print or write one digest")
     digest.add_argument("--org", type=positive, required=True, help="organisation id")
     digest.add_argument("--unit", type=positive, help="unit id (default: the whole organisation)")

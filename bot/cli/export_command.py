@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from storage.db import Database
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     export = commands.add_parser("export", help="write the answers as CSV or xlsx")
     export.add_argument("--format", choices=("csv", "xlsx"), default="csv")
     export.add_argument("--org", type=positive)

@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = None
         if getattr(args, "needs_settings", True):
             settings = load_settings(config_file=args.config)
-        return asyncio.run(args.handler(args, settings))
+        return int(asyncio.run(args.handler(args, settings)))
     except (ConfigError, UsageError, StorageError) as exc:
         print(f"carecheck: {exc}", file=sys.stderr)
         return 2

@@ -18,7 +18,7 @@ NO_TOKEN = (
 )
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser("run", help="run the Telegram bot")
     run.add_argument("--webhook", metavar="URL", help="public https URL for a webhook")
     run.add_argument("--listen", default="127.0.0.1", help="webhook: address to listen on")

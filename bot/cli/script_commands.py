@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from storage.scripts import ScriptVersion
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     script = commands.add_parser("script", help="validate and manage dialog scripts")
     sub = script.add_subparsers(dest="script_command", required=True, metavar="COMMAND")
 

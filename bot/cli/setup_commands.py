@@ -16,7 +16,7 @@ ROLES = ("staff", "service_user", "manager", "admin")
 DEFAULT_BOT = "carecheck_bot"
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     org = commands.add_parser("org", help="organisations").add_subparsers(
         dest="org_command", required=True
     )

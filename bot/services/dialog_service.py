@@ -28,7 +28,7 @@ from dialogs.engine import Action, Answer, Change, Screen, Session
 from dialogs.errors import DialogError, SessionFinished, StaleQuestion
 from dialogs.rotation import plan_session
 from storage.errors import StaleRevision
-from storage.sessions import AnswerRow, OwnedSession, SessionRow, SessionStore, StepWrite
+from storage.sessions import AnswerRow, OwnedSession, SessionRow, SessionStore, Status, StepWrite
 from storage.times import Clock
 
 LIVE_SESSIONS = 20_000
@@ -231,7 +231,7 @@ class DialogService:
         """A new session of `loaded`; an admin's preview starts its draft here directly."""
         timezone = await self.calendar.timezone(org_id) if org_id else "UTC"
         today = local_today(self.clock(), timezone)
-        session = loaded.engine.start(plan)
+        session = loaded.engine.start(None if plan is None else list(plan))
         row = await self.store.create(
             script_version_id=loaded.version.id if loaded.version else 0,
             org_id=org_id,
@@ -347,7 +347,7 @@ class DialogService:
         try:
             change = session.apply(press.action, press.value, step=press.step, token=press.token)
             session.last_input = press.input_key or session.last_input
-            status = (
+            status: Status = (
                 "done" if session.finished else "paused" if session.state == "paused" else "active"
             )
             live.revision = await self.store.save(

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot.infra.i18n import _
 from bot.services.identity import Identity
-from bot.services.permissions import ROLE_NAMES
+from bot.services.permissions import ROLE_NAMES, Action
 from bot.services.refusal import Refusal
 from storage.db import Database
 from storage.invites import Invite, InviteRepo
@@ -33,7 +33,7 @@ class Invitations:
             return Refusal(NO_INVITES)
         if role not in ROLE_NAMES or len(args) > 1:
             return Refusal(USAGE)
-        needed = "invite_staff" if role in ("staff", "service_user") else "invite_any"
+        needed: Action = "invite_staff" if role in ("staff", "service_user") else "invite_any"
         if not who.may(needed, home.org_id):
             return Refusal(NOT_THIS_ROLE, terms={"role": ROLE_NAMES[role]})
         expires = self.db.clock() + timedelta(days=CHAT_LINK_DAYS)

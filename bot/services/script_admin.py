@@ -128,13 +128,13 @@ def read_draft(data: bytes, filename: str, frameworks: FrameworkIndex | None = N
             )
             return Draft(name, fmt, None, (ScriptError(name, None, "", message, "too_big"),))
         return Draft(name, fmt, result.script, (), text)
-    text, errors = decode(data, name)
-    if text is None:
+    decoded, errors = decode(data, name)
+    if decoded is None:
         return Draft(name, fmt, None, tuple(errors))
-    result = validate_source(text, name, frameworks)
+    result = validate_source(decoded, name, frameworks)
     if not result.ok or result.script is None:
         return Draft(name, fmt, None, tuple(result.errors))
-    return Draft(name, fmt, result.script, (), text)
+    return Draft(name, fmt, result.script, (), decoded)
 
 
 def preview_engine(draft: Draft) -> DialogEngine:

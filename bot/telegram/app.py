@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from telegram.ext import (
-    Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     ChatMemberHandler,
@@ -32,6 +31,7 @@ from bot.telegram.command_menu import publish_menus
 from bot.telegram.context import CONTEXT_TYPES, CarecheckApp
 from bot.telegram.jobs import TICK_SECONDS, Scheduler
 from bot.telegram.ratelimit import ConversationRateLimiter
+from bot.telegram.replies import Handler
 from bot.telegram.updates import PersonByPerson
 from storage.people import PeopleRepo
 
@@ -74,7 +74,7 @@ def build_application(runtime: Runtime, *, run_jobs: bool = True) -> CarecheckAp
     return application
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: CarecheckApp) -> None:
     """Every route of an update to its handler; a button's kind picks its handler."""
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     groups = filters.ChatType.GROUPS | filters.ChatType.CHANNEL
@@ -86,7 +86,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     on(script_handlers.review_flow(), FLOWS)
     on(MessageHandler(groups, fallback_handlers.on_group))
     on(ChatMemberHandler(fallback_handlers.on_group, ChatMemberHandler.MY_CHAT_MEMBER))
-    commands = {
+    commands: dict[str, Handler] = {
         "start": start_handlers.on_start,
         "checkin": start_handlers.on_checkin,
         "language": start_handlers.on_language,
@@ -101,7 +101,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     }
     for name, callback in commands.items():
         on(CommandHandler(name, callback, filters=private))
-    buttons = {
+    buttons: dict[tuple[str, ...], Handler] = {
         DIALOG: dialog_handlers.on_dialog_button,
         ("go",): start_handlers.on_start_checkin,
         ("later",): start_handlers.on_remind_later,
@@ -118,7 +118,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     on(MessageHandler(private & filters.COMMAND, fallback_handlers.on_unknown_command))
     on(MessageHandler(private & filters.TEXT, dialog_handlers.on_typed_answer))
     on(MessageHandler(private, fallback_handlers.on_other_message))
-    application.add_error_handler(fallback_handlers.on_error)  # type: ignore[arg-type]
+    application.add_error_handler(fallback_handlers.on_error)
 
 
 async def _post_init(application: CarecheckApp) -> None:

@@ -89,4 +89,4 @@ class CarecheckContext(CallbackContext[ExtBot[None], PersonData, dict[Any, Any],
 CONTEXT_TYPES = ContextTypes(
     context=CarecheckContext, bot_data=BotData, user_data=PersonData, chat_data=dict
 )
-CarecheckApp = Application[ExtBot[None], CarecheckContext, PersonData, dict[Any, Any], BotData, Any]
+CarecheckApp = Application[Any, CarecheckContext, PersonData, dict[Any, Any], BotData, Any]

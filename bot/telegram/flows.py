@@ -13,7 +13,7 @@ state, so no other handler sees it too.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -68,7 +68,7 @@ def _conversation(
     name: str,
     entry_points: list[BaseHandler[Update, CarecheckContext, Any]],
     states: dict[object, list[BaseHandler[Update, CarecheckContext, Any]]],
-    left: Callable[[Update, CarecheckContext], Awaitable[int]],
+    left: Callable[[Update, CarecheckContext], Coroutine[Any, Any, int]],
 ) -> ConversationHandler[CarecheckContext]:
     return ConversationHandler(
         entry_points=entry_points,

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
@@ -31,8 +32,8 @@ SOMETHING_WRONG = _(
     "Something went wrong. Your answers so far are saved; please try again in a moment."
 )
 
-ButtonHandler = Callable[[Update, CarecheckContext], Awaitable[str | None]]
-Handler = Callable[[Update, CarecheckContext], Awaitable[None]]
+ButtonHandler = Callable[[Update, CarecheckContext], Coroutine[Any, Any, str | None]]
+Handler = Callable[[Update, CarecheckContext], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +48,7 @@ class View:
         if self.keyboard is None:
             return self.text, ()
         rows = tuple(
-            tuple((b.text, b.callback_data or b.url or "") for b in row)  # type: ignore[misc]
+            tuple((b.text, str(b.callback_data or b.url or "")) for b in row)
             for row in self.keyboard.inline_keyboard
         )
         return self.text, rows

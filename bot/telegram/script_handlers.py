@@ -25,6 +25,7 @@ from bot.services.permissions import is_global_admin
 from bot.services.script_admin import (
     Draft,
     InvalidDraft,
+    SourceFormat,
     VersionNotFound,
     preview_engine,
     upload_problem,
@@ -343,7 +344,7 @@ async def on_version_button(update: Update, context: CarecheckContext) -> str | 
     admin = context.runtime.script_admin
     try:
         if data.kind == "sx":
-            fmt = "xlsx" if data.fmt == "x" else "yaml"
+            fmt: SourceFormat = "xlsx" if data.fmt == "x" else "yaml"
             exported = await admin.export(data.script or "", org_id, fmt, data.version)
             await context.bot.send_document(
                 query.message.chat.id, InputFile(exported.data, filename=exported.filename)

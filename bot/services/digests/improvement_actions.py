@@ -30,6 +30,7 @@ TITLE_LIMIT = 120
 OWNER_LIMIT = 80
 STATUSES: tuple[ActionStatus, ...] = ("open", "started", "done", "dropped")
 OPEN: tuple[ActionStatus, ...] = ("open", "started")
+DONE: tuple[ActionStatus, ...] = ("done",)
 # Service users hear about changes made in this window.
 CHANGED_WINDOW = timedelta(weeks=12)
 WHAT_WE_CHANGED = _("What we changed after your feedback:")
@@ -222,7 +223,7 @@ async def what_we_changed(
     since = today - CHANGED_WINDOW
     done = [
         a
-        for a in await ActionRepo(db).list(org_id, None, ("done",))
+        for a in await ActionRepo(db).list(org_id, None, DONE)
         if a.done_on is not None
         and since <= a.done_on <= today
         and (a.unit_id is None or unit_id is None or a.unit_id == unit_id)
