@@ -13,15 +13,13 @@ from typing import TextIO
 from bot.infra.i18n import Translator, translator
 from bot.services.dialog_phrases import YES_NO_LABELS, explain, pick
 from bot.services.dialog_service import AlreadySubmitted, Press, Respondent, Step
+from bot.services.organisations import TERMINAL_USER, Organisations, SetupError
 from bot.services.runtime import Runtime
 from dialogs.engine import NOT_APPLICABLE_TOKEN, Action, Choice
 from dialogs.errors import DialogError, InvalidAnswer
 from dialogs.model import Question
-from storage.orgs import OrgRepo
-from storage.people import PeopleRepo
 
 # Telegram user ids are positive, so 0 is never a real person: it is the terminal.
-CONSOLE_USER = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +28,7 @@ class ConsoleRequest:
     language: str
     audience: str  # "staff" | "service_user"
     org_id: int | None = None
-    user: int = CONSOLE_USER
+    user: int = TERMINAL_USER
 
 
 class Console:
@@ -47,14 +45,17 @@ class Console:
 
     async def run(self, request: ConsoleRequest) -> int:
         rt = self.runtime
-        orgs = OrgRepo(rt.db)
-        org = await orgs.get_org(request.org_id) if request.org_id else await orgs.default_org()
-        if org is None:
+        organisations = Organisations(rt.db)
+        try:
+            org = await (
+                organisations.get(request.org_id) if request.org_id else organisations.default()
+            )
+        except SetupError:
             self.say(self.t("There is no organisation with the number {org}.", org=request.org_id))
             return 2
         if request.audience == "staff":
-            person = await PeopleRepo(rt.db).get_or_create(request.user, self.language)
-            who = Respondent(request.user, person_id=person.id)
+            person_id = await organisations.person(request.user, self.language)
+            who = Respondent(request.user, person_id=person_id)
         else:
             who = Respondent(request.user, key=rt.identities.key(request.user))
         try:

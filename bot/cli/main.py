@@ -24,6 +24,7 @@ from bot.cli import (
 )
 from bot.cli.arguments import UsageError
 from bot.infra.config import ConfigError, load_settings
+from bot.services.organisations import SetupError
 from storage.errors import StorageError
 
 GROUPS = (
@@ -56,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "needs_settings", True):
             settings = load_settings(config_file=args.config)
         return int(asyncio.run(args.handler(args, settings)))
-    except (ConfigError, UsageError, StorageError) as exc:
+    except (ConfigError, UsageError, SetupError, StorageError) as exc:
         print(f"carecheck: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

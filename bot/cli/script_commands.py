@@ -256,32 +256,24 @@ async def _version(
 
 
 async def _check_org(runtime: Runtime, org_id: int | None) -> None:
-    from storage.orgs import OrgRepo
+    from bot.services.organisations import Organisations
 
-    if org_id is not None and await OrgRepo(runtime.db).get_org(org_id) is None:
-        raise UsageError(f"there is no organisation {org_id}")
+    if org_id is not None:
+        await Organisations(runtime.db).get(org_id)
 
 
 async def _operator(runtime: Runtime) -> int:
     """The person who publishes from the terminal (the console's user), so that the
     shipped defaults never replace what an operator published."""
-    from bot.cli.console_dialog import CONSOLE_USER
-    from storage.people import PeopleRepo
+    from bot.services.organisations import Organisations
 
-    person = await PeopleRepo(runtime.db).get_or_create(CONSOLE_USER, "en")
-    return person.id
+    return await Organisations(runtime.db).person()
 
 
 async def _who(runtime: Runtime, person_id: int | None) -> str:
-    from bot.cli.console_dialog import CONSOLE_USER
-    from storage.people import PeopleRepo
+    from bot.services.organisations import Organisations
 
-    if person_id is None:
-        return "carecheck"
-    person = await PeopleRepo(runtime.db).get(person_id)
-    if person is not None and person.telegram_id == CONSOLE_USER:
-        return "terminal"
-    return f"person {person_id}"
+    return await Organisations(runtime.db).publisher(person_id)
 
 
 def _scope(org_id: int | None) -> str:

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import timedelta
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.cli.arguments import UsageError, positive
 from bot.infra.config import Settings
 from bot.infra.i18n import LANGUAGES
 from storage.times import system_clock
+
+if TYPE_CHECKING:
+    from bot.services.organisations import Organisations
 
 ROLES = ("staff", "service_user", "manager", "admin")
 DEFAULT_BOT = "carecheck_bot"
@@ -65,36 +70,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     add.set_defaults(handler=add_admin)
 
 
-def _name(text: str) -> str:
-    name = " ".join(text.split())
-    if not name or len(name) > 120:
-        raise UsageError("a name needs 1 to 120 characters")
-    return name
-
-
 async def create_org(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.services.periods import zone
-    from storage.db import Database
-    from storage.orgs import OrgRepo
-
-    try:
-        zone(args.timezone)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
-    async with await Database.open(settings.db_path, clock=system_clock) as db:
-        org_id = await OrgRepo(db).create_org(
-            _name(args.name), timezone=args.timezone, language=args.language, k=args.k
-        )
+    async with _organisations(settings) as organisations:
+        org_id = await organisations.create(args.name, args.timezone, args.language, args.k)
     print(json.dumps({"id": org_id}) if args.json else org_id)
     return 0
 
 
 async def list_orgs(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.db import Database
-    from storage.orgs import OrgRepo
-
-    async with await Database.open(settings.db_path, clock=system_clock) as db:
-        orgs = await OrgRepo(db).list_orgs()
+    async with _organisations(settings) as organisations:
+        orgs = await organisations.all()
     if args.json:
         print(json.dumps([{"id": o.id, "name": o.name, "demo": o.is_demo} for o in orgs]))
     for org in [] if args.json else orgs:
@@ -103,37 +88,16 @@ async def list_orgs(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def create_unit(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.db import Database
-    from storage.errors import AlreadyExists, NotFound
-    from storage.orgs import OrgRepo
-
-    async with await Database.open(settings.db_path, clock=system_clock) as db:
-        try:
-            unit_id = await OrgRepo(db).create_unit(args.org, _name(args.name))
-        except NotFound:
-            raise UsageError(f"there is no organisation {args.org}") from None
-        except AlreadyExists:
-            raise UsageError(f"organisation {args.org} has a unit named {args.name!r}") from None
+    async with _organisations(settings) as organisations:
+        unit_id = await organisations.create_unit(args.org, args.name)
     print(json.dumps({"id": unit_id}) if args.json else unit_id)
     return 0
 
 
 async def create_invite(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.db import Database
-    from storage.invites import InviteRepo
-    from storage.orgs import OrgRepo
-
-    async with await Database.open(settings.db_path, clock=system_clock) as db:
-        orgs = OrgRepo(db)
-        if await orgs.get_org(args.org) is None:
-            raise UsageError(f"there is no organisation {args.org}")
-        if args.unit is not None:
-            unit = await orgs.get_unit(args.unit)
-            if unit is None or unit.org_id != args.org:
-                raise UsageError(f"organisation {args.org} has no unit {args.unit}")
-        expires = system_clock() + timedelta(days=args.expires_days) if args.expires_days else None
-        invite = await InviteRepo(db).create(
-            args.org, args.unit, args.role, args.uses, expires, None
+    async with _organisations(settings) as organisations:
+        invite = await organisations.create_invite(
+            args.org, args.unit, args.role, args.uses, args.expires_days
         )
     link = f"https://t.me/{args.bot}?start={invite.code}"
     if args.qr:
@@ -153,23 +117,23 @@ def write_qr(link: str, path: Path) -> None:
 
 
 async def revoke_invite(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.db import Database
-    from storage.invites import InviteRepo
-
-    async with await Database.open(settings.db_path, clock=system_clock) as db:
-        if not await InviteRepo(db).revoke(args.code):
-            raise UsageError("no such invitation, or it was withdrawn already")
+    async with _organisations(settings) as organisations:
+        await organisations.revoke_invite(args.code)
     print("revoked")
     return 0
 
 
 async def add_admin(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.db import Database
-    from storage.people import PeopleRepo
-
-    async with await Database.open(settings.db_path, clock=system_clock) as db:
-        people = PeopleRepo(db)
-        person = await people.get_or_create(args.telegram_id, "en")
-        added = await people.add_membership(person.id, None, None, "admin")
+    async with _organisations(settings) as organisations:
+        added = await organisations.add_admin(args.telegram_id)
     print("added" if added else "already an administrator")
     return 0
+
+
+@asynccontextmanager
+async def _organisations(settings: Settings) -> AsyncIterator[Organisations]:
+    from bot.services.organisations import Organisations
+    from bot.services.runtime import open_database
+
+    async with open_database(settings, system_clock) as db:
+        yield Organisations(db)

@@ -56,6 +56,16 @@ class Runtime:
 
 
 @asynccontextmanager
+async def open_database(settings: Settings, clock: Clock) -> AsyncIterator[Database]:
+    """The database alone, for a command that needs no scripts, dialogs or secret."""
+    db = await Database.open(settings.db_path, clock=clock)
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+@asynccontextmanager
 async def open_runtime(settings: Settings, clock: Clock) -> AsyncIterator[Runtime]:
     secret = load_or_create_secret(settings.secret_file)
     db = await Database.open(settings.db_path, clock=clock)
