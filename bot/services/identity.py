@@ -67,6 +67,16 @@ class IdentityService:
             cached = self._cache[telegram_id] = await self._identify(telegram_id, language_code)
         return cached
 
+    async def menus(self) -> dict[int, tuple[str, str]]:
+        """Who gets a role's own command menu: chat -> (role, language); admins over managers."""
+        chats = {
+            p.telegram_id: ("manager", p.language) for p in await self.people.with_role("manager")
+        }
+        chats.update(
+            {p.telegram_id: ("admin", p.language) for p in await self.people.with_role("admin")}
+        )
+        return chats
+
     def forget_cached(self, telegram_id: int) -> None:
         self._cache.pop(telegram_id, None)
 

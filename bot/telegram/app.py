@@ -33,7 +33,6 @@ from bot.telegram.jobs import TICK_SECONDS, Scheduler
 from bot.telegram.ratelimit import ConversationRateLimiter
 from bot.telegram.replies import Handler
 from bot.telegram.updates import PersonByPerson
-from storage.people import PeopleRepo
 
 log = logging.getLogger(__name__)
 
@@ -122,12 +121,7 @@ def register(application: CarecheckApp) -> None:
 
 
 async def _post_init(application: CarecheckApp) -> None:
-    people = PeopleRepo(application.bot_data.runtime.db)
-    await publish_menus(
-        application.bot,
-        managers=[(p.telegram_id, p.language) for p in await people.with_role("manager")],
-        admins=[(p.telegram_id, p.language) for p in await people.with_role("admin")],
-    )
+    await publish_menus(application.bot, await application.bot_data.runtime.identities.menus())
 
 
 @dataclass(frozen=True, slots=True)

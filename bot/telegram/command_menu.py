@@ -37,17 +37,13 @@ def commands(language: str, role: str = "everyone") -> list[BotCommand]:
     return [BotCommand(name, t(text)) for name, text in MENUS[role]]
 
 
-async def publish_menus(
-    bot: Bot, managers: list[tuple[int, str]], admins: list[tuple[int, str]]
-) -> None:
+async def publish_menus(bot: Bot, chats: dict[int, tuple[str, str]]) -> None:
     """The default menu in every language, and each manager's and admin's own in their chat."""
     for language in LANGUAGES:
         code = "" if language == "en" else language
         await bot.set_my_commands(
             commands(language), scope=BotCommandScopeDefault(), language_code=code or None
         )
-    chats = {chat: ("manager", language) for chat, language in managers}
-    chats.update({chat: ("admin", language) for chat, language in admins})
     for chat_id, (role, language) in chats.items():
         try:
             await bot.set_my_commands(commands(language, role), scope=BotCommandScopeChat(chat_id))
