@@ -20,7 +20,8 @@ from transitions.core import MachineError
 
 from dialogs import limits
 from dialogs.conditions import holds
-from dialogs.errors import (
+from dialogs.model import Option, Question, Script, Text
+from dialogs.step_errors import (
     CannotGoBack,
     CorruptState,
     InvalidAnswer,
@@ -29,7 +30,6 @@ from dialogs.errors import (
     SessionPaused,
     StaleQuestion,
 )
-from dialogs.model import Option, Question, Script, Text
 
 STATE_VERSION = 1
 YES_NO: tuple[str, ...] = ("yes", "no", "unsure")

@@ -26,9 +26,13 @@ def load_or_create_secret(path: Path) -> bytes:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
+        if path.is_symlink():
+            raise SecretError(
+                f"the secret file {path} is a link to nothing; fix the link"
+            ) from None
         return _create(path)
     except OSError as exc:
-        raise SecretError(f"cannot read the secret file {path}: {exc}") from exc
+        raise SecretError(f"cannot read the secret file {path}: {exc.strerror or exc}") from None
     if len(data) != SECRET_BYTES:
         raise SecretError(
             f"the secret file {path} holds {len(data)} bytes, not {SECRET_BYTES}; restore it "

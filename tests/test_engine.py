@@ -15,7 +15,7 @@ import pytest
 
 from dialogs import limits
 from dialogs.engine import Answer, Change, DialogEngine, Session
-from dialogs.errors import (
+from dialogs.step_errors import (
     CannotGoBack,
     CorruptState,
     DialogError,

@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dialogs.engine import DialogEngine, Session
-from dialogs.errors import DialogError, SessionFinished
 from dialogs.rotation import plan_session
 from dialogs.source import LineMap
+from dialogs.step_errors import DialogError, SessionFinished
 from dialogs.validate import Validation, validate_document, validate_source
 from tests.scriptdocs import (
     ALPHABET,

@@ -15,7 +15,7 @@ from bot.infra.config import load_settings
 from bot.services.dialog_service import Press, Respondent, Step
 from bot.services.retention import DailyRetention, months_before, purge_comments
 from bot.services.runtime import Runtime, open_runtime
-from dialogs.errors import StaleQuestion
+from dialogs.step_errors import StaleQuestion
 from storage.orgs import OrgRepo
 from storage.people import PeopleRepo
 from tests.fake_clock import FakeClock

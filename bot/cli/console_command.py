@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.cli.arguments import UsageError, positive
+from bot.cli.arguments import ID_MAX, UsageError, between, positive
 from bot.infra.config import Settings
 from bot.infra.i18n import LANGUAGES
 from storage.times import system_clock
@@ -17,7 +17,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     console.add_argument("--lang", choices=LANGUAGES, default="en")
     console.add_argument("--as", dest="audience", choices=("staff", "service_user"))
     console.add_argument("--org", type=positive, help="organisation id (default: a local one)")
-    console.add_argument("--user", type=int, default=0, help=argparse.SUPPRESS)
+    console.add_argument("--user", type=between(0, ID_MAX), default=0, help=argparse.SUPPRESS)
     console.set_defaults(handler=run_console)
 
 

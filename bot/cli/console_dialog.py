@@ -16,8 +16,8 @@ from bot.services.dialog_service import AlreadySubmitted, Press, Respondent, Ste
 from bot.services.organisations import TERMINAL_USER, Organisations, SetupError
 from bot.services.runtime import Runtime
 from dialogs.engine import NOT_APPLICABLE_TOKEN, Action, Choice
-from dialogs.errors import DialogError, InvalidAnswer
 from dialogs.model import Question
+from dialogs.step_errors import DialogError, InvalidAnswer
 
 # Telegram user ids are positive, so 0 is never a real person: it is the terminal.
 

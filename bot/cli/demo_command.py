@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli.arguments import UsageError, positive
+from bot.cli.arguments import UsageError, between
 from bot.infra.config import Settings
 from bot.infra.i18n import LANGUAGES
 from storage.times import system_clock
@@ -15,10 +15,10 @@ LIMITS = {"weeks": 104, "staff": 2000, "users": 20000}
 def register(commands: argparse._SubParsersAction) -> None:
     demo = commands.add_parser("demo", help="create a demo organisation with synthetic answers")
     demo.add_argument("--org", dest="name", default="Demo Care Home", help="its name")
-    demo.add_argument("--weeks", type=positive, default=12, help="complete weeks of answers")
-    demo.add_argument("--staff", type=positive, default=40, help="staff members")
-    demo.add_argument("--users", type=positive, default=200, help="service users")
-    demo.add_argument("--seed", type=int, default=1, help="same seed, same answers")
+    demo.add_argument("--weeks", type=between(1, 520), default=12, help="complete weeks of answers")
+    demo.add_argument("--staff", type=between(1, 10_000), default=40, help="staff members")
+    demo.add_argument("--users", type=between(1, 100_000), default=200, help="service users")
+    demo.add_argument("--seed", type=between(0, 2**32), default=1, help="same seed, same answers")
     demo.add_argument("--lang", choices=LANGUAGES, default="en", help="organisation language")
     demo.add_argument("--lens", default="equass", help="framework its digests report under")
     demo.set_defaults(handler=run_demo)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.cli.arguments import UsageError, positive
+from bot.cli.arguments import UsageError, finite, positive
 from bot.infra.config import Settings
 from bot.infra.i18n import LANGUAGES
 from storage.times import system_clock
@@ -21,7 +21,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     digest.add_argument("--period", help="ISO week like 2026-W47 (default: the last complete one)")
     digest.add_argument("--lang", choices=LANGUAGES, help="default: the organisation's language")
     digest.add_argument("--lens", help="framework to report under (default: the organisation's)")
-    digest.add_argument("--gap", type=float, help="smallest staff/service-user gap to flag")
+    digest.add_argument("--gap", type=finite, help="smallest staff/service-user gap to flag")
     digest.add_argument(
         "--format", choices=FORMATS, default="text", help="png is the chart and needs --out"
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,8 +25,11 @@ from bot.cli import (
 )
 from bot.cli.arguments import UsageError
 from bot.infra.config import ConfigError, load_settings
+from bot.infra.logs import setup_logging
 from bot.services.organisations import SetupError
 from storage.errors import StorageError
+
+log = logging.getLogger(__name__)
 
 GROUPS = (
     run_command,
@@ -56,12 +60,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = None
         if getattr(args, "needs_settings", True):
             settings = load_settings(config_file=args.config)
+            # The bot logs at the level asked for (`run` sets it up); other commands
+            # speak to the terminal, so their log says only what went wrong, or all of
+            # it at DEBUG.
+            quiet = settings.log_level if settings.log_level == "DEBUG" else "WARNING"
+            setup_logging(quiet, settings.token)
         return int(asyncio.run(args.handler(args, settings)))
     except (ConfigError, UsageError, SetupError, StorageError) as exc:
-        print(f"carecheck: {exc}", file=sys.stderr)
+        print(f"carecheck: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # Whatever it was, the terminal gets one line; the traceback is for the log.
+        log.debug("carecheck %s failed", args.command, exc_info=True)
+        print(
+            f"carecheck {args.command}: {type(exc).__name__}: {_one_line(exc)} "
+            "(set CARECHECK_LOG_LEVEL=DEBUG for the details)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text[:300] + "…" if len(text) > 300 else text
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import asyncio
 import signal
 import sys
 
-from bot.cli.arguments import UsageError
+from bot.cli.arguments import UsageError, between
 from bot.infra.config import Settings
 from bot.infra.logs import setup_logging
 from storage.times import system_clock
@@ -22,7 +22,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser("run", help="run the Telegram bot")
     run.add_argument("--webhook", metavar="URL", help="public https URL for a webhook")
     run.add_argument("--listen", default="127.0.0.1", help="webhook: address to listen on")
-    run.add_argument("--port", type=int, default=8443, help="webhook: port to listen on")
+    run.add_argument(
+        "--port", type=between(1, 65535), default=8443, help="webhook: port to listen on"
+    )
     run.add_argument("--secret", help="webhook: secret token Telegram sends back")
     run.add_argument("--no-jobs", action="store_true", help="no scheduled check-ins or digests")
     run.set_defaults(handler=run_bot)

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.arguments import UsageError, positive
+from bot.cli.arguments import UsageError, between, positive
 from bot.infra.config import Settings
 from bot.infra.i18n import LANGUAGES
 from storage.times import system_clock
@@ -29,7 +29,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     create.add_argument("--name", required=True)
     create.add_argument("--timezone", default="Europe/Ljubljana")
     create.add_argument("--language", choices=LANGUAGES, default="en")
-    create.add_argument("--k", type=positive, default=5, help="smallest group shown in reports")
+    create.add_argument(
+        "--k", type=between(1, 1000), default=5, help="smallest group shown in reports"
+    )
     create.add_argument("--json", action="store_true")
     create.set_defaults(handler=create_org)
     listing = org.add_parser("list", help="list organisations")
@@ -52,8 +54,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     invite_create.add_argument("--org", type=positive, required=True)
     invite_create.add_argument("--unit", type=positive)
     invite_create.add_argument("--role", choices=ROLES, required=True)
-    invite_create.add_argument("--uses", type=positive, help="how many people may use it")
-    invite_create.add_argument("--expires-days", type=positive)
+    invite_create.add_argument(
+        "--uses", type=between(1, 1_000_000), help="how many people may use it"
+    )
+    invite_create.add_argument("--expires-days", type=between(1, 3650))
     invite_create.add_argument("--bot", default=DEFAULT_BOT, help="the bot's username")
     invite_create.add_argument("--qr", type=Path, metavar="FILE.png", help="write a QR poster")
     invite_create.add_argument("--json", action="store_true")

@@ -1,19 +1,34 @@
 """Settings from environment variables, over an optional TOML file.
 
-Every value is checked at start; a bad one raises ConfigError with one line
-that names the variable, so the CLI can print it instead of a traceback.
+Every value is checked at start; a bad one raises ConfigError with one line that
+names the variable (or the file and key), so the CLI can print it instead of a
+traceback. The TOML file is read into a typed model: a key in the wrong place, of
+the wrong type, or unknown is refused, never guessed at.
+
+    [carecheck]
+    db = "/var/lib/carecheck/carecheck.db"
+    secret_file = "/var/lib/carecheck/carecheck.secret"
+    log_level = "INFO"
+
+    [telegram]
+    token = "123456:ABC..."
+    api_url = "https://api.telegram.org/bot"
+    file_url = "https://api.telegram.org/file/bot"
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_FILE_URL = "https://api.telegram.org/file/bot"
@@ -28,6 +43,7 @@ VARIABLES = {
     "file_url": "TELEGRAM_FILE_URL",
 }
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+PATH_LIMIT = 4096
 
 
 class ConfigError(Exception):
@@ -44,6 +60,27 @@ class Settings:
     log_level: str = "INFO"
 
 
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class _CarecheckTable(_Table):
+    db: str | None = None
+    secret_file: str | None = None
+    log_level: str | None = None
+
+
+class _TelegramTable(_Table):
+    token: str | None = None
+    api_url: str | None = None
+    file_url: str | None = None
+
+
+class _ConfigFile(_Table):
+    carecheck: _CarecheckTable = _CarecheckTable()
+    telegram: _TelegramTable = _TelegramTable()
+
+
 def load_settings(
     env: Mapping[str, str] | None = None, config_file: Path | None = None
 ) -> Settings:
@@ -52,8 +89,8 @@ def load_settings(
     raw: dict[str, str] = {}
     for key, variable in VARIABLES.items():
         value = env.get(variable)
-        if value is None and key in file_values:
-            value = str(file_values[key])
+        if value is None:
+            value = file_values.get(key)
         if value is not None and value.strip():
             raw[key] = value.strip()
     db_path = _writable_path(raw.get("db", "carecheck.db"), VARIABLES["db"])
@@ -91,7 +128,8 @@ def _default_config_file(env: Mapping[str, str]) -> Path | None:
     return local if local.is_file() else None
 
 
-def _read_toml(path: Path | None) -> dict[str, Any]:
+def _read_toml(path: Path | None) -> dict[str, str]:
+    """The file's settings by key; every misplaced, mistyped or unknown one is refused."""
     if path is None:
         return {}
     try:
@@ -100,20 +138,63 @@ def _read_toml(path: Path | None) -> dict[str, Any]:
         raise ConfigError(f"cannot read {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    flat = dict(data.get("carecheck", {}))
-    flat.update({k: v for k, v in data.get("telegram", {}).items()})
-    unknown = sorted(set(flat) - set(VARIABLES))
-    if unknown:
-        raise ConfigError(f"{path}: unknown setting {unknown[0]!r}; known: {', '.join(VARIABLES)}")
-    return flat
+    try:
+        parsed = _ConfigFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_problem(exc)}") from None
+    values = {**parsed.carecheck.model_dump(), **parsed.telegram.model_dump()}
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def _problem(error: ValidationError) -> str:
+    """The first thing wrong in the file, as one line naming the key."""
+    problem = error.errors()[0]
+    where = ".".join(str(part) for part in problem["loc"])
+    if problem["type"] == "extra_forbidden":
+        known = ", ".join(f"[{table}] {key}" for table, key in _known())
+        top = len(problem["loc"]) == 1
+        hint = "; settings go under [carecheck] or [telegram]" if top else ""
+        return f"unknown setting {where.split('.')[-1]!r}{hint}; known: {known}"
+    return f"{where}: {_expected(problem)}"
+
+
+def _expected(problem: Any) -> str:
+    if len(problem["loc"]) == 1:
+        return f"must be a table: a line [{problem['loc'][0]}], then key = value lines"
+    return f"must be text in quotes, not {type(problem['input']).__name__}"
+
+
+def _known() -> list[tuple[str, str]]:
+    return [("carecheck", k) for k in _CarecheckTable.model_fields] + [
+        ("telegram", k) for k in _TelegramTable.model_fields
+    ]
 
 
 def _writable_path(value: str, variable: str) -> Path:
+    """A path for a file carecheck writes: absent (to be created) or a regular file."""
     if "\x00" in value:
         raise ConfigError(f"{variable} contains a NUL character")
+    if len(value) > PATH_LIMIT:
+        raise ConfigError(f"{variable} is longer than {PATH_LIMIT} characters")
     path = Path(value).expanduser()
-    if path.is_dir():
+    try:
+        facts = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise ConfigError(
+                f"{variable}: {value} is a link to nothing; fix or remove it"
+            ) from None
+        facts = None
+    except RuntimeError:  # a loop of symbolic links
+        raise ConfigError(f"{variable}: {value} is a loop of symbolic links") from None
+    except OSError as exc:
+        if exc.errno == 40:  # ELOOP
+            raise ConfigError(f"{variable}: {value} is a loop of symbolic links") from None
+        raise ConfigError(f"{variable}: cannot use {value}: {exc.strerror}") from None
+    if facts is not None and stat.S_ISDIR(facts.st_mode):
         raise ConfigError(f"{variable} names a directory ({value}); give a file path")
+    if facts is not None and not stat.S_ISREG(facts.st_mode):
+        raise ConfigError(f"{variable}: {value} is not a regular file")
     parent = path.parent if str(path.parent) else Path()
     if not parent.is_dir():
         raise ConfigError(f"{variable}: the directory {parent} does not exist")

@@ -46,7 +46,15 @@ def setup_logging(level: str, token: str | None) -> None:
     root.setLevel(level)
     # Request-level chatter (with URLs), and the state machine's two lines per answer,
     # only when asked for.
-    for noisy in ("httpx", "httpcore", "aiohttp.access", "telegram.ext.Updater", "transitions"):
+    noisy_loggers = (
+        "httpx",
+        "httpcore",
+        "aiohttp.access",
+        "telegram.ext.Updater",
+        "transitions",
+        "apscheduler",
+    )
+    for noisy in noisy_loggers:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
     # Never what people wrote or who they are: at DEBUG, PTB logs every update and the
     # parameters of every call (texts, chat ids), and aiosqlite every statement's values.

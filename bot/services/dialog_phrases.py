@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.infra.i18n import Translator, _
-from dialogs.errors import DialogError
 from dialogs.model import Text
+from dialogs.step_errors import DialogError
 
 YES_NO_LABELS = {"yes": _("Yes"), "no": _("No"), "unsure": _("Not sure")}
 

@@ -25,8 +25,8 @@ from bot.services.org_calendar import OrgCalendar
 from bot.services.periods import iso_week, local_today
 from bot.services.script_registry import LoadedScript, ScriptRegistry
 from dialogs.engine import Action, Answer, Change, Screen, Session
-from dialogs.errors import DialogError, SessionFinished, StaleQuestion
 from dialogs.rotation import plan_session
+from dialogs.step_errors import DialogError, SessionFinished, StaleQuestion
 from storage.errors import StaleRevision
 from storage.sessions import AnswerRow, OwnedSession, SessionRow, SessionStore, Status, StepWrite
 from storage.times import Clock

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PERIOD = re.compile(r"^(\d{4})-W(\d{2})$")
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # weeks carecheck can report on
 
 
 def iso_week(day: date) -> str:
@@ -20,6 +21,8 @@ def parse_period(text: str) -> tuple[date, date]:
     if not match:
         raise ValueError(f"{text!r} is not a week like 2026-W47")
     year, week = int(match[1]), int(match[2])
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(f"{text!r}: weeks from {FIRST_YEAR} to {LAST_YEAR} only")
     try:
         start = date.fromisocalendar(year, week, 1)
     except ValueError:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from telegram.error import NetworkError, TimedOut
 from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 # Updates the bot acts on; channel posts, inline queries and the rest are not fetched.
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 CONCURRENT_UPDATES = 256
+FIRST_RETRY, LAST_RETRY = 5, 300  # seconds between tries to reach the Bot API
 FLOWS = 0  # handler group of the multi-step flows: they see an update first
 EVERYTHING = 1  # handler group of everything else
 
@@ -135,7 +138,30 @@ class Webhook:
 async def serve(
     application: CarecheckApp, stop: asyncio.Event, webhook: Webhook | None = None
 ) -> None:
-    """Run until `stop` is set, then finish the updates in flight and shut down cleanly."""
+    """Run until `stop` is set, then finish the updates in flight and shut down cleanly.
+
+    When the Bot API cannot be reached (no network, a wrong URL), that is one line in
+    the log and the bot tries again, waiting longer each time, until it is stopped.
+    """
+    pause = FIRST_RETRY
+    while not stop.is_set():
+        try:
+            await _serve(application, stop, webhook)
+            return
+        except (NetworkError, TimedOut) as error:
+            # The application does not shut its bot down when starting failed: the
+            # bot's connections are closed here, and opened again on the next try.
+            await application.bot.shutdown()
+            url = application.bot.base_url.removesuffix(application.bot.token)
+            log.warning(
+                "cannot reach the Bot API at %s (%s); trying again in %d s", url, error, pause
+            )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), pause)
+        pause = min(pause * 2, LAST_RETRY)
+
+
+async def _serve(application: CarecheckApp, stop: asyncio.Event, webhook: Webhook | None) -> None:
     async with application:
         await _post_init(application)
         await application.start()

@@ -77,6 +77,6 @@ class ConversationRateLimiter(AIORateLimiter):
                 # transport failures are worth another try.
                 if type(error) not in (NetworkError, TimedOut) or attempt + 1 == attempts:
                     raise
-                log.info("%s failed (%s); retrying", endpoint, error)
+                log.debug("%s failed (%s); retrying", endpoint, error)
                 await asyncio.sleep(TRANSIENT_PAUSE * 2**attempt)
         raise AssertionError("unreachable")
