@@ -43,8 +43,10 @@ class Harness:
         self.runtime = await self._runtime_cm.__aenter__()
         self.app = build_application(self.runtime, run_jobs=False)
         self._stop = asyncio.Event()
+        polls = len(self.api.calls_to("getUpdates"))
         self._task = asyncio.create_task(serve(self.app, self._stop))
-        await self.api.wait_for(lambda: self.api.calls_to("getUpdates"), timeout=10)
+        # Started when it asks for updates: this start's first request, not an earlier one.
+        await self.api.wait_for(lambda: len(self.api.calls_to("getUpdates")) > polls, timeout=10)
 
     async def stop(self) -> None:
         if self._stop is not None and self._task is not None:

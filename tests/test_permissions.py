@@ -23,9 +23,19 @@ from tests.harness import Harness
 from tests.test_hostile import gate_of, idle
 
 T = translator("en")
-ROLES = ("none", "service_user", "staff", "manager", "org_admin", "global_admin")
+ROLES = (
+    "none",
+    "service_user",
+    "staff",
+    "unit_manager",
+    "unit_admin",
+    "manager",
+    "org_admin",
+    "global_admin",
+)
 EVERYONE = frozenset(ROLES)
-CHECKERS = frozenset({"staff", "manager", "org_admin"})
+UNIT_ROLES = frozenset({"unit_manager", "unit_admin"})
+CHECKERS = frozenset({"staff", "manager", "org_admin"}) | UNIT_ROLES
 MANAGERS = frozenset({"manager", "org_admin"})
 ADMINS = frozenset({"org_admin", "global_admin"})
 NOBODY: frozenset[str] = frozenset()
@@ -83,6 +93,13 @@ def action_now(status: str, which: str) -> Done:
     return check
 
 
+WHICH_ORG = T("Which organisation?")
+INVITED = contains("?start=", WHICH_ORG)
+ACTIONS_LISTED = contains(
+    "More team meetings",
+    T("No open improvement actions. Plan one from a weak spot in /digest."),
+    WHICH_ORG,
+)
 STARTED_OR_RESUMED = contains("1/", T("Welcome back: continuing where you left off."))
 NO_SUCH_VERSION = says(T("That version does not exist."))
 PLAN_ENDED = says(T("This plan has ended. Start again from the digest."))
@@ -109,42 +126,42 @@ CASES = (
     Case("/checkin", CHECKERS, (NOT_STAFF,), command="/checkin", done=STARTED_OR_RESUMED),
     Case(
         "/invite staff",
-        MANAGERS,
+        MANAGERS | UNIT_ROLES | GLOBAL,
         refused_invite("staff member"),
         "/invite",
         "staff",
-        done=contains("?start="),
+        done=INVITED,
     ),
     Case(
         "/invite service_user",
-        MANAGERS,
+        MANAGERS | UNIT_ROLES | GLOBAL,
         refused_invite("service user"),
         "/invite",
         "service_user",
-        done=contains("?start="),
+        done=INVITED,
     ),
     Case(
         "/invite manager",
-        frozenset({"org_admin"}),
+        frozenset({"org_admin", "unit_admin", "global_admin"}),
         refused_invite("manager"),
         "/invite",
         "manager",
-        done=contains("?start="),
+        done=INVITED,
     ),
     Case(
         "/invite admin",
-        frozenset({"org_admin"}),
+        frozenset({"org_admin", "unit_admin", "global_admin"}),
         refused_invite("administrator"),
         "/invite",
         "admin",
-        done=contains("?start="),
+        done=INVITED,
     ),
     Case(
         "/digest",
-        MANAGERS,
+        MANAGERS | UNIT_ROLES | GLOBAL,
         (NO_DIGEST, NO_UNIT),
         command="/digest",
-        done=contains(T("Weekly digest")),
+        done=contains(T("Weekly digest"), WHICH_ORG),
     ),
     Case(
         "/digest, a unit of the other organisation",
@@ -154,7 +171,11 @@ CASES = (
         lambda s: str(s.away_unit),
     ),
     Case(
-        "/actions", MANAGERS, (NO_ACTIONS,), command="/actions", done=contains("More team meetings")
+        "/actions",
+        MANAGERS | UNIT_ROLES | GLOBAL,
+        (NO_ACTIONS,),
+        command="/actions",
+        done=ACTIONS_LISTED,
     ),
     Case(
         "/scripts", ADMINS, (NO_SCRIPTS,), command="/scripts", done=contains("staff-pulse, version")
@@ -186,13 +207,10 @@ CASES = (
     ),
     Case(
         "/stop",
-        EVERYONE,
-        (),
+        CHECKERS,
+        (T("There is nothing to stop: you get no weekly check-ins."),),
         command="/stop",
-        done=says(
-            T("You will get no more weekly check-ins."),
-            T("There is nothing to stop: you get no weekly check-ins."),
-        ),
+        done=says(T("You will get no more weekly check-ins.")),
     ),
     # ------------------------------------------------ buttons
     Case("start the check-in", CHECKERS, (NOT_STAFF,), data="1:go", done=STARTED_OR_RESUMED),
@@ -310,6 +328,55 @@ CASES = (
         data=lambda s: f"1:as:{s.away_action}:d",
         done=action_now("done", "away"),
     ),
+    Case(
+        "an action that does not exist",
+        NOBODY,
+        (NO_CHANGE,),
+        data=lambda s: f"1:as:{s.away_action + 1000}:d",
+    ),
+    # A global administrator's choice of organisation, after /digest, /actions, /invite.
+    Case(
+        "the organisation's digest, chosen",
+        MANAGERS | GLOBAL,
+        (NO_UNIT,),
+        data=lambda s: f"1:dg:{s.home}:",
+        done=contains(T("Weekly digest")),
+    ),
+    Case(
+        "the other organisation's digest, chosen",
+        GLOBAL,
+        (NO_UNIT,),
+        data=lambda s: f"1:dg:{s.away}:",
+        done=contains(T("Weekly digest")),
+    ),
+    Case(
+        "the organisation's actions, chosen",
+        MANAGERS | GLOBAL,
+        (NO_ACTIONS,),
+        data=lambda s: f"1:ac:{s.home}",
+        done=ACTIONS_LISTED,
+    ),
+    Case(
+        "the other organisation's actions, chosen",
+        GLOBAL,
+        (NO_ACTIONS,),
+        data=lambda s: f"1:ac:{s.away}",
+        done=contains("Quieter nights"),
+    ),
+    Case(
+        "an invitation into the organisation, chosen",
+        MANAGERS | GLOBAL,
+        refused_invite("staff member"),
+        data=lambda s: f"1:iv:staff:{s.home}",
+        done=INVITED,
+    ),
+    Case(
+        "an invitation into the other organisation, chosen",
+        GLOBAL,
+        refused_invite("staff member"),
+        data=lambda s: f"1:iv:staff:{s.away}",
+        done=INVITED,
+    ),
 )
 
 
@@ -333,7 +400,7 @@ async def build(bot: Harness) -> Stage:
     db = bot.rt.db
     orgs = OrgRepo(db)
     home, away = await bot.org("Dom Sonce"), await bot.org("Dom Luna")
-    await orgs.create_unit(home, "Ward A")
+    home_unit = await orgs.create_unit(home, "Ward A")
     away_unit = await orgs.create_unit(away, "Ward B")
     people = PeopleRepo(db)
     users: dict[str, User] = {}
@@ -341,6 +408,8 @@ async def build(bot: Harness) -> Stage:
         "staff": (home, "staff"),
         "manager": (home, "manager"),
         "org_admin": (home, "admin"),
+        "unit_manager": (home, "manager"),
+        "unit_admin": (home, "admin"),
         "global_admin": (None, "admin"),
         "colleague": (home, "staff"),
         "foreigner": (away, "staff"),
@@ -349,8 +418,9 @@ async def build(bot: Harness) -> Stage:
         users[name] = bot.user(name.title())
         if name in roles:
             org, role = roles[name]
+            unit = home_unit if name in UNIT_ROLES else None
             person = await people.get_or_create(users[name].id, "en")
-            await people.add_membership(person.id, org, None, role)  # type: ignore[arg-type]
+            await people.add_membership(person.id, org, unit, role)  # type: ignore[arg-type]
     poster = await bot.invite(home, "service_user")
     buttons, skip = {}, {}
     for name in ("service_user", "visitor", "colleague", "foreigner"):
@@ -420,6 +490,24 @@ async def test_every_command_and_button_for_every_role(bot: Harness) -> None:
                 assert case.done is not None, f"{case.name} allows {role}: say what it does"
                 if not await case.done(stage, role, texts):
                     wrong.append(f"{case.name} / {role}: allowed, but nothing happened ({texts})")
+    assert wrong == [], "\n".join(wrong)
+
+
+async def test_the_menus_offer_what_the_server_allows(bot: Harness) -> None:
+    stage = await build(bot)
+    await bot.restart()  # the menus are published when the bot starts
+    wrong = []
+    for role in ROLES:
+        user = stage.users[role]
+        menu = bot.api.commands_for({"type": "chat", "chat_id": user.id}) or bot.api.commands_for(
+            {"type": "default"}
+        )
+        offered = {command["command"] for command in menu}
+        allowed = {
+            case.command.lstrip("/") for case in CASES if case.command and role in case.allowed
+        }
+        if offered != allowed:
+            wrong.append(f"{role}: the menu offers {sorted(offered)}, the server {sorted(allowed)}")
     assert wrong == [], "\n".join(wrong)
 
 

@@ -67,15 +67,18 @@ class IdentityService:
             cached = self._cache[telegram_id] = await self._identify(telegram_id, language_code)
         return cached
 
-    async def menus(self) -> dict[int, tuple[str, str]]:
-        """Who gets a role's own command menu: chat -> (role, language); admins over managers."""
-        chats = {
-            p.telegram_id: ("manager", p.language) for p in await self.people.with_role("manager")
-        }
-        chats.update(
-            {p.telegram_id: ("admin", p.language) for p in await self.people.with_role("admin")}
-        )
-        return chats
+    async def with_roles(self) -> list[Identity]:
+        """Everyone with a role and a chat: each gets the command menu their roles allow.
+
+        Telegram ids are positive; 0 is the terminal and the demo's synthetic staff are
+        negative: they have no chat.
+        """
+        found: dict[int, Identity] = {}
+        for role in ("staff", "manager", "admin"):
+            for person in await self.people.with_role(role):
+                if person.telegram_id > 0 and person.telegram_id not in found:
+                    found[person.telegram_id] = await self.identify(person.telegram_id, None)
+        return list(found.values())
 
     def forget_cached(self, telegram_id: int) -> None:
         self._cache.pop(telegram_id, None)

@@ -10,6 +10,7 @@ from bot.services.permissions import ROLE_NAMES, Action
 from bot.services.refusal import Refusal
 from storage.db import Database
 from storage.invites import Invite, InviteRepo
+from storage.orgs import OrgRepo
 
 # A staff link is for one person; a poster's link for everyone who scans it.
 CHAT_LINK_DAYS = 14
@@ -22,24 +23,34 @@ class Invitations:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.invites = InviteRepo(db)
+        self.orgs = OrgRepo(db)
 
-    async def in_chat(self, who: Identity, args: list[str]) -> Refusal | Invite:
-        """/invite [role]: a link into the inviter's own organisation and unit."""
-        role = args[0] if args else "staff"
-        home = next(
-            (m for m in who.memberships if m.role in ("manager", "admin") and m.org_id), None
-        )
-        if home is None or home.org_id is None or not who.may("invite_staff", home.org_id):
+    async def in_chat(
+        self, who: Identity, role: str, org_id: int | None = None
+    ) -> Refusal | Invite:
+        """A link for `role` into the inviter's own organisation (or unit), or, for a
+        global administrator, into the organisation they chose."""
+        unit_id: int | None = None
+        if org_id is None:
+            home = next(
+                (m for m in who.memberships if m.role in ("manager", "admin") and m.org_id), None
+            )
+            if home is None or home.org_id is None:
+                return Refusal(NO_INVITES)
+            org_id, unit_id = home.org_id, home.unit_id
+        elif await self.orgs.get_org(org_id) is None:
             return Refusal(NO_INVITES)
-        if role not in ROLE_NAMES or len(args) > 1:
+        if not who.may("invite_staff", org_id, unit_id):
+            return Refusal(NO_INVITES)
+        if role not in ROLE_NAMES:
             return Refusal(USAGE)
         needed: Action = "invite_staff" if role in ("staff", "service_user") else "invite_any"
-        if not who.may(needed, home.org_id):
+        if not who.may(needed, org_id, unit_id):
             return Refusal(NOT_THIS_ROLE, terms={"role": ROLE_NAMES[role]})
         expires = self.db.clock() + timedelta(days=CHAT_LINK_DAYS)
         return await self.invites.create(
-            home.org_id,
-            home.unit_id,
+            org_id,
+            unit_id,
             role,  # type: ignore[arg-type]
             None if role == "service_user" else 1,
             expires,

@@ -158,8 +158,8 @@ class Onboarding:
 
     async def stop(self, who: Identity) -> bool:
         """No more automatic check-ins; answers and memberships stay."""
-        if who.person is None:
-            return False
+        if who.person is None or who.home is None:
+            return False  # nobody sends them check-ins: there is nothing to stop
         self.identities.forget_cached(who.telegram_id)
         return await self.people.set_active(who.person.id, False)
 

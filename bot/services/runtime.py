@@ -19,6 +19,7 @@ from bot.services.identity import IdentityService
 from bot.services.invitations import Invitations
 from bot.services.onboarding import Onboarding
 from bot.services.org_calendar import OrgCalendar
+from bot.services.organisations import Organisations
 from bot.services.personal_data import PersonalData
 from bot.services.script_admin import ScriptAdmin
 from bot.services.script_registry import ScriptRegistry
@@ -46,6 +47,7 @@ class Runtime:
     onboarding: Onboarding
     invitations: Invitations
     checkins: CheckinSchedule
+    organisations: Organisations
     personal_data: PersonalData
     script_admin: ScriptAdmin
 
@@ -110,6 +112,7 @@ async def build_runtime(settings: Settings, db: Database, secret: bytes) -> Runt
         onboarding=Onboarding(db, identities, dialogs),
         invitations=Invitations(db),
         checkins=CheckinSchedule(db),
+        organisations=Organisations(db),
         personal_data=PersonalData(db, identities, dialogs),
         script_admin=ScriptAdmin(scripts),
     )

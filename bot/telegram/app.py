@@ -29,7 +29,7 @@ from bot.telegram import (
     start_handlers,
 )
 from bot.telegram.callbacks import DIALOG, pattern
-from bot.telegram.command_menu import publish_menus
+from bot.telegram.command_menu import publish_default_menus, publish_menu
 from bot.telegram.context import CONTEXT_TYPES, CarecheckApp
 from bot.telegram.jobs import TICK_SECONDS, Scheduler
 from bot.telegram.ratelimit import ConversationRateLimiter
@@ -110,6 +110,9 @@ def register(application: CarecheckApp) -> None:
         ("L",): start_handlers.on_language_button,
         ("fg",): privacy_handlers.on_forget_button,
         ("as",): digest_handlers.on_status_button,
+        ("dg",): digest_handlers.on_digest_button,
+        ("ac",): digest_handlers.on_actions_button,
+        ("iv",): start_handlers.on_invite_button,
         ("ap", "ao", "aw"): digest_handlers.on_stale_plan_button,
         ("dp", "du", "dx"): script_handlers.on_stale_draft_button,
         ("sx", "sr"): script_handlers.on_version_button,
@@ -124,7 +127,10 @@ def register(application: CarecheckApp) -> None:
 
 
 async def _post_init(application: CarecheckApp) -> None:
-    await publish_menus(application.bot, await application.bot_data.runtime.identities.menus())
+    bot = application.bot
+    await publish_default_menus(bot)
+    for who in await application.bot_data.runtime.identities.with_roles():
+        await publish_menu(bot, who.telegram_id, who.language, who.memberships)
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,9 @@ KINDS = {
     "aw": ("weeks",),  # it is due in this many weeks
     "as": ("action", "status"),  # mark an action started (s), done (d) or dropped (x)
     "fg": ("choice",),  # /forget confirmed (yes) or not (no)
+    "dg": ("org", "period"),  # a global admin's digest of this organisation (and week)
+    "ac": ("org",),  # a global admin's list of this organisation's actions
+    "iv": ("role", "org"),  # a global admin's invitation link into this organisation
 }
 NUMBERS = frozenset({"session", "step", "org", "version", "unit", "weeks", "action"})
 SIGNED = frozenset({"session"})  # previews' sessions are negative
@@ -70,6 +73,8 @@ class Callback:
     action: int | None = None
     status: str | None = None
     choice: str | None = None
+    period: str | None = None
+    role: str | None = None
 
 
 def encode(kind: str, *fields: object) -> str:

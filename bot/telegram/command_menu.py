@@ -1,51 +1,47 @@
-"""The command menu, per language and per role scope (admins see their commands)."""
+"""The command menu: what a person can tap in the chat is what the server lets them do.
+
+Everyone gets the default menu, in each language; a staff member, manager or admin
+gets their own in their chat, from the same table of commands `/help` reads.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 from telegram.error import TelegramError
 
-from bot.infra.i18n import LANGUAGES, _, translator
+from bot.infra.i18n import LANGUAGES, translator
+from bot.services.permissions import Command, commands_for
+from storage.people import Membership
 
 log = logging.getLogger(__name__)
 
-EVERYONE = (
-    ("checkin", _("Answer this week's check-in")),
-    ("language", _("Change the language")),
-    ("privacy", _("What is stored about me")),
-    ("forget", _("Delete what is stored about me")),
-    ("stop", _("No more weekly check-ins")),
-    ("help", _("What this bot can do")),
-)
-MANAGER = (
-    *EVERYONE,
-    ("digest", _("This week's digest")),
-    ("actions", _("Improvement actions")),
-    ("invite", _("Make an invitation link")),
-)
-ADMIN = (
-    *MANAGER,
-    ("scripts", _("Scripts: versions, downloads, rollback")),
-)
-MENUS = {"everyone": EVERYONE, "manager": MANAGER, "admin": ADMIN}
 
-
-def commands(language: str, role: str = "everyone") -> list[BotCommand]:
+def menu(language: str, commands: Iterable[Command]) -> list[BotCommand]:
     t = translator(language)
-    return [BotCommand(name, t(text)) for name, text in MENUS[role]]
+    return [BotCommand(command.name, t(command.menu)) for command in commands]
 
 
-async def publish_menus(bot: Bot, chats: dict[int, tuple[str, str]]) -> None:
-    """The default menu in every language, and each manager's and admin's own in their chat."""
+async def publish_default_menus(bot: Bot) -> None:
+    """The menu of someone without a role (service users, newcomers), in every language."""
     for language in LANGUAGES:
-        code = "" if language == "en" else language
+        code = None if language == "en" else language
         await bot.set_my_commands(
-            commands(language), scope=BotCommandScopeDefault(), language_code=code or None
+            menu(language, commands_for(())), scope=BotCommandScopeDefault(), language_code=code
         )
-    for chat_id, (role, language) in chats.items():
-        try:
-            await bot.set_my_commands(commands(language, role), scope=BotCommandScopeChat(chat_id))
-        except TelegramError as error:
-            log.info("%s menu for chat %s not set: %s", role, chat_id, error)
+
+
+async def publish_menu(
+    bot: Bot, chat_id: int, language: str, memberships: Iterable[Membership]
+) -> None:
+    """A person's own menu in their chat; none (the default) when they have no role."""
+    commands = commands_for(memberships)
+    try:
+        if commands == commands_for(()):
+            await bot.delete_my_commands(scope=BotCommandScopeChat(chat_id))
+        else:
+            await bot.set_my_commands(menu(language, commands), scope=BotCommandScopeChat(chat_id))
+    except TelegramError as error:
+        log.info("the menu of chat %s was not set: %s", chat_id, error)

@@ -15,7 +15,7 @@ from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from bot.infra.i18n import Translator, _, translator
-from bot.services.digests.digest_access import AccessDenied, manager_scope
+from bot.services.digests.digest_access import AccessDenied, can_view
 from bot.services.digests.digest_compute import DigestError
 from bot.services.digests.digest_delivery import digest_for
 from bot.services.digests.digest_render import RenderedDigest
@@ -28,11 +28,29 @@ from bot.services.digests.improvement_actions import (
     set_action_status,
 )
 from bot.services.identity import Identity
+from bot.services.refusal import Refusal
 from bot.telegram import flows
 from bot.telegram.callbacks import decode, encode, pattern
+from bot.telegram.command_args import (
+    ACTIONS_REFUSED,
+    DIGEST_USAGE,
+    ChooseOrganisation,
+    DigestRequest,
+    Scope,
+    actions_scope,
+    digest_request,
+)
 from bot.telegram.context import CarecheckContext, Plan
-from bot.telegram.replies import View, answers_query, identify, say, show
-from bot.telegram.screens import button
+from bot.telegram.replies import (
+    View,
+    answers_query,
+    button,
+    choose_organisation,
+    identify,
+    refusal_text,
+    say,
+    show,
+)
 from storage.actions import Action
 from storage.errors import NotFound
 
@@ -45,7 +63,6 @@ ACTION_ERRORS = {
     "no_title": _("An action needs a title."),
     "unknown_item": ITEM_GONE,
     "unchanged": _("The action already has that status."),
-    "unknown_action": _("That action does not exist."),
 }
 STATUS_NAMES = {
     "open": _("open"),
@@ -53,8 +70,6 @@ STATUS_NAMES = {
     "done": _("done"),
     "dropped": _("dropped"),
 }
-DIGEST_REFUSED = _("Digests are for managers and administrators.")
-ACTIONS_REFUSED = _("Improvement actions are for managers and administrators.")
 NO_PLAN = _("Only managers of this organisation can plan actions.")
 PLAN_ENDED = _("This plan has ended. Start again from the digest.")
 DID_NOT_WORK = _("That did not work. Please try again.")
@@ -87,40 +102,45 @@ async def send_digest(bot: Bot, chat_id: int, rendered: RenderedDigest, t: Trans
         )
 
 
-async def managing(
-    update: Update, context: CarecheckContext, refusal: str
-) -> tuple[Identity, Translator, tuple[int, int | None]] | None:
-    """The sender, their language and the scope they manage; or the refusal, said."""
-    who = await identify(update, context)
-    t = translator(who.language)
-    scope = manager_scope(who.memberships)
-    if scope is None:
-        await say(update, context, t(refusal))
-        return None
-    return who, t, scope
-
-
 async def on_digest(update: Update, context: CarecheckContext) -> None:
     """/digest [unit] [week]: this or another week's digest, for a manager's own scope."""
-    found = await managing(update, context, DIGEST_REFUSED)
-    if found is None:
-        return
-    who, t, (org_id, unit_id) = found
-    period = None
-    for arg in context.args or []:
-        if arg.isdigit():
-            unit_id = int(arg)
-        else:
-            period = arg
+    who = await identify(update, context)
+    t = translator(who.language)
+    request = digest_request(who, context.args or [])
+    if isinstance(request, Refusal):
+        await say(update, context, refusal_text(t, request))
+    elif isinstance(request, ChooseOrganisation):
+        period = request.detail
+        await choose_organisation(update, context, t, lambda org: encode("dg", org, period))
+    else:
+        await send_digest_to(update, context, who, request)
+
+
+@answers_query
+async def on_digest_button(update: Update, context: CarecheckContext) -> str | None:
+    """A global administrator chose the organisation of a digest."""
+    query = update.callback_query
+    assert query is not None
+    data = decode(query.data)
+    who = await identify(update, context)
+    request = DigestRequest(data.org or 0, None, data.period or None)
+    await send_digest_to(update, context, who, request)
+    return None
+
+
+async def send_digest_to(
+    update: Update, context: CarecheckContext, who: Identity, request: DigestRequest
+) -> None:
+    t = translator(who.language)
     runtime = context.runtime
     try:
         rendered = await digest_for(
             runtime.db,
             runtime.frameworks,
             who.memberships,
-            org_id,
-            unit_id,
-            period,
+            request.org_id,
+            request.unit_id,
+            request.period,
             who.language,
             now=runtime.clock(),
         )
@@ -129,7 +149,7 @@ async def on_digest(update: Update, context: CarecheckContext) -> None:
         return
     except (DigestError, NotFound, ValueError) as error:
         log.info("digest refused: %s", error)
-        await say(update, context, t("Usage: /digest [unit number] [week like 2026-W47]"))
+        await say(update, context, t(DIGEST_USAGE))
         return
     assert update.effective_chat is not None
     await send_digest(context.bot, update.effective_chat.id, rendered, t)
@@ -295,11 +315,35 @@ def planning_flow() -> ConversationHandler[CarecheckContext]:
 
 
 async def on_actions(update: Update, context: CarecheckContext) -> None:
-    found = await managing(update, context, ACTIONS_REFUSED)
-    if found is None:
-        return
-    who, t, (org_id, unit_id) = found
-    actions = await list_actions(context.runtime.db, who.memberships, org_id, unit_id)
+    who = await identify(update, context)
+    t = translator(who.language)
+    scope = actions_scope(who, context.args or [])
+    if isinstance(scope, Refusal):
+        await say(update, context, refusal_text(t, scope))
+    elif isinstance(scope, ChooseOrganisation):
+        await choose_organisation(update, context, t, lambda org: encode("ac", org))
+    else:
+        await list_actions_of(update, context, who, scope)
+
+
+@answers_query
+async def on_actions_button(update: Update, context: CarecheckContext) -> str | None:
+    """A global administrator chose the organisation whose actions to list."""
+    query = update.callback_query
+    assert query is not None
+    who = await identify(update, context)
+    org_id = decode(query.data).org or 0
+    if not can_view(who.memberships, org_id, None):
+        return translator(who.language)(ACTIONS_REFUSED)
+    await list_actions_of(update, context, who, Scope(org_id, None))
+    return None
+
+
+async def list_actions_of(
+    update: Update, context: CarecheckContext, who: Identity, scope: Scope
+) -> None:
+    t = translator(who.language)
+    actions = await list_actions(context.runtime.db, who.memberships, scope.org_id, scope.unit_id)
     if not actions:
         await say(
             update, context, t("No open improvement actions. Plan one from a weak spot in /digest.")

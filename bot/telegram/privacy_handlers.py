@@ -15,9 +15,9 @@ from telegram import InlineKeyboardMarkup, Update
 from bot.infra.i18n import _, translator
 from bot.services.personal_data import describe, forget_warning
 from bot.telegram.callbacks import decode, encode
+from bot.telegram.command_menu import publish_menu
 from bot.telegram.context import CarecheckContext
-from bot.telegram.replies import View, answers_query, identify, say, show
-from bot.telegram.screens import button
+from bot.telegram.replies import View, answers_query, button, identify, say, show
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,8 @@ async def on_forget_button(update: Update, context: CarecheckContext) -> str | N
     if decode(query.data).choice == "yes":
         await context.runtime.personal_data.forget(who)
         log.info("a person used /forget")
+        if who.person is not None:  # their roles are gone: the default menu again
+            await publish_menu(context.bot, query.message.chat.id, who.language, ())
         text = t(DONE)
     else:
         text = t(KEPT)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop
@@ -28,6 +28,8 @@ from bot.telegram.context import CarecheckContext, ViewKey
 log = logging.getLogger(__name__)
 
 CALLBACK_TEXT_LIMIT = 200
+WHICH_ORGANISATION = _("Which organisation?")
+NO_ORGANISATIONS = _("There are no organisations yet: create one with carecheck org create.")
 SOMETHING_WRONG = _(
     "Something went wrong. Your answers so far are saved; please try again in a moment."
 )
@@ -129,6 +131,24 @@ async def say(update: Update, context: CarecheckContext, text: str) -> None:
 async def tell(update: Update, context: CarecheckContext, message: str) -> None:
     """One catalogue sentence, in the sender's language, as a new message."""
     await say(update, context, translator(await sender_language(update, context))(message))
+
+
+async def choose_organisation(
+    update: Update, context: CarecheckContext, t: Translator, data: Callable[[int], str]
+) -> None:
+    """A global administrator's command needs an organisation: one button for each."""
+    orgs = [(org.id, org.name) for org in await context.runtime.organisations.all()]
+    chat = update.effective_chat
+    assert chat is not None
+    if not orgs:
+        await say(update, context, t(NO_ORGANISATIONS))
+        return
+    keyboard = InlineKeyboardMarkup([[button(name[:60], data(org_id))] for org_id, name in orgs])
+    await show(context, chat.id, View(escape(t(WHICH_ORGANISATION)), keyboard))
+
+
+def button(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data)
 
 
 def answers_query(handler: ButtonHandler) -> Handler:

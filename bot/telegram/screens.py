@@ -16,7 +16,7 @@ from bot.services.dialog_phrases import YES_NO_LABELS, pick
 from bot.services.dialog_service import Step
 from bot.services.digests.improvement_actions import WHAT_WE_CHANGED
 from bot.telegram.callbacks import encode
-from bot.telegram.replies import View
+from bot.telegram.replies import View, button
 from dialogs.engine import NOT_APPLICABLE, Choice
 from dialogs.model import Question
 
@@ -29,10 +29,6 @@ START = _("▶ Start now")
 LATER = _("⏰ Remind me later")
 TYPE_COMMENT = _("Type your comment as a message, or tap Skip.")
 TYPE_ANSWER = _("Type your answer as a message.")
-
-
-def button(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=data)
 
 
 def question_view(step: Step, t: Translator) -> View:

@@ -35,8 +35,8 @@ from bot.telegram import flows
 from bot.telegram.callbacks import decode, encode, pattern
 from bot.telegram.context import CarecheckContext
 from bot.telegram.dialog_handlers import show_reply_to_text
-from bot.telegram.replies import View, answers_query, identify, say, show
-from bot.telegram.screens import button, intro_text, step_view
+from bot.telegram.replies import View, answers_query, button, identify, say, show
+from bot.telegram.screens import intro_text, step_view
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def admin_scope(who: Identity) -> tuple[bool, int | None]:
     if is_global_admin(who.memberships):
         return True, None
     for membership in who.memberships:
-        if membership.role == "admin" and membership.org_id is not None:
+        if membership.org_id is not None and who.may("scripts", membership.org_id):
             return True, membership.org_id
     return False, None
 

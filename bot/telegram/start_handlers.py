@@ -12,11 +12,21 @@ from telegram.constants import ParseMode
 from bot.infra.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, _, translator
 from bot.services.identity import Identity
 from bot.services.onboarding import Began, ChooseLanguage, Started, Welcomed
-from bot.services.permissions import ROLE_NAMES
+from bot.services.permissions import ROLE_NAMES, commands_for, is_global_admin
 from bot.services.refusal import Refusal
-from bot.telegram.callbacks import decode
+from bot.telegram.callbacks import decode, encode
+from bot.telegram.command_args import ChooseOrganisation, invite_request
+from bot.telegram.command_menu import publish_menu
 from bot.telegram.context import CarecheckContext
-from bot.telegram.replies import View, answers_query, identify, refusal_text, say, show
+from bot.telegram.replies import (
+    View,
+    answers_query,
+    choose_organisation,
+    identify,
+    refusal_text,
+    say,
+    show,
+)
 from bot.telegram.screens import (
     checkin_invitation,
     intro_text,
@@ -33,6 +43,10 @@ INVALID_LINK = _("This link is not valid. Please ask for a new one.")
 CHOOSE_LANGUAGE = _("Please choose your language")
 NO_LONGER_VALID = _("This button is no longer valid.")
 RESUMED = _("Welcome back: continuing where you left off.")
+GLOBAL_ADMIN_HELP = _(
+    "As an administrator of every organisation, you choose the organisation "
+    "after /digest, /actions and /invite."
+)
 
 
 async def on_start(update: Update, context: CarecheckContext) -> None:
@@ -69,6 +83,8 @@ async def show_started(
             chat.id, escape(question), reply_markup=language_keyboard(started.code)
         )
     elif isinstance(started, Welcomed):
+        joined = await identify(update, context)
+        await publish_menu(context.bot, chat.id, joined.language, joined.memberships)
         role = t(ROLE_NAMES[started.role])
         text = t("Welcome to {org}! Your role: {role}.", org=started.org.name, role=role)
         text += "\n" + t(
@@ -147,6 +163,8 @@ async def on_language_button(update: Update, context: CarecheckContext) -> str |
     if language not in LANGUAGES:
         return translator(who.language)(NO_LONGER_VALID)
     started = await context.runtime.onboarding.choose_language(who, language, data.code or "")
+    if who.person is not None:
+        await publish_menu(context.bot, query.message.chat.id, language, who.memberships)
     t = translator(language)
     text = escape(t("Language: {name}", name=LANGUAGE_NAMES[language]))
     await show(context, query.message.chat.id, View(text), query.message.message_id)
@@ -166,19 +184,13 @@ async def on_language(update: Update, context: CarecheckContext) -> None:
 
 
 async def on_help(update: Update, context: CarecheckContext) -> None:
+    """What this person may do: the same table the server checks and the menu shows."""
     who = await identify(update, context)
     t = translator(who.language)
     lines = [t("carecheck asks short questions about the quality of our service.")]
-    if who.home is not None:
-        lines.append(t("/checkin: answer this week's check-in now"))
-        lines.append(t("/stop: no more weekly check-ins"))
-    if any(who.may("invite_staff", m.org_id) for m in who.memberships):
-        lines.append(t("/invite staff|service_user|manager|admin: make an invitation link"))
-    lines += [
-        t("/language: change the language"),
-        t("/privacy: what is stored about you"),
-        t("/forget: delete what is stored about you"),
-    ]
+    lines += [t(command.help) for command in commands_for(who.memberships)]
+    if is_global_admin(who.memberships):
+        lines.append(t(GLOBAL_ADMIN_HELP))
     await say(update, context, "\n".join(lines))
 
 
@@ -198,7 +210,32 @@ async def on_stop(update: Update, context: CarecheckContext) -> None:
 async def on_invite(update: Update, context: CarecheckContext) -> None:
     who = await identify(update, context)
     t = translator(who.language)
-    made = await context.runtime.invitations.in_chat(who, context.args or [])
+    request = invite_request(who, context.args or [])
+    if isinstance(request, Refusal):
+        await say(update, context, refusal_text(t, request))
+    elif isinstance(request, ChooseOrganisation):
+        role = request.detail
+        await choose_organisation(update, context, t, lambda org: encode("iv", role, org))
+    else:
+        await make_invitation(update, context, who, request.role, None)
+
+
+@answers_query
+async def on_invite_button(update: Update, context: CarecheckContext) -> str | None:
+    """A global administrator chose the organisation of an invitation link."""
+    query = update.callback_query
+    assert query is not None
+    data = decode(query.data)
+    who = await identify(update, context)
+    await make_invitation(update, context, who, data.role or "", data.org or 0)
+    return None
+
+
+async def make_invitation(
+    update: Update, context: CarecheckContext, who: Identity, role: str, org_id: int | None
+) -> None:
+    t = translator(who.language)
+    made = await context.runtime.invitations.in_chat(who, role, org_id)
     if isinstance(made, Refusal):
         await say(update, context, refusal_text(t, made))
         return

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 from bot.infra.i18n import _
 from bot.services.digests.comment_scrub import scrub
-from bot.services.digests.digest_access import can_view, require_view
+from bot.services.digests.digest_access import AccessDenied, can_view, require_view
 from bot.services.digests.digest_compute import item_score
 from bot.services.digests.digest_schedule import default_period
 from bot.services.periods import iso_week, parse_period, previous_period
@@ -179,7 +179,9 @@ async def set_action_status(
     repo = ActionRepo(db)
     action = await repo.get(action_id)
     if action is None:
-        raise ActionError("unknown_action", f"there is no action {action_id}")
+        # Refused as another organisation's would be: a forged button learns nothing
+        # about which ids exist.
+        raise AccessDenied(f"there is no action {action_id}")
     require_view(memberships, action.org_id, action.unit_id)
     if action.status == status:
         raise ActionError("unchanged", f"the action is already {status}")
