@@ -1,17 +1,23 @@
 """Cutting a long Telegram HTML text into messages that each parse on their own.
 
-The digest template closes every tag on the line that opens it, so any line
-boundary is a safe cut. Cuts go between sections (blank lines) where they can,
-else between lines. Lengths count UTF-16 code units, as Telegram does, of the
-raw HTML, which is never shorter than the text left after entity parsing.
+The one way every long text leaves the bot. Lengths count UTF-16 code units, as
+Telegram does, of the raw HTML, which is never shorter than the text left after
+entity parsing. A cut goes at the last blank line that fits (between sections),
+else the last line end, else the last space, else between two characters; never
+inside a tag or an entity such as `&amp;`. A tag still open at a cut is closed
+before it and opened again after it, so a `<code>` that spans a cut stays code.
+Nothing is dropped: joining the messages gives back every character of text.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 TELEGRAM_LIMIT = 4096
-_TAG = re.compile(r"<[^>]*>")
+# A tag, an entity, or one character: the pieces a cut may go between.
+_ATOM = re.compile(r"<[^<>]*>|&#?[A-Za-z0-9]{1,32};|.", re.DOTALL)
+_TAG_NAME = re.compile(r"^</?\s*([A-Za-z][A-Za-z0-9-]*)")
 
 
 def units(text: str) -> int:
@@ -19,47 +25,80 @@ def units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+@dataclass
+class _Open:
+    name: str
+    tag: str  # the opening tag as written, attributes and all
+
+
 def split_message(html: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """Messages of at most `limit` units, cut at blank lines, else at line ends."""
+    """Messages of at most `limit` units, cut where a reader expects a break."""
+    atoms = _ATOM.findall(html.strip("\n"))
     messages: list[str] = []
-    current: list[str] = []
-
-    def flush() -> None:
-        text = "\n".join(current).strip("\n")
-        if text:
+    carried: list[_Open] = []  # tags open at the last cut: opened again in the next message
+    start = 0
+    while start < len(atoms):
+        reopen = "".join(tag.tag for tag in carried)
+        end, still_open = _cut(atoms, start, limit - units(reopen), carried)
+        body = reopen + "".join(atoms[start:end])
+        closers = "".join(f"</{tag.name}>" for tag in reversed(still_open))
+        text = (body + closers).strip("\n")
+        if text and _has_text(text):
             messages.append(text)
-        current.clear()
-
-    for block in html.strip("\n").split("\n\n"):
-        candidate = "\n".join([*current, "", block]) if current else block
-        if units(candidate) <= limit:
-            current[:] = candidate.split("\n")
-            continue
-        flush()
-        for line in block.split("\n"):
-            line = line if units(line) <= limit else _shorten(line, limit)
-            candidate = "\n".join([*current, line])
-            if current and units(candidate) > limit:
-                flush()
-            current.append(line)
-    flush()
+        carried = still_open
+        start = end
+        while start < len(atoms) and atoms[start] == "\n":
+            start += 1  # a message does not start with the break it was cut at
     return messages
 
 
-def _shorten(line: str, limit: int) -> str:
-    """A line longer than a message: its text alone, cut short (the template never makes one)."""
-    text = _TAG.sub("", line)
-    cut = []
+def _cut(atoms: list[str], start: int, room: int, carried: list[_Open]) -> tuple[int, list[_Open]]:
+    """Where the message from `start` ends (exclusive), and the tags open there."""
+    stack = list(carried)
+    best: dict[str, tuple[int, list[_Open]]] = {}
     used = 0
-    for char in text:
-        size = units(char)
-        if used + size > limit - 1:
+    i = start
+    while i < len(atoms):
+        atom = atoms[i]
+        size = units(atom)
+        # What the message would need to close its tags if it ended after this atom.
+        after = _after(atom, stack)
+        if used + size + sum(len(t.name) + 3 for t in after) > room and i > start:
             break
-        cut.append(char)
         used += size
-    shortened = "".join(cut)
-    # Never end inside an entity such as &amp;
-    ampersand = shortened.rfind("&")
-    if ampersand != -1 and ";" not in shortened[ampersand:]:
-        shortened = shortened[:ampersand]
-    return shortened + "…"
+        stack = after
+        i += 1
+        if atom == "\n":
+            kind = "blank" if i - 2 >= start and atoms[i - 2] == "\n" else "line"
+            best[kind] = (i, list(stack))
+        elif atom == " ":
+            best["space"] = (i, list(stack))
+    if i >= len(atoms):
+        return i, stack
+    for kind in ("blank", "line", "space"):
+        if kind in best and best[kind][0] > start:
+            return best[kind]
+    return i, stack
+
+
+def _after(atom: str, stack: list[_Open]) -> list[_Open]:
+    """The open tags after `atom`."""
+    if not atom.startswith("<") or len(atom) < 3:
+        return stack
+    match = _TAG_NAME.match(atom)
+    if match is None:
+        return stack
+    name = match.group(1).lower()
+    if atom.startswith("</"):
+        for depth in range(len(stack) - 1, -1, -1):
+            if stack[depth].name == name:
+                return stack[:depth]
+        return stack
+    if atom.endswith("/>"):
+        return stack
+    return [*stack, _Open(name, atom)]
+
+
+def _has_text(message: str) -> bool:
+    """Whether a message shows anything once its tags are taken away."""
+    return bool(re.sub(r"<[^<>]*>", "", message).strip())

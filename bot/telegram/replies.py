@@ -21,6 +21,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.infra.i18n import DEFAULT_LANGUAGE, Translator, _, translator
+from bot.infra.message_split import split_message, units
 from bot.services.identity import Identity
 from bot.services.refusal import Refusal
 from bot.telegram.context import CarecheckContext, ViewKey
@@ -122,10 +123,11 @@ async def show(
 
 
 async def say(update: Update, context: CarecheckContext, text: str) -> None:
-    """A plain translated sentence as a new message."""
+    """Plain text (translated sentences, maybe quoting what someone typed) as new messages."""
     chat = update.effective_chat
     assert chat is not None
-    await context.bot.send_message(chat.id, escape(text), parse_mode=ParseMode.HTML)
+    for piece in split_message(escape(text)):
+        await context.bot.send_message(chat.id, piece, parse_mode=ParseMode.HTML)
 
 
 async def tell(update: Update, context: CarecheckContext, message: str) -> None:
@@ -151,6 +153,15 @@ def button(text: str, data: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=data)
 
 
+def clip(text: str, limit: int) -> str:
+    """At most `limit` UTF-16 units of plain text, as Telegram counts them."""
+    if units(text) <= limit:
+        return text
+    while units(text) > limit - 1:
+        text = text[:-1]
+    return text + "…"
+
+
 def answers_query(handler: ButtonHandler) -> Handler:
     """A button's handler whose query is answered exactly once, with the notice it returns.
 
@@ -173,7 +184,7 @@ def answers_query(handler: ButtonHandler) -> Handler:
             notice = translator(await sender_language(update, context))(SOMETHING_WRONG)
         finally:
             try:
-                await query.answer(notice[:CALLBACK_TEXT_LIMIT] if notice else None)
+                await query.answer(clip(notice, CALLBACK_TEXT_LIMIT) if notice else None)
             except TelegramError as error:
                 log.info("answering callback query %s failed: %s", query.id, error)
 
