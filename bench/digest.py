@@ -216,7 +216,8 @@ def _organisations(conn: sqlite3.Connection, orgs: int) -> None:
     )  # fmt: skip
     people = range(1, orgs * STAFF + 1)
     conn.executemany(
-        "INSERT INTO people (id, telegram_id) VALUES (?, ?)", [(p, -p) for p in people]
+        "INSERT INTO people (id, telegram_id, created_at) VALUES (?, ?, '2026-01-01T00:00:00Z')",
+        [(p, -p) for p in people],
     )
     conn.executemany(
         "INSERT INTO memberships (person_id, org_id, unit_id, role) VALUES (?, ?, ?, 'staff')",
