@@ -8,7 +8,7 @@ timeout take over.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -21,7 +21,8 @@ from storage.times import Clock, instant_text
 
 T = TypeVar("T")
 
-Params = Sequence[Any]
+# Positional (?) or named (:name) parameters, as sqlite3 takes them.
+Params = Sequence[Any] | Mapping[str, Any]
 
 MEMORY = ":memory:"
 

@@ -9,7 +9,6 @@ the number of answers, of people, and the mean score over the exported range.
 from __future__ import annotations
 
 import re
-import sqlite3
 from datetime import date
 from pathlib import Path
 from typing import IO
@@ -20,6 +19,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from bot.services.answer_csv import COLUMNS, export_cells, neutralise
 from frameworks import Frameworks
 from storage.db import Database
+from storage.reports import ReportRepo, SummaryRow
 from storage.sessions import SessionRepo
 
 # Characters XML 1.0 (and so .xlsx) cannot hold; a comment may contain them.
@@ -37,19 +37,6 @@ SUMMARY_COLUMNS = (
     "first_day",
     "last_day",
 )
-
-_SUMMARY = """
-SELECT q.framework, q.item_id, a.audience, count(*) AS answers,
-       count(DISTINCT CASE WHEN s.person_id IS NULL THEN -s.id ELSE s.person_id END) AS people,
-       avg(a.score) AS mean, min(a.answered_on) AS first_day, max(a.answered_on) AS last_day
-FROM answers a
-JOIN question_items q
-  ON q.script_version_id = a.script_version_id AND q.question_id = a.question_id
-JOIN sessions s ON s.id = a.session_id
-WHERE a.score IS NOT NULL AND (:org IS NULL OR a.org_id = :org)
-  AND (:since IS NULL OR a.answered_on >= :since)
-GROUP BY q.framework, q.item_id, a.audience
-"""
 
 
 async def write_xlsx(
@@ -69,8 +56,7 @@ async def write_xlsx(
         answers.append(_answer_cells(export_cells(row)))
         count += 1
 
-    params = {"org": org_id, "since": None if since is None else since.isoformat()}
-    rows = await db.run(lambda conn: conn.execute(_SUMMARY, params).fetchall())
+    rows = await ReportRepo(db).export_summary(org_id, since)
     _summaries(book, frameworks, rows, language)
     book.save(out)
     return count
@@ -87,9 +73,9 @@ def _answer_cells(cells: list[str]) -> list[str | float | None]:
 
 
 def _summaries(
-    book: Workbook, frameworks: Frameworks, rows: list[sqlite3.Row], language: str
+    book: Workbook, frameworks: Frameworks, rows: list[SummaryRow], language: str
 ) -> None:
-    found = {(r["framework"], r["item_id"], r["audience"]): r for r in rows}
+    found = {(r.framework, r.item_id, r.audience): r for r in rows}
     for framework in frameworks:
         sheet: WriteOnlyWorksheet = book.create_sheet(f"summary {framework.id}"[:31])
         sheet.append(list(SUMMARY_COLUMNS))
@@ -103,10 +89,10 @@ def _summaries(
                         neutralise(item.id),
                         neutralise(_ILLEGAL.sub("", item.name(language))),
                         audience,
-                        0 if row is None else row["answers"],
-                        0 if row is None else row["people"],
-                        None if row is None else round(row["mean"], 2),
-                        None if row is None else row["first_day"],
-                        None if row is None else row["last_day"],
+                        0 if row is None else row.answers,
+                        0 if row is None else row.people,
+                        None if row is None else round(row.mean, 2),
+                        None if row is None else row.first_day.isoformat(),
+                        None if row is None else row.last_day.isoformat(),
                     ]
                 )
