@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from storage.db import Database
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     export = commands.add_parser("export", help="write the answers as CSV or xlsx")
     export.add_argument("--format", choices=("csv", "xlsx"), default="csv")
     export.add_argument("--org", type=positive)
@@ -44,7 +44,7 @@ async def run_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _csv(db: Database, args: argparse.Namespace) -> int:
-    from bot.services.answer_csv import write_csv
+    from bot.services.answer_export import write_csv
 
     if args.out is None or str(args.out) == "-":
         return await write_csv(db, sys.stdout, args.org, args.since)
@@ -56,7 +56,7 @@ async def _csv(db: Database, args: argparse.Namespace) -> int:
 
 
 async def _xlsx(db: Database, args: argparse.Namespace) -> int:
-    from bot.services.answer_workbook import write_xlsx
+    from bot.services.answer_export import write_xlsx
     from frameworks import default_frameworks
     from storage.orgs import OrgRepo
 

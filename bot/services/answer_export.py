@@ -1,27 +1,47 @@
-"""The audit export as a workbook: every answer (the CSV's rows) and a summary per framework.
+"""The answers for analysis and audits: CSV, or a workbook with a summary per framework.
 
-The answer rows are exactly the CSV export's cells, formula-neutralised the
-same way; the score and script version become numbers so a spreadsheet can sum
-them. Each framework gets a summary sheet: one row per item and audience with
-the number of answers, of people, and the mean score over the exported range.
+Both formats write one row per answer with the same columns and cells,
+formula-neutralised (CSV injection) the same way. The workbook's score and
+script version become numbers so a spreadsheet can sum them, and each
+framework gets a summary sheet: one row per item and audience with the number
+of answers, of people, and the mean score over the exported range.
 """
 
 from __future__ import annotations
 
+import csv
+import json
 import re
 from datetime import date
 from pathlib import Path
-from typing import IO
+from typing import IO, TextIO
 
 from openpyxl import Workbook
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from bot.services.answer_csv import COLUMNS, export_cells, neutralise
 from frameworks import Frameworks
 from storage.db import Database
 from storage.reports import ReportRepo, SummaryRow
-from storage.sessions import SessionRepo
+from storage.sessions import ExportRow, SessionRepo
 
+COLUMNS = (
+    "script",
+    "script_version",
+    "audience",
+    "organisation",
+    "unit",
+    "period",
+    "day",
+    "question",
+    "framework_items",
+    "value",
+    "score",
+    "not_applicable",
+    "skipped",
+    "text",
+)
+# A cell starting with one of these is a formula to a spreadsheet (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Characters XML 1.0 (and so .xlsx) cannot hold; a comment may contain them.
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _NUMERIC = {"script_version", "score"}
@@ -37,6 +57,48 @@ SUMMARY_COLUMNS = (
     "first_day",
     "last_day",
 )
+
+
+def neutralise(cell: str) -> str:
+    return "'" + cell if cell.startswith(FORMULA_START) else cell
+
+
+def export_cells(row: ExportRow) -> list[str]:
+    """One answer as the export's cells, in COLUMNS order."""
+    if row.value_json is not None:
+        value = ";".join(str(v) for v in json.loads(row.value_json))
+    elif row.value_num is not None:
+        value = f"{row.value_num:g}"
+    else:
+        value = row.value_text or ""
+    cells = [
+        row.script_id,
+        str(row.script_version),
+        row.audience,
+        row.org_name,
+        row.unit_name or "",
+        row.period,
+        row.answered_on.isoformat(),
+        row.question_id,
+        row.items,
+        value,
+        "" if row.score is None else f"{row.score:g}",
+        "1" if row.not_applicable else "0",
+        "1" if row.skipped else "0",
+        row.comment or "",
+    ]
+    return [neutralise(c) for c in cells]
+
+
+async def write_csv(db: Database, out: TextIO, org_id: int | None, since: date | None) -> int:
+    """Write the CSV; returns the number of answers in it."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    count = 0
+    async for row in SessionRepo(db).iter_answers(org_id=org_id, since=since):
+        writer.writerow(export_cells(row))
+        count += 1
+    return count
 
 
 async def write_xlsx(
