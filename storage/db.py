@@ -16,6 +16,7 @@ from typing import Any, Self, TypeVar
 import aiosqlite
 
 from storage import migrate
+from storage.errors import DamagedCopy
 from storage.migrate import Migration
 from storage.times import Clock, instant_text
 
@@ -112,6 +113,24 @@ class Database:
         `path` never holds a half-written backup.
         """
         await self._conn._execute(_backup, self._conn._conn, self.path, Path(path))
+
+
+def check_copy(path: str | Path) -> tuple[int, int]:
+    """Open a backup on its own, read-only, and count its answers and sessions.
+
+    A copy is only worth keeping if it opens and holds what it should; raises
+    `DamagedCopy` when SQLite's integrity check finds it broken.
+    """
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        verdict = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        if verdict != "ok":
+            raise DamagedCopy(verdict)
+        answers = conn.execute("SELECT count(*) FROM answers").fetchone()[0]
+        sessions = conn.execute("SELECT count(*) FROM sessions").fetchone()[0]
+    finally:
+        conn.close()
+    return int(answers), int(sessions)
 
 
 def _prepare(
