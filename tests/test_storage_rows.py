@@ -5,11 +5,12 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import pytest
 
 from storage.rows import record
+from storage.times import instant
 
 
 @dataclass(frozen=True)
@@ -75,18 +76,37 @@ def test_null_stays_none_in_optional_fields() -> None:
     )
 
 
+class Pair(NamedTuple):
+    on: date | None
+    count: int
+
+
+def test_a_named_tuple_is_mapped_like_a_dataclass() -> None:
+    got = record(Pair, row("SELECT 3 AS count, '2026-11-23' AS \"on\""))
+    assert got == Pair(date(2026, 11, 23), 3)
+    assert record(Pair, row('SELECT NULL AS "on", 0 AS count')) == Pair(None, 0)
+
+
+def test_instants_are_read_strictly_in_the_stored_form() -> None:
+    assert instant("2026-11-23T10:00:00Z") == datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    for text in ("2026-11-23T10:00:00", "2026-11-23 10:00:00Z", "2026-11-23T10:00:00.5Z",
+                 "2026-11-23T10:00+00Z", "2026-13-23T10:00:00Z"):  # fmt: skip
+        with pytest.raises(ValueError):
+            instant(text)
+
+
 def test_a_missing_column_is_an_error_not_a_default() -> None:
     with pytest.raises(IndexError):
         record(Sample, row("SELECT 1 AS id"))
 
 
-def test_only_dataclasses_built_from_their_fields_are_mapped() -> None:
+def test_only_classes_built_from_their_fields_are_mapped() -> None:
     @dataclass
     class Counted:
         id: int
         seen: int = field(init=False, default=0)
 
-    with pytest.raises(TypeError, match="not a dataclass"):
+    with pytest.raises(TypeError, match="neither a dataclass nor a NamedTuple"):
         record(int, row("SELECT 1 AS id"))
     with pytest.raises(TypeError, match="seen"):
         record(Counted, row("SELECT 1 AS id"))

@@ -8,7 +8,6 @@ action list, with every mean below k left out.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.services.digests.comment_scrub import scrub
@@ -38,14 +37,7 @@ class DigestError(Exception):
     """The digest cannot be made as asked (a bad week or lens); one line for the user."""
 
 
-@dataclass(frozen=True)
-class _Group:
-    n: int
-    answers: int
-    mean: float | None
-
-
-_NONE = _Group(0, 0, None)
+_NONE = ItemGroup("", "", "staff", 0, 0, None)  # a group nobody answered in
 _GroupKey = tuple[str, str, str]  # (period, item id, audience)
 
 
@@ -202,12 +194,12 @@ def _compute(
     )
 
 
-def _groups(rows: Iterable[ItemGroup]) -> dict[_GroupKey, _Group]:
-    return {(g.period, g.item_id, g.audience): _Group(g.n, g.answers, g.mean) for g in rows}
+def _groups(rows: Iterable[ItemGroup]) -> dict[_GroupKey, ItemGroup]:
+    return {(g.period, g.item_id, g.audience): g for g in rows}
 
 
 def _item(
-    item: Item, groups: dict[_GroupKey, _Group], period: str, previous: str, k: int
+    item: Item, groups: dict[_GroupKey, ItemGroup], period: str, previous: str, k: int
 ) -> ItemScore:
     staff = _group_score(groups, period, previous, item.id, "staff", k)
     users = _group_score(groups, period, previous, item.id, "service_user", k)
@@ -220,7 +212,7 @@ def _item(
 
 
 def _group_score(
-    groups: dict[_GroupKey, _Group],
+    groups: dict[_GroupKey, ItemGroup],
     period: str,
     previous: str,
     item_id: str,
