@@ -4,7 +4,7 @@
                              [--profile FILE]
 
 Both bots run as their own OS process, so each one's CPU is read from
-``/proc/<pid>/stat`` (all its threads, aiosqlite's included). Each talks to its own
+``/proc/<pid>/stat`` (all its threads, the database thread included). Each talks to its own
 fake Bot API server (``tests.fakebotapi``), and both servers run in this process,
 which owns the simulated people and so sees the moment each edit arrives.
 

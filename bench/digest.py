@@ -35,12 +35,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.services.digests.digest_chart import render_chart
-from bot.services.digests.digest_compute import _ITEM_GROUPS, compute_digest
+from bot.services.digests.digest_compute import compute_digest
 from bot.services.digests.digest_render import telegram_messages
 from bot.services.periods import iso_week, previous_period
 from bot.services.script_registry import ScriptRegistry
 from frameworks import Frameworks, default_frameworks
 from storage.db import Database
+from storage.reports import ITEM_GROUPS
 
 LAST_MONDAY = date(2026, 11, 16)  # the digest reports this week, 2026-W47
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -67,6 +68,7 @@ async def run(args: argparse.Namespace, path: Path) -> None:
     await scripts.ensure_shipped()
     staff = await scripts.active("staff-pulse", None)
     users = await scripts.active("service-user", None)
+    assert staff.version is not None and users.version is not None  # stored, not drafts
     staff_questions = [q.id for q in staff.script.questions() if q.type == "scale"]
     user_questions = [q.id for q in users.script.questions()]
     per_org = args.answers // args.orgs
@@ -216,7 +218,8 @@ def _organisations(conn: sqlite3.Connection, orgs: int) -> None:
     )  # fmt: skip
     people = range(1, orgs * STAFF + 1)
     conn.executemany(
-        "INSERT INTO people (id, telegram_id) VALUES (?, ?)", [(p, -p) for p in people]
+        "INSERT INTO people (id, telegram_id, created_at) VALUES (?, ?, '2026-01-01T00:00:00Z')",
+        [(p, -p) for p in people],
     )
     conn.executemany(
         "INSERT INTO memberships (person_id, org_id, unit_id, role) VALUES (?, ?, ?, 'staff')",
@@ -249,7 +252,7 @@ def _query_plan(conn: sqlite3.Connection) -> list[str]:
         "period": period,
         "previous": previous_period(period),
     }
-    return [row["detail"] for row in conn.execute("EXPLAIN QUERY PLAN " + _ITEM_GROUPS, params)]
+    return [row["detail"] for row in conn.execute("EXPLAIN QUERY PLAN " + ITEM_GROUPS, params)]
 
 
 def _ms(seconds: float) -> str:

@@ -1,4 +1,4 @@
-"""Persistence for carecheck: SQLite through aiosqlite, one small repository per aggregate.
+"""Persistence for carecheck: SQLite on a thread of its own, one small repository per aggregate.
 
 Open a `Database`, then build the repositories on it:
 

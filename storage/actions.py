@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -10,7 +9,8 @@ from typing import Literal
 
 from storage.db import Database
 from storage.errors import NotFound
-from storage.times import day_text, instant, maybe_day, maybe_day_text
+from storage.rows import record
+from storage.times import day_text, maybe_day_text
 
 ActionStatus = Literal["open", "started", "done", "dropped"]
 
@@ -31,25 +31,6 @@ class Action:
     created_at: datetime
     updated_at: datetime
     done_on: date | None
-
-
-def _action(row: sqlite3.Row) -> Action:
-    return Action(
-        id=row["id"],
-        org_id=row["org_id"],
-        unit_id=row["unit_id"],
-        framework=row["framework"],
-        item_id=row["item_id"],
-        title=row["title"],
-        owner=row["owner"],
-        due_on=maybe_day(row["due_on"]),
-        status=row["status"],
-        baseline=row["baseline"],
-        created_by=row["created_by"],
-        created_at=instant(row["created_at"]),
-        updated_at=instant(row["updated_at"]),
-        done_on=maybe_day(row["done_on"]),
-    )
 
 
 class ActionRepo:
@@ -86,11 +67,11 @@ class ActionRepo:
             ),
         )
         assert row is not None
-        return _action(row)
+        return record(Action, row)
 
     async def get(self, action_id: int) -> Action | None:
         row = await self._db.fetchone("SELECT * FROM actions WHERE id = ?", (action_id,))
-        return None if row is None else _action(row)
+        return None if row is None else record(Action, row)
 
     async def list(
         self,
@@ -109,7 +90,7 @@ class ActionRepo:
             + " ORDER BY due_on IS NULL, due_on, id",
             (org_id, unit_id, unit_id, *wanted),
         )
-        return [_action(row) for row in rows]
+        return [record(Action, row) for row in rows]
 
     async def set_status(self, action_id: int, status: ActionStatus, today: date) -> Action:
         """Move an action along; `done_on` is today when it becomes done, else cleared."""
@@ -121,4 +102,4 @@ class ActionRepo:
         )
         if row is None:
             raise NotFound(f"action {action_id} does not exist")
-        return _action(row)
+        return record(Action, row)

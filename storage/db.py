@@ -1,36 +1,49 @@
-"""The database handle: one aiosqlite connection, migrated on open.
+"""The database handle: one sqlite3 connection on a thread of its own, migrated on open.
 
-Every statement runs on aiosqlite's single worker thread, so within a process all
-transactions are serialised; across processes `BEGIN IMMEDIATE` and the busy
-timeout take over.
+Every statement runs on that one thread, so within a process all transactions
+are serialised; across processes `BEGIN IMMEDIATE` and the busy timeout take
+over. The thread is ours rather than aiosqlite's because a whole transaction
+must be one job for it (one hop from the event loop and back, however many
+statements), and aiosqlite's public API only hands it one statement at a time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from collections.abc import Callable, Sequence
+import threading
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from queue import SimpleQueue
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-import aiosqlite
-
 from storage import migrate
+from storage.errors import DamagedCopy
 from storage.migrate import Migration
 from storage.times import Clock, instant_text
 
 T = TypeVar("T")
 
-Params = Sequence[Any]
+# Positional (?) or named (:name) parameters, as sqlite3 takes them.
+Params = Sequence[Any] | Mapping[str, Any]
 
 MEMORY = ":memory:"
+
+# What the database thread is asked to do: a function of the connection, and the
+# future of the event loop waiting for its result (None: nobody waits).
+_Job = tuple[asyncio.Future[Any] | None, Callable[[sqlite3.Connection], Any]]
 
 
 class Database:
     """An open, migrated carecheck database. Create it with `await Database.open(path)`."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: str, clock: Clock) -> None:
-        self._conn = conn
+    def __init__(self, jobs: SimpleQueue[_Job], path: str, clock: Clock) -> None:
+        self._jobs = jobs
+        self._closed = False
+        # An instance dropped without close() still stops its thread and closes the file.
+        self._finalizer = weakref.finalize(self, jobs.put, (None, _close))
         self.path = path
         self.clock = clock
 
@@ -50,22 +63,32 @@ class Database:
         migration machinery.
         """
         location = str(path)
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves, the sqlite3 module never does.
-        conn = await aiosqlite.connect(location, isolation_level=None)
+        jobs: SimpleQueue[_Job] = SimpleQueue()
+        # A daemon: a handle nobody closed must not keep the process alive at exit.
+        threading.Thread(
+            target=_serve, args=(location, jobs), name="carecheck-db", daemon=True
+        ).start()
+        db = cls(jobs, location, clock)
         try:
-            conn.row_factory = sqlite3.Row
-            await conn._execute(_prepare, conn._conn, location != MEMORY, migrations)
+            await db._call(lambda conn: _prepare(conn, location != MEMORY, migrations))
         except BaseException:
-            await conn.close()
+            await db.close()
             raise
-        return cls(conn, location, clock)
+        return db
 
     def now_text(self) -> str:
         """The clock's instant in the stored text form."""
         return instant_text(self.clock())
 
     async def close(self) -> None:
-        await self._conn.close()
+        """Close the connection once every job queued before has run; closing twice is fine."""
+        if self._closed:
+            return
+        self._closed = True
+        self._finalizer.detach()
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._jobs.put((future, _close))
+        await future
 
     async def __aenter__(self) -> Self:
         return self
@@ -79,38 +102,123 @@ class Database:
         await self.close()
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn(conn)` as one write transaction on the worker thread, in one hop.
+        """Run `fn(conn)` as one write transaction on the database thread, in one hop.
 
         This is how every multi-statement write goes: the whole transaction is a
-        single queue item for aiosqlite's thread, instead of one await (and two
-        thread switches) per statement. That, more than SQLite itself, is what
-        sets the answers-per-second ceiling. `fn` runs on the worker thread: it
-        must only use `conn`, never touch the event loop, and never commit.
-        It commits if `fn` returns and rolls back if it raises.
+        single job for the thread, instead of one await (and two thread
+        switches) per statement. That, more than SQLite itself, is what sets the
+        answers-per-second ceiling. `fn` runs on the database thread: it must
+        only use `conn`, never touch the event loop, and never commit. It
+        commits if `fn` returns and rolls back if it raises.
         """
-        return await self._conn._execute(_transaction, self._conn._conn, fn)
+        return await self._call(lambda conn: _transaction(conn, fn))
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        return await self._conn._execute(_fetchall, self._conn._conn, sql, params)
+        return await self._call(lambda conn: _fetchall(conn, sql, params))
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        return await self._conn._execute(_fetchone, self._conn._conn, sql, params)
+        return await self._call(lambda conn: _fetchone(conn, sql, params))
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """One statement in its own transaction; returns the number of rows changed."""
-        return await self._conn._execute(_execute, self._conn._conn, sql, params)
+        return await self._call(lambda conn: _execute(conn, sql, params))
 
     async def schema_version(self) -> int:
-        return await self._conn._execute(migrate.schema_version, self._conn._conn)
+        return await self._call(migrate.schema_version)
 
     async def backup(self, path: str | Path) -> None:
         """Write a consistent copy of the live database to `path` (SQLite online backup).
 
-        Runs on the worker thread like everything else, so writers simply queue
-        behind it. The copy is written beside `path` and renamed into place:
-        `path` never holds a half-written backup.
+        Runs on the database thread like everything else, so writers simply
+        queue behind it. The copy is written beside `path` and renamed into
+        place: `path` never holds a half-written backup.
         """
-        await self._conn._execute(_backup, self._conn._conn, self.path, Path(path))
+        target = Path(path)
+        await self._call(lambda conn: _backup(conn, self.path, target))
+
+    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Queue `fn` for the database thread and wait for what it returns or raises.
+
+        If the caller is cancelled meanwhile, the job still runs to its end (a
+        transaction is never cut in half); only its result is dropped.
+        """
+        if self._closed:
+            raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._jobs.put((future, fn))
+        return await future
+
+
+def _serve(location: str, jobs: SimpleQueue[_Job]) -> None:
+    """The database thread: the one owner of the connection, running jobs in order."""
+    try:
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, the sqlite3 module never does.
+        conn = sqlite3.connect(location, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+    except BaseException as error:
+        _refuse(jobs, error)
+        return
+    while True:
+        future, fn = jobs.get()
+        failure: BaseException | None = None
+        try:
+            result = fn(conn)
+        except BaseException as error:
+            result, failure = None, error
+        _settle(future, result, failure)
+        if fn is _close:
+            return
+
+
+def _refuse(jobs: SimpleQueue[_Job], error: BaseException) -> None:
+    """Without a connection: fail every job with the reason, until asked to close."""
+    while True:
+        future, fn = jobs.get()
+        if fn is _close:
+            _settle(future, None, None)
+            return
+        _settle(future, None, error)
+
+
+def _close(conn: sqlite3.Connection) -> None:
+    conn.close()
+
+
+def _settle(future: asyncio.Future[Any] | None, result: Any, error: BaseException | None) -> None:
+    """Hand a job's outcome to the event loop that waits for it (from the database thread)."""
+    if future is None:
+        return
+    try:
+        future.get_loop().call_soon_threadsafe(_resolve, future, result, error)
+    except RuntimeError:
+        return  # the loop is closed: nobody is waiting any more
+
+
+def _resolve(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():
+        return  # the caller was cancelled; the job ran regardless
+    if error is None:
+        future.set_result(result)
+    else:
+        future.set_exception(error)
+
+
+def check_copy(path: str | Path) -> tuple[int, int]:
+    """Open a backup on its own, read-only, and count its answers and sessions.
+
+    A copy is only worth keeping if it opens and holds what it should; raises
+    `DamagedCopy` when SQLite's integrity check finds it broken.
+    """
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        verdict = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        if verdict != "ok":
+            raise DamagedCopy(verdict)
+        answers = conn.execute("SELECT count(*) FROM answers").fetchone()[0]
+        sessions = conn.execute("SELECT count(*) FROM sessions").fetchone()[0]
+    finally:
+        conn.close()
+    return int(answers), int(sessions)
 
 
 def _prepare(
@@ -164,7 +272,8 @@ def _fetchall(conn: sqlite3.Connection, sql: str, params: Params) -> list[sqlite
 def _fetchone(conn: sqlite3.Connection, sql: str, params: Params) -> sqlite3.Row | None:
     cursor = conn.execute(sql, params)
     try:
-        return cursor.fetchone()
+        row: sqlite3.Row | None = cursor.fetchone()
+        return row
     finally:
         # Resets the statement: an unfinished one would hold its (implicit) transaction open.
         cursor.close()

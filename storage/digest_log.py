@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storage.db import Database
+from storage.rows import record
 
 _WHOLE_ORG = 0  # unit_id stored for an organisation-wide digest
 
@@ -74,6 +75,4 @@ class DigestRepo:
     async def unsent(self, org_id: int, period: str) -> list[Recipient]:
         """The organisation's active managers who have not had this period's digest."""
         rows = await self._db.fetchall(_UNSENT, (org_id, period))
-        return [
-            Recipient(r["person_id"], r["telegram_id"], r["language"], r["unit_id"]) for r in rows
-        ]
+        return [record(Recipient, r) for r in rows]

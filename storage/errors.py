@@ -48,3 +48,7 @@ class InviteError(StorageError):
 
 class SecretError(StorageError):
     """The installation secret file is missing its 32 bytes or cannot be written."""
+
+
+class DamagedCopy(StorageError):
+    """A backup copy failed SQLite's integrity check; the message is SQLite's verdict."""

@@ -10,7 +10,8 @@ from typing import Literal
 
 from storage.db import Database
 from storage.errors import InviteError
-from storage.times import instant, instant_text, maybe_instant
+from storage.rows import record
+from storage.times import instant_text
 
 InviteRole = Literal["staff", "service_user", "manager", "admin"]
 
@@ -30,21 +31,6 @@ class Invite:
     revoked_at: datetime | None
     created_by: int | None
     created_at: datetime
-
-
-def _invite(row: sqlite3.Row) -> Invite:
-    return Invite(
-        code=row["code"],
-        org_id=row["org_id"],
-        unit_id=row["unit_id"],
-        role=row["role"],
-        max_uses=row["max_uses"],
-        uses=row["uses"],
-        expires_at=maybe_instant(row["expires_at"]),
-        revoked_at=maybe_instant(row["revoked_at"]),
-        created_by=row["created_by"],
-        created_at=instant(row["created_at"]),
-    )
 
 
 def _refusal(row: sqlite3.Row | None, at: str) -> str | None:
@@ -88,11 +74,11 @@ class InviteRepo:
             ),
         )
         assert row is not None
-        return _invite(row)
+        return record(Invite, row)
 
     async def get(self, code: str) -> Invite | None:
         row = await self._db.fetchone("SELECT * FROM invites WHERE code = ?", (code,))
-        return None if row is None else _invite(row)
+        return None if row is None else record(Invite, row)
 
     async def redeem(self, code: str, now: datetime) -> Invite:
         """Count one use of the invite, or raise `InviteError` saying why not.
@@ -102,7 +88,7 @@ class InviteRepo:
         """
         at = instant_text(now)
 
-        def redeem(conn: sqlite3.Connection) -> sqlite3.Row:
+        def redeem(conn: sqlite3.Connection) -> Invite:
             row = conn.execute(
                 "UPDATE invites SET uses = uses + 1 WHERE code = ? AND revoked_at IS NULL"
                 " AND (expires_at IS NULL OR expires_at > ?)"
@@ -110,11 +96,11 @@ class InviteRepo:
                 (code, at),
             ).fetchone()
             if row is not None:
-                return row
+                return record(Invite, row)
             current = conn.execute("SELECT * FROM invites WHERE code = ?", (code,)).fetchone()
             raise InviteError(_refusal(current, at) or "used_up")
 
-        return _invite(await self._db.run(redeem))
+        return await self._db.run(redeem)
 
     async def check(self, code: str, now: datetime) -> Invite:
         """The invite if it could be used now, without using it; else `InviteError`."""
@@ -122,7 +108,7 @@ class InviteRepo:
         reason = _refusal(row, instant_text(now))
         if reason is not None or row is None:
             raise InviteError(reason or "unknown")
-        return _invite(row)
+        return record(Invite, row)
 
     async def revoke(self, code: str, now: datetime | None = None) -> bool:
         """Revoke an invite; False if it is unknown or was revoked already."""
@@ -138,4 +124,4 @@ class InviteRepo:
             "SELECT * FROM invites WHERE org_id IS ? ORDER BY created_at DESC, code",
             (org_id,),
         )
-        return [_invite(row) for row in rows]
+        return [record(Invite, row) for row in rows]

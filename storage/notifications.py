@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Literal
 
 from storage.db import Database
+from storage.rows import record
 from storage.times import instant_text
 
 Kind = Literal["pulse", "reminder"]
@@ -53,4 +54,4 @@ class NotificationRepo:
         rows = await self._db.fetchall(
             "DELETE FROM snoozes WHERE due_at <= ? RETURNING person_id, org_id", (moment,)
         )
-        return [Snooze(row["person_id"], row["org_id"]) for row in rows]
+        return [record(Snooze, row) for row in rows]

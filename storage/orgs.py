@@ -8,7 +8,7 @@ from datetime import datetime
 
 from storage.db import Database
 from storage.errors import AlreadyExists, NotFound
-from storage.times import instant
+from storage.rows import record
 
 DEFAULT_ORG_NAME = "Local organisation"
 
@@ -47,26 +47,6 @@ class Unit:
     name: str
 
 
-def _org(row: sqlite3.Row) -> Org:
-    return Org(
-        id=row["id"],
-        name=row["name"],
-        timezone=row["timezone"],
-        language=row["language"],
-        k_threshold=row["k_threshold"],
-        lens=row["lens"],
-        checkin_weekday=row["checkin_weekday"],
-        checkin_hour=row["checkin_hour"],
-        retention_months=row["retention_months"],
-        is_demo=bool(row["is_demo"]),
-        created_at=instant(row["created_at"]),
-    )
-
-
-def _unit(row: sqlite3.Row) -> Unit:
-    return Unit(id=row["id"], org_id=row["org_id"], name=row["name"])
-
-
 class OrgRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -89,18 +69,18 @@ class OrgRepo:
 
     async def get_org(self, org_id: int) -> Org | None:
         row = await self._db.fetchone("SELECT * FROM organisations WHERE id = ?", (org_id,))
-        return None if row is None else _org(row)
+        return None if row is None else record(Org, row)
 
     async def list_orgs(self) -> list[Org]:
         rows = await self._db.fetchall("SELECT * FROM organisations ORDER BY id")
-        return [_org(row) for row in rows]
+        return [record(Org, row) for row in rows]
 
     async def default_org(self) -> Org:
         """The organisation of a single-organisation installation, created on first use."""
 
         now = self._db.now_text()
 
-        def get_or_create(conn: sqlite3.Connection) -> sqlite3.Row:
+        def get_or_create(conn: sqlite3.Connection) -> Org:
             row = conn.execute(
                 "SELECT * FROM organisations WHERE name = ? ORDER BY id LIMIT 1",
                 (DEFAULT_ORG_NAME,),
@@ -110,9 +90,9 @@ class OrgRepo:
                     "INSERT INTO organisations (name, created_at) VALUES (?, ?) RETURNING *",
                     (DEFAULT_ORG_NAME, now),
                 ).fetchone()
-            return row
+            return record(Org, row)
 
-        return _org(await self._db.run(get_or_create))
+        return await self._db.run(get_or_create)
 
     async def update_settings(
         self,
@@ -148,12 +128,15 @@ class OrgRepo:
                 conn.execute(
                     f"UPDATE organisations SET {assignments} WHERE id = ?", [*values, org_id]
                 )
-            return conn.execute("SELECT * FROM organisations WHERE id = ?", (org_id,)).fetchone()
+            row: sqlite3.Row | None = conn.execute(
+                "SELECT * FROM organisations WHERE id = ?", (org_id,)
+            ).fetchone()
+            return row
 
         row = await self._db.run(update)
         if row is None:
             raise NotFound(f"organisation {org_id} does not exist")
-        return _org(row)
+        return record(Org, row)
 
     async def create_unit(self, org_id: int, name: str) -> int:
         try:
@@ -171,10 +154,10 @@ class OrgRepo:
 
     async def get_unit(self, unit_id: int) -> Unit | None:
         row = await self._db.fetchone("SELECT * FROM units WHERE id = ?", (unit_id,))
-        return None if row is None else _unit(row)
+        return None if row is None else record(Unit, row)
 
     async def list_units(self, org_id: int) -> list[Unit]:
         rows = await self._db.fetchall(
             "SELECT * FROM units WHERE org_id = ? ORDER BY name", (org_id,)
         )
-        return [_unit(row) for row in rows]
+        return [record(Unit, row) for row in rows]

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Literal
 
 from storage.db import Database
-from storage.times import instant
+from storage.rows import record
 
 Role = Literal["staff", "manager", "admin"]
 
@@ -30,24 +30,10 @@ class Membership:
     role: Role
 
 
-def _person(row: sqlite3.Row) -> Person:
-    return Person(
-        id=row["id"],
-        telegram_id=row["telegram_id"],
-        language=row["language"],
-        active=bool(row["active"]),
-        created_at=instant(row["created_at"]),
-    )
-
-
 _MEMBERSHIPS = (
     "SELECT person_id, org_id, unit_id, role FROM memberships WHERE person_id = ?"
     " ORDER BY ifnull(org_id, 0), ifnull(unit_id, 0), role"
 )
-
-
-def _membership(row: sqlite3.Row) -> Membership:
-    return Membership(row["person_id"], row["org_id"], row["unit_id"], row["role"])
 
 
 class PeopleRepo:
@@ -59,25 +45,24 @@ class PeopleRepo:
 
         now = self._db.now_text()
 
-        def get_or_create(conn: sqlite3.Connection) -> sqlite3.Row:
+        def get_or_create(conn: sqlite3.Connection) -> Person:
             conn.execute(
                 "INSERT INTO people (telegram_id, language, created_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (telegram_id) DO NOTHING",
                 (telegram_id, language, now),
             )
-            return conn.execute(
-                "SELECT * FROM people WHERE telegram_id = ?", (telegram_id,)
-            ).fetchone()
+            row = conn.execute("SELECT * FROM people WHERE telegram_id = ?", (telegram_id,))
+            return record(Person, row.fetchone())
 
-        return _person(await self._db.run(get_or_create))
+        return await self._db.run(get_or_create)
 
     async def get(self, person_id: int) -> Person | None:
         row = await self._db.fetchone("SELECT * FROM people WHERE id = ?", (person_id,))
-        return None if row is None else _person(row)
+        return None if row is None else record(Person, row)
 
     async def by_telegram(self, telegram_id: int) -> Person | None:
         row = await self._db.fetchone("SELECT * FROM people WHERE telegram_id = ?", (telegram_id,))
-        return None if row is None else _person(row)
+        return None if row is None else record(Person, row)
 
     async def with_memberships(self, telegram_id: int) -> tuple[Person | None, list[Membership]]:
         """The person and their memberships in one read: asked on every update."""
@@ -94,7 +79,7 @@ class PeopleRepo:
         person, rows = await self._db.run(read)
         if person is None:
             return None, []
-        return _person(person), [_membership(r) for r in rows]
+        return record(Person, person), [record(Membership, r) for r in rows]
 
     async def set_language(self, person_id: int, language: str) -> bool:
         changed = await self._db.execute(
@@ -122,7 +107,7 @@ class PeopleRepo:
 
     async def memberships(self, person_id: int) -> list[Membership]:
         rows = await self._db.fetchall(_MEMBERSHIPS, (person_id,))
-        return [_membership(r) for r in rows]
+        return [record(Membership, r) for r in rows]
 
     async def staff_of(
         self, org_id: int, unit_id: int | None = None, *, active_only: bool = True
@@ -143,7 +128,7 @@ class PeopleRepo:
             " AND (? = 0 OR p.active = 1) ORDER BY p.id",
             (org_id, role, unit_id, unit_id, int(active_only)),
         )
-        return [_person(row) for row in rows]
+        return [record(Person, row) for row in rows]
 
     async def is_global_admin(self, telegram_id: int) -> bool:
         row = await self._db.fetchone(
@@ -175,4 +160,4 @@ class PeopleRepo:
             " WHERE m.role = ? ORDER BY p.id",
             (role,),
         )
-        return [_person(row) for row in rows]
+        return [record(Person, row) for row in rows]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from storage.db import Database
+from storage.rows import record
 from storage.sessions import period_key
 from storage.times import day_text
 
@@ -77,9 +78,7 @@ class PrivacyRepo:
             person = conn.execute("SELECT * FROM people WHERE id = ?", (person_id,)).fetchone()
             if person is None:
                 return None
-            roles = tuple(
-                Role(r["org"], r["unit"], r["role"]) for r in conn.execute(_ROLES, (person_id,))
-            )
+            roles = tuple(record(Role, r) for r in conn.execute(_ROLES, (person_id,)))
             counts = conn.execute(_STAFF_ANSWERS, (person_id,)).fetchone()
             snoozed = conn.execute("SELECT 1 FROM snoozes WHERE person_id = ?", (person_id,))
             invites = conn.execute(

@@ -15,7 +15,7 @@ from typing import Literal
 
 from storage.db import Database
 from storage.errors import NotFound
-from storage.times import instant
+from storage.rows import record
 
 SourceFormat = Literal["yaml", "xlsx"]
 # (question_id, framework, item_id)
@@ -37,22 +37,6 @@ class ScriptVersion:
     shipped: bool = False  # one of carecheck's defaults, not a person's
 
 
-def _version(row: sqlite3.Row) -> ScriptVersion:
-    return ScriptVersion(
-        id=row["id"],
-        script_id=row["script_id"],
-        org_id=row["org_id"],
-        version=row["version"],
-        source_text=row["source_text"],
-        source_format=row["source_format"],
-        sha256=row["sha256"],
-        title=row["title"],
-        published_by=row["published_by"],
-        published_at=instant(row["published_at"]),
-        shipped=bool(row["shipped"]),
-    )
-
-
 # The live version for an organisation: its own variant first, else the global one.
 _EFFECTIVE = (
     "SELECT v.* FROM active_scripts a JOIN script_versions v ON v.id = a.script_version_id"
@@ -62,7 +46,8 @@ _EFFECTIVE = (
 
 
 def _effective(conn: sqlite3.Connection, script_id: str, org_id: int | None) -> sqlite3.Row | None:
-    return conn.execute(_EFFECTIVE, (script_id, org_id)).fetchone()
+    row: sqlite3.Row | None = conn.execute(_EFFECTIVE, (script_id, org_id)).fetchone()
+    return row
 
 
 def _publish(
@@ -85,7 +70,7 @@ def _publish(
         "SELECT max(version) FROM script_versions WHERE script_id = ? AND org_id IS ?",
         (script_id, org_id),
     ).fetchone()[0]
-    row = conn.execute(
+    row: sqlite3.Row = conn.execute(
         "INSERT INTO script_versions (script_id, org_id, version, source_text, source_format,"
         " sha256, title, published_by, shipped, published_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
@@ -156,7 +141,7 @@ class ScriptRepo:
                 shipped,
             )
         )
-        return _version(row)
+        return record(ScriptVersion, row)
 
     async def rollback(
         self, script_id: str, org_id: int | None, to_version: int, by: int | None
@@ -194,18 +179,18 @@ class ScriptRepo:
                 [tuple(link) for link in links],
             )
 
-        return _version(await self._db.run(rollback))
+        return record(ScriptVersion, await self._db.run(rollback))
 
     async def active(self, script_id: str, org_id: int | None) -> ScriptVersion | None:
         """The live version for an organisation: its own variant first, else the global one."""
         row = await self._db.fetchone(_EFFECTIVE, (script_id, org_id))
-        return None if row is None else _version(row)
+        return None if row is None else record(ScriptVersion, row)
 
     async def get(self, version_row_id: int) -> ScriptVersion | None:
         row = await self._db.fetchone(
             "SELECT * FROM script_versions WHERE id = ?", (version_row_id,)
         )
-        return None if row is None else _version(row)
+        return None if row is None else record(ScriptVersion, row)
 
     async def versions(self, script_id: str, org_id: int | None) -> list[ScriptVersion]:
         """Every version in one scope (exactly this organisation, or global), oldest first."""
@@ -213,7 +198,7 @@ class ScriptRepo:
             "SELECT * FROM script_versions WHERE script_id = ? AND org_id IS ? ORDER BY version",
             (script_id, org_id),
         )
-        return [_version(row) for row in rows]
+        return [record(ScriptVersion, row) for row in rows]
 
     async def list_active(self) -> list[ScriptVersion]:
         """Every live version, global and per organisation."""
@@ -221,7 +206,7 @@ class ScriptRepo:
             "SELECT v.* FROM active_scripts a JOIN script_versions v ON v.id = a.script_version_id"
             " ORDER BY a.script_id, ifnull(a.org_id, 0)"
         )
-        return [_version(row) for row in rows]
+        return [record(ScriptVersion, row) for row in rows]
 
     async def items(self, version_row_id: int) -> list[ItemLink]:
         """The crosswalk captured when this version was published."""

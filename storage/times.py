@@ -7,10 +7,12 @@ correctly; days are `YYYY-MM-DD`. Every stored instant comes from the injected
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 _FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_SHAPE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", re.ASCII)
 
 
 def instant_text(moment: datetime) -> str:
@@ -21,7 +23,14 @@ def instant_text(moment: datetime) -> str:
 
 
 def instant(text: str) -> datetime:
-    return datetime.strptime(text, _FORMAT).replace(tzinfo=UTC)
+    """Stored text -> aware UTC datetime; anything but the stored form is refused.
+
+    `fromisoformat` is many times faster than `strptime`, and every mapped row
+    with a time goes through here; the shape check keeps it as strict.
+    """
+    if _SHAPE.fullmatch(text) is None:
+        raise ValueError(f"time data {text!r} does not match format {_FORMAT!r}")
+    return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
 
 
 def maybe_instant(text: str | None) -> datetime | None:

@@ -13,7 +13,7 @@ import pytest
 
 from bot.infra.config import load_settings
 from bot.services.digests.demo_data import DemoResult, create_demo
-from bot.services.digests.digest_compute import _ITEM_GROUPS, DigestError, compute_digest
+from bot.services.digests.digest_compute import DigestError, compute_digest
 from bot.services.digests.digest_model import Digest
 from bot.services.digests.digest_render import digest_json, plain_text, report_html, telegram_html
 from bot.services.periods import parse_period, previous_period
@@ -21,6 +21,7 @@ from bot.services.runtime import Runtime, open_runtime
 from storage.errors import NotFound
 from storage.orgs import OrgRepo
 from storage.people import PeopleRepo
+from storage.reports import ITEM_GROUPS
 from tests.fake_clock import FakeClock
 
 TODAY = date(2026, 11, 25)
@@ -354,7 +355,7 @@ async def test_the_digest_query_reads_through_an_index(runtime: Runtime) -> None
     params["previous"] = previous_period("2026-W47")
 
     def plan(conn: sqlite3.Connection) -> str:
-        rows = conn.execute("EXPLAIN QUERY PLAN " + _ITEM_GROUPS, params).fetchall()
+        rows = conn.execute("EXPLAIN QUERY PLAN " + ITEM_GROUPS, params).fetchall()
         return "\n".join(str(row["detail"]) for row in rows)
 
     detail = await runtime.db.run(plan)

@@ -15,8 +15,7 @@ from openpyxl import load_workbook
 
 from bot.cli.main import main
 from bot.infra.config import load_settings
-from bot.services.answer_csv import write_csv
-from bot.services.answer_workbook import SUMMARY_COLUMNS, write_xlsx
+from bot.services.answer_export import SUMMARY_COLUMNS, write_csv, write_xlsx
 from bot.services.digests.demo_data import create_demo
 from bot.services.runtime import Runtime, open_runtime
 from tests.fake_clock import FakeClock

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -183,6 +186,53 @@ async def test_execute_returns_changed_rows(db: Database) -> None:
     )
     assert await db.execute("UPDATE organisations SET language = 'sl'") == 2
     assert await db.execute("DELETE FROM organisations WHERE name = 'nobody'") == 0
+
+
+async def test_every_statement_runs_on_one_thread_that_is_not_the_loops(db: Database) -> None:
+    seen = [await db.run(lambda conn: threading.get_ident()) for _ in range(3)]
+    assert len(set(seen)) == 1
+    assert seen[0] != threading.get_ident()
+
+
+async def test_a_cancelled_caller_still_gets_its_transaction_committed(db: Database) -> None:
+    started = threading.Event()
+
+    def slow_insert(conn: sqlite3.Connection) -> None:
+        started.set()
+        time.sleep(0.2)
+        conn.execute(
+            "INSERT INTO organisations (name, created_at) VALUES ('Kept', '2026-11-23T10:00:00Z')"
+        )
+
+    task = asyncio.create_task(db.run(slow_insert))
+    await asyncio.to_thread(started.wait, 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # Whatever was queued behind it runs after it, on the same connection.
+    row = await db.fetchone("SELECT name FROM organisations")
+    assert row is not None and row["name"] == "Kept"
+
+
+async def test_a_closed_database_refuses_work_and_closes_once(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "c.db", clock=CLOCK)
+    await db.close()
+    await db.close()
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        await db.fetchone("SELECT 1")
+    # Closing checkpointed the write-ahead log: the file alone holds everything.
+    assert not (tmp_path / "c.db-wal").exists()
+
+
+async def test_a_database_that_cannot_be_opened_says_why(tmp_path: Path) -> None:
+    threads = threading.active_count()
+    with pytest.raises(sqlite3.OperationalError, match="unable to open"):
+        await Database.open(tmp_path / "missing" / "c.db", clock=CLOCK)
+    for _ in range(50):  # its thread ends once it has answered the close
+        if threading.active_count() == threads:
+            break
+        await asyncio.sleep(0.01)
+    assert threading.active_count() == threads
 
 
 async def test_backup_is_a_complete_standalone_copy(db: Database, tmp_path: Path) -> None:

@@ -59,13 +59,10 @@ def _target(target: Path, settings: Settings) -> Path:
 
 def check(path: Path) -> tuple[int, int]:
     """Open the copy on its own and count what is in it; fail if it is damaged."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    from storage.db import check_copy
+    from storage.errors import DamagedCopy
+
     try:
-        verdict = conn.execute("PRAGMA integrity_check").fetchone()[0]
-        if verdict != "ok":
-            raise UsageError(f"the backup {path} failed its integrity check: {verdict}")
-        answers = conn.execute("SELECT count(*) FROM answers").fetchone()[0]
-        sessions = conn.execute("SELECT count(*) FROM sessions").fetchone()[0]
-    finally:
-        conn.close()
-    return int(answers), int(sessions)
+        return check_copy(path)
+    except DamagedCopy as exc:
+        raise UsageError(f"the backup {path} failed its integrity check: {exc}") from None

@@ -44,7 +44,7 @@ async def run_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _csv(db: Database, args: argparse.Namespace) -> int:
-    from bot.services.answer_csv import write_csv
+    from bot.services.answer_export import write_csv
 
     if args.out is None or str(args.out) == "-":
         return await write_csv(db, sys.stdout, args.org, args.since)
@@ -56,7 +56,7 @@ async def _csv(db: Database, args: argparse.Namespace) -> int:
 
 
 async def _xlsx(db: Database, args: argparse.Namespace) -> int:
-    from bot.services.answer_workbook import write_xlsx
+    from bot.services.answer_export import write_xlsx
     from frameworks import default_frameworks
     from storage.orgs import OrgRepo
 

@@ -10,13 +10,12 @@ The same seed gives the same answers.
 from __future__ import annotations
 
 import random
-import sqlite3
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from bot.infra.i18n import Translator, _, translator
 from bot.services.digests.digest_access import CONSOLE
+from bot.services.digests.digest_model import Audience
 from bot.services.digests.improvement_actions import plan_action, set_action_status
 from bot.services.periods import iso_week
 from bot.services.script_registry import LoadedScript, ScriptRegistry
@@ -24,6 +23,14 @@ from dialogs.model import Question, Script
 from frameworks import Frameworks
 from storage.actions import ActionStatus
 from storage.db import Database
+from storage.demo_fill import (
+    DemoAnswer,
+    DemoMembership,
+    DemoPerson,
+    DemoRows,
+    DemoSession,
+    fill_demo,
+)
 from storage.orgs import OrgRepo
 
 DEFAULT_NAME = "Demo Care Home"
@@ -102,16 +109,6 @@ class DemoResult:
     last_period: str
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """Everything the single write transaction inserts."""
-
-    people: list[tuple[Any, ...]]
-    memberships: list[tuple[Any, ...]]
-    sessions: list[tuple[Any, ...]]
-    answers: list[tuple[Any, ...]]
-
-
 async def create_demo(
     db: Database,
     scripts: ScriptRegistry,
@@ -146,8 +143,7 @@ async def create_demo(
         rng, org_id, [u for u, _name in units], staff_script, user_script, mondays, staff, users,
         t,
     )  # fmt: skip
-    created = db.now_text()
-    await db.run(lambda conn: _insert(conn, plan, created))
+    await fill_demo(db, plan)
 
     planned = 0
     for principle, title_msg, owner_msg, weeks_before, due_weeks, status in ACTIONS:
@@ -197,9 +193,9 @@ def _lens_item(script: Script, lens: str, principle: str) -> str:
     raise ValueError(f"no {lens} item covers the questions on EQUASS {principle!r}")
 
 
-# One answer row before its session id and day are known:
+# One answer before its session and day are known:
 # (question, score, value, value_text, not_applicable, skipped, comment)
-_Row = tuple[Any, ...]
+_Row = tuple[str, float | None, float | None, str | None, bool, bool, str | None]
 
 
 def _plan(
@@ -212,25 +208,29 @@ def _plan(
     staff: int,
     users: int,
     t: Translator,
-) -> _Plan:
-    people = [(-(_FAKE_TELEGRAM_BASE * org_id + i), t.language) for i in range(staff)]
-    memberships = [(i, org_id, unit_ids[i % len(unit_ids)], "staff") for i in range(staff)]
+) -> DemoRows:
+    people = [DemoPerson(-(_FAKE_TELEGRAM_BASE * org_id + i), t.language) for i in range(staff)]
+    memberships = [
+        DemoMembership(i, org_id, unit_ids[i % len(unit_ids)], "staff") for i in range(staff)
+    ]
     bank = [q for q in staff_script.script.questions() if q.type == "scale"]
     # A small fixed lean per question, so the items are not all flat.
     lean = {q.id: rng.uniform(-0.2, 0.2) for q in bank}
-    sessions: list[tuple[Any, ...]] = []
-    answers: list[tuple[Any, ...]] = []
+    sessions: list[DemoSession] = []
+    answers: list[DemoAnswer] = []
 
-    def add(audience: str, unit: int, person: int | None, day: date, rows: list[_Row]) -> None:
+    def add(audience: Audience, unit: int, person: int | None, day: date, rows: list[_Row]) -> None:
         loaded = staff_script if audience == "staff" else user_script
+        assert loaded.version is not None  # the live scripts, never a draft
         index = len(sessions)
         period = iso_week(day)
         version = loaded.version.id
         sessions.append(
-            (index, version, org_id, unit_ids[unit], audience, person, period, len(rows), day)
+            DemoSession(version, org_id, unit_ids[unit], audience, person, period, len(rows), day)
         )
         answers.extend(
-            (index, *row, day, org_id, unit_ids[unit], audience, period, version) for row in rows
+            DemoAnswer(index, *row, day, org_id, unit_ids[unit], audience, period, version)
+            for row in rows
         )
 
     last = max(1, len(mondays) - 1)
@@ -250,7 +250,7 @@ def _plan(
                 for q in user_script.script.questions()
             ]
             add("service_user", unit, None, monday + timedelta(days=rng.randint(0, 6)), rows)
-    return _Plan(people, memberships, sessions, answers)
+    return DemoRows(people, memberships, sessions, answers)
 
 
 def _staff_answer(
@@ -271,7 +271,7 @@ def _staff_answer(
     comment = None
     if score <= 2 and rng.random() < 0.4:
         comment = t(rng.choice(STAFF_COMMENTS.get(principle, STAFF_COMMENTS[""])))
-    return (question.id, score, float(value), None, 0, 0, comment)
+    return (question.id, score, float(value), None, False, False, comment)
 
 
 def _user_answer(
@@ -284,13 +284,13 @@ def _user_answer(
 ) -> _Row:
     if question.type == "text":
         if rng.random() < 0.2:
-            return (question.id, None, None, None, 0, 0, t(rng.choice(USER_COMMENTS)))
+            return (question.id, None, None, None, False, False, t(rng.choice(USER_COMMENTS)))
         return _skip(question.id)
     if rng.random() < 0.04:
         return _skip(question.id, not_applicable=True)
     base, trend = USER_STORY.get(question.id, (3.5, 0.0))
     value, score = _scale(loaded, question, rng, base + trend * week + UNIT_OFFSETS[unit])
-    return (question.id, score, float(value), None, 0, 0, None)
+    return (question.id, score, float(value), None, False, False, None)
 
 
 def _scale(
@@ -305,38 +305,5 @@ def _scale(
     return option.value, score
 
 
-def _skip(question_id: str, *, not_applicable: bool = False) -> tuple[Any, ...]:
-    return (question_id, None, None, None, int(not_applicable), int(not not_applicable), None)
-
-
-def _insert(conn: sqlite3.Connection, plan: _Plan, created: str) -> None:
-    """One transaction: people, roles, sessions and answers, ids assigned up front."""
-    person_base = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM people").fetchone()[0]
-    session_base = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM sessions").fetchone()[0]
-    conn.executemany(
-        "INSERT INTO people (id, telegram_id, language, created_at) VALUES (?, ?, ?, ?)",
-        [(person_base + i, tid, lang, created) for i, (tid, lang) in enumerate(plan.people)],
-    )
-    conn.executemany(
-        "INSERT INTO memberships (person_id, org_id, unit_id, role) VALUES (?, ?, ?, ?)",
-        [(person_base + i, org, unit, role) for i, org, unit, role in plan.memberships],
-    )
-    conn.executemany(
-        "INSERT INTO sessions (id, script_version_id, org_id, unit_id, audience, person_id,"
-        " period, status, revision, started_on, updated_on, completed_on)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, 'done', ?, ?, ?, ?)",
-        [
-            (
-                session_base + index, version, org, unit, audience,
-                None if person is None else person_base + person,
-                period, count, day.isoformat(), day.isoformat(), day.isoformat(),
-            )
-            for index, version, org, unit, audience, person, period, count, day in plan.sessions
-        ],
-    )  # fmt: skip
-    conn.executemany(
-        "INSERT INTO answers (session_id, question_id, score, value_num, value_text,"
-        " not_applicable, skipped, comment, answered_on, org_id, unit_id, audience, period,"
-        " script_version_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(session_base + a[0], *a[1:8], a[8].isoformat(), *a[9:]) for a in plan.answers],
-    )
+def _skip(question_id: str, *, not_applicable: bool = False) -> _Row:
+    return (question_id, None, None, None, not_applicable, not not_applicable, None)

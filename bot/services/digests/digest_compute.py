@@ -1,24 +1,19 @@
-"""One digest from the stored answers: SQLite aggregates, Python only arranges the results.
+"""One digest from the stored aggregates: storage groups the answers, Python arranges them.
 
-Every query is bounded by (org_id, period) through the `answers_digest` index,
-so a digest costs the same whether the database holds one organisation or
-hundreds. Questions reach framework items through `question_items`, the
-crosswalk captured per script version, so answers given under an old version
-of a script count towards the same items as today's.
+The aggregates come from `storage.reports` (bounded by organisation and week,
+read in one transaction); here they become item scores, ranks, gaps and the
+action list, with every mean below k left out.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.services.digests.comment_scrub import scrub
 from bot.services.digests.digest_model import (
+    ActionKind,
     ActionLine,
-    Audience,
     Comment,
     Digest,
     GroupScore,
@@ -27,89 +22,22 @@ from bot.services.digests.digest_model import (
 from bot.services.digests.digest_schedule import default_period
 from bot.services.periods import local_today, parse_period, previous_period, zone
 from frameworks import Frameworks, Item
+from storage.actions import Action
 from storage.db import Database
-from storage.errors import NotFound
-from storage.times import day_text, maybe_day
+from storage.reports import ItemGroup, ReportRepo, ReportSnapshot
 
 DEFAULT_GAP = 0.75
 COMMENTS = 20
 DUE_SOON = timedelta(days=14)
 # Done actions are checked in digests for this long after they were done.
 CHECK_WINDOW = timedelta(weeks=12)
-AUDIENCES: tuple[Audience, Audience] = ("staff", "service_user")
-
-# A respondent: a staff member by person (several sessions in a week are still one
-# person), a service user by session. Person ids are positive, so -session id never clashes.
-_RESPONDENT = "CASE WHEN s.person_id IS NULL THEN -s.id ELSE s.person_id END"
-
-_ITEM_GROUPS = f"""
-SELECT a.period, q.item_id, a.audience,
-       count(DISTINCT {_RESPONDENT}) AS n, count(*) AS answers, avg(a.score) AS mean
-FROM answers a
-JOIN question_items q
-  ON q.script_version_id = a.script_version_id AND q.question_id = a.question_id
- AND q.framework = :framework
-JOIN sessions s ON s.id = a.session_id
-WHERE a.org_id = :org AND a.period IN (:period, :previous) AND a.score IS NOT NULL
-  AND (:unit IS NULL OR a.unit_id = :unit)
-GROUP BY a.period, q.item_id, a.audience
-"""
-
-_RESPONSES = f"""
-SELECT a.period, a.audience, count(DISTINCT {_RESPONDENT}) AS n
-FROM answers a JOIN sessions s ON s.id = a.session_id
-WHERE a.org_id = :org AND a.period IN (:period, :previous) AND a.skipped = 0
-  AND (:unit IS NULL OR a.unit_id = :unit)
-GROUP BY a.period, a.audience
-"""
-
-_ENROLLED = """
-SELECT count(DISTINCT m.person_id) FROM memberships m JOIN people p ON p.id = m.person_id
-WHERE m.org_id = :org AND m.role = 'staff' AND p.active = 1
-  AND (:unit IS NULL OR m.unit_id = :unit)
-"""
-
-# Comments of a group below k never leave the database: neither an audience with
-# too few respondents nor an (audience, item) group whose mean is suppressed.
-_COMMENTS = """
-SELECT a.audience, a.comment,
-       (SELECT json_group_array(q.item_id) FROM question_items q
-         WHERE q.script_version_id = a.script_version_id AND q.question_id = a.question_id
-           AND q.framework = :framework) AS items
-FROM answers a
-WHERE a.org_id = :org AND a.period = :period AND (:unit IS NULL OR a.unit_id = :unit)
-  AND a.comment IS NOT NULL AND trim(a.comment) <> ''
-  AND a.audience IN (SELECT value FROM json_each(:audiences))
-  AND NOT EXISTS (
-      SELECT 1 FROM question_items q
-       WHERE q.script_version_id = a.script_version_id AND q.question_id = a.question_id
-         AND q.framework = :framework
-         AND a.audience || ' ' || q.item_id IN (SELECT value FROM json_each(:suppressed)))
-ORDER BY a.answered_on DESC, a.id DESC
-LIMIT :limit
-"""
-
-_ACTIONS = """
-SELECT id, unit_id, framework, item_id, title, owner, due_on, status, baseline, done_on
-FROM actions
-WHERE org_id = :org AND (:unit IS NULL OR unit_id = :unit)
-  AND (status IN ('open', 'started') OR (status = 'done' AND done_on BETWEEN :since AND :end))
-ORDER BY due_on IS NULL, due_on, id
-"""
 
 
 class DigestError(Exception):
     """The digest cannot be made as asked (a bad week or lens); one line for the user."""
 
 
-@dataclass(frozen=True)
-class _Group:
-    n: int
-    answers: int
-    mean: float | None
-
-
-_NONE = _Group(0, 0, None)
+_NONE = ItemGroup("", "", "staff", 0, 0, None)  # a group nobody answered in
 _GroupKey = tuple[str, str, str]  # (period, item id, audience)
 
 
@@ -137,9 +65,9 @@ async def compute_digest(
             parse_period(period)
         except ValueError as exc:
             raise DigestError(str(exc)) from None
-    return await db.run(
-        lambda conn: _compute(
-            conn, frameworks, org_id, unit_id, period, moment, lens, gap, comments
+    return await ReportRepo(db).snapshot(
+        lambda reads: _compute(
+            reads, frameworks, org_id, unit_id, period, moment, lens, gap, comments
         )
     )
 
@@ -162,16 +90,16 @@ async def item_score(
         return None
     previous = previous_period(period)
 
-    def score(conn: sqlite3.Connection) -> float | None:
-        org = _org(conn, org_id)
-        groups = _groups(conn, org_id, unit_id, framework, period, previous)
-        return _item(item, groups, period, previous, org["k_threshold"]).score
+    def score(reads: ReportSnapshot) -> float | None:
+        org = reads.org(org_id)
+        groups = _groups(reads.item_groups(org_id, unit_id, framework, period, previous))
+        return _item(item, groups, period, previous, org.k_threshold).score
 
-    return await db.run(score)
+    return await ReportRepo(db).snapshot(score)
 
 
 def _compute(
-    conn: sqlite3.Connection,
+    reads: ReportSnapshot,
     frameworks: Frameworks,
     org_id: int,
     unit_id: int | None,
@@ -181,9 +109,9 @@ def _compute(
     gap: float,
     comment_limit: int,
 ) -> Digest:
-    org = _org(conn, org_id)
-    unit_name = _unit_name(conn, org_id, unit_id)
-    lens_id = lens or org["lens"]
+    org = reads.org(org_id)
+    unit_name = reads.unit_name(org_id, unit_id)
+    lens_id = lens or org.lens
     try:
         framework = frameworks.get(lens_id)
     except KeyError:
@@ -191,44 +119,36 @@ def _compute(
             f"unknown lens {lens_id!r}; known: {', '.join(frameworks.ids())}"
         ) from None
     try:
-        timezone = zone(org["timezone"]).key
+        timezone = zone(org.timezone).key
     except ValueError as exc:
         raise DigestError(str(exc)) from None
     week = period or default_period(now, timezone)
     start, end = parse_period(week)
     previous = previous_period(week)
-    k = int(org["k_threshold"])
+    k = org.k_threshold
     today = local_today(now, timezone)
 
-    groups = _groups(conn, org_id, unit_id, lens_id, week, previous)
+    group_rows = reads.item_groups(org_id, unit_id, lens_id, week, previous)
+    groups = _groups(group_rows)
     items = tuple(
         _item(item, groups, week, previous, k)
         for item in sorted(framework.items.values(), key=lambda i: i.number)
     )
-    responses = _responses(conn, org_id, unit_id, week, previous)
-    enrolled = conn.execute(_ENROLLED, {"org": org_id, "unit": unit_id}).fetchone()[0]
-
-    open_audiences = [a for a in AUDIENCES if responses.get((week, a), 0) >= k]
-    suppressed = [
-        f"{audience} {item_id}"
-        for (p, item_id, audience), group in groups.items()
-        if p == week and 0 < group.n < k
-    ]
-    filters = {
-        "org": org_id,
-        "unit": unit_id,
-        "period": week,
-        "framework": lens_id,
-        "audiences": json.dumps(open_audiences),
-        "suppressed": json.dumps(suppressed),
-    }
+    response_rows = reads.responses(org_id, unit_id, week, previous)
+    responses = {(r.period, r.audience): r.n for r in response_rows}
+    enrolled = reads.enrolled_staff(org_id, unit_id)
     comments = tuple(
-        Comment(
-            audience=row["audience"],
-            text=scrub(row["comment"]),
-            item_ids=tuple(json.loads(row["items"])),
+        Comment(audience=row.audience, text=scrub(row.comment), item_ids=row.item_ids)
+        for row in reads.comments(
+            org_id,
+            unit_id,
+            week,
+            lens_id,
+            k=k,
+            groups=group_rows,
+            responses=response_rows,
+            limit=comment_limit,
         )
-        for row in conn.execute(_COMMENTS, {**filters, "limit": comment_limit})
     )
 
     ranked = [i for i in items if i.score is not None]
@@ -243,10 +163,11 @@ def _compute(
         key=lambda i: (-(i.gap or 0), i.number),
     )
 
+    actions = reads.actions(org_id, unit_id, end - CHECK_WINDOW, end)
     return Digest(
         org_id=org_id,
-        org_name=org["name"],
-        is_demo=bool(org["is_demo"]),
+        org_name=org.name,
+        is_demo=org.is_demo,
         unit_id=unit_id,
         unit_name=unit_name,
         period=week,
@@ -257,7 +178,7 @@ def _compute(
         k=k,
         gap_threshold=gap,
         staff_answered=responses.get((week, "staff"), 0),
-        staff_enrolled=int(enrolled),
+        staff_enrolled=enrolled,
         service_user_responses=responses.get((week, "service_user"), 0),
         previous_staff_answered=responses.get((previous, "staff"), 0),
         previous_service_user_responses=responses.get((previous, "service_user"), 0),
@@ -266,63 +187,19 @@ def _compute(
         strongest=tuple(i.item_id for i in strongest),
         weakest=tuple(i.item_id for i in weakest),
         comments=comments,
-        actions=_actions(conn, frameworks, org_id, unit_id, week, end, today, k, lens_id, items),
+        actions=_actions(
+            reads, frameworks, actions, org_id, unit_id, week, today, k, lens_id, items
+        ),
         generated_at=now,
     )
 
 
-def _org(conn: sqlite3.Connection, org_id: int) -> sqlite3.Row:
-    row = conn.execute("SELECT * FROM organisations WHERE id = ?", (org_id,)).fetchone()
-    if row is None:
-        raise NotFound(f"there is no organisation {org_id}")
-    return row
-
-
-def _unit_name(conn: sqlite3.Connection, org_id: int, unit_id: int | None) -> str | None:
-    if unit_id is None:
-        return None
-    row = conn.execute(
-        "SELECT name FROM units WHERE id = ? AND org_id = ?", (unit_id, org_id)
-    ).fetchone()
-    if row is None:
-        raise NotFound(f"organisation {org_id} has no unit {unit_id}")
-    return str(row["name"])
-
-
-def _groups(
-    conn: sqlite3.Connection,
-    org_id: int,
-    unit_id: int | None,
-    framework: str,
-    period: str,
-    previous: str,
-) -> dict[_GroupKey, _Group]:
-    params = {
-        "org": org_id,
-        "unit": unit_id,
-        "framework": framework,
-        "period": period,
-        "previous": previous,
-    }
-    return {
-        (row["period"], row["item_id"], row["audience"]): _Group(
-            row["n"], row["answers"], row["mean"]
-        )
-        for row in conn.execute(_ITEM_GROUPS, params)
-    }
-
-
-def _responses(
-    conn: sqlite3.Connection, org_id: int, unit_id: int | None, period: str, previous: str
-) -> dict[tuple[str, str], int]:
-    params = {"org": org_id, "unit": unit_id, "period": period, "previous": previous}
-    return {
-        (row["period"], row["audience"]): int(row["n"]) for row in conn.execute(_RESPONSES, params)
-    }
+def _groups(rows: Iterable[ItemGroup]) -> dict[_GroupKey, ItemGroup]:
+    return {(g.period, g.item_id, g.audience): g for g in rows}
 
 
 def _item(
-    item: Item, groups: dict[_GroupKey, _Group], period: str, previous: str, k: int
+    item: Item, groups: dict[_GroupKey, ItemGroup], period: str, previous: str, k: int
 ) -> ItemScore:
     staff = _group_score(groups, period, previous, item.id, "staff", k)
     users = _group_score(groups, period, previous, item.id, "service_user", k)
@@ -335,7 +212,7 @@ def _item(
 
 
 def _group_score(
-    groups: dict[_GroupKey, _Group],
+    groups: dict[_GroupKey, ItemGroup],
     period: str,
     previous: str,
     item_id: str,
@@ -358,37 +235,31 @@ def _group_score(
 
 
 def _actions(
-    conn: sqlite3.Connection,
+    reads: ReportSnapshot,
     frameworks: Frameworks,
+    actions: Iterable[Action],
     org_id: int,
     unit_id: int | None,
     period: str,
-    end: date,
     today: date,
     k: int,
     lens: str,
     items: Iterable[ItemScore],
 ) -> tuple[ActionLine, ...]:
-    rows = conn.execute(
-        _ACTIONS,
-        {
-            "org": org_id,
-            "unit": unit_id,
-            "since": day_text(end - CHECK_WINDOW),
-            "end": day_text(end),
-        },
-    ).fetchall()
     in_scope = {(lens, unit_id): {i.item_id: i.score for i in items}}
     lines = []
-    for row in rows:
-        due = maybe_day(row["due_on"])
+    for action in actions:
+        due = action.due_on
         now_score = None
-        if row["status"] == "done":
+        kind: ActionKind
+        if action.status == "done":
             kind = "done"
-            key = (row["framework"], row["unit_id"])
+            key = (action.framework, action.unit_id)
             if key not in in_scope:
-                in_scope[key] = _scores(conn, frameworks, org_id, row["unit_id"], key[0], period, k)
-            now_score = in_scope[key].get(row["item_id"])
+                in_scope[key] = _scores(
+                    reads, frameworks, org_id, action.unit_id, key[0], period, k
+                )
+            now_score = in_scope[key].get(action.item_id)
         elif due is not None and due < today:
             kind = "overdue"
         elif due is not None and due <= today + DUE_SOON:
@@ -397,17 +268,17 @@ def _actions(
             kind = "open"
         lines.append(
             ActionLine(
-                id=row["id"],
+                id=action.id,
                 kind=kind,
-                title=row["title"],
-                owner=row["owner"],
-                status=row["status"],
-                framework=row["framework"],
-                item_id=row["item_id"],
-                unit_id=row["unit_id"],
+                title=action.title,
+                owner=action.owner,
+                status=action.status,
+                framework=action.framework,
+                item_id=action.item_id,
+                unit_id=action.unit_id,
                 due_on=due,
-                done_on=maybe_day(row["done_on"]),
-                baseline=row["baseline"],
+                done_on=action.done_on,
+                baseline=action.baseline,
                 now=now_score,
             )
         )
@@ -416,7 +287,7 @@ def _actions(
 
 
 def _scores(
-    conn: sqlite3.Connection,
+    reads: ReportSnapshot,
     frameworks: Frameworks,
     org_id: int,
     unit_id: int | None,
@@ -429,7 +300,7 @@ def _scores(
         return {}
     framework = frameworks.get(framework_id)
     previous = previous_period(period)
-    groups = _groups(conn, org_id, unit_id, framework_id, period, previous)
+    groups = _groups(reads.item_groups(org_id, unit_id, framework_id, period, previous))
     return {
         item.id: _item(item, groups, period, previous, k).score for item in framework.items.values()
     }
