@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from storage import migrate
-from storage.errors import DamagedCopy
+from storage.errors import DamagedCopy, StorageError
 from storage.migrate import Migration
 from storage.times import Clock, instant_text
 
@@ -71,6 +71,14 @@ class Database:
         db = cls(jobs, location, clock)
         try:
             await db._call(lambda conn: _prepare(conn, location != MEMORY, migrations))
+        except sqlite3.DatabaseError as error:
+            await db.close()
+            if isinstance(error, sqlite3.OperationalError):
+                raise StorageError(f"cannot open the database {location}: {error}") from None
+            raise StorageError(
+                f"{location} is not a carecheck database (SQLite: {error}); "
+                "point CARECHECK_DB at the right file, or at a new one"
+            ) from None
         except BaseException:
             await db.close()
             raise

@@ -21,7 +21,8 @@ from typing import Literal, Protocol
 
 from storage.db import Database
 from storage.errors import NotFound, StaleRevision, StorageError
-from storage.times import day, day_text, maybe_day
+from storage.rows import record
+from storage.times import day_text
 
 Audience = Literal["staff", "service_user"]
 Status = Literal["active", "paused", "done"]
@@ -132,10 +133,10 @@ _UPSERT = (
 _EXPORT = (
     "SELECT a.id, v.script_id, v.version AS script_version, o.name AS org_name,"
     " u.name AS unit_name, a.audience, a.period, a.answered_on, a.question_id,"
-    " (SELECT group_concat(link, ';') FROM ("
+    " ifnull((SELECT group_concat(link, ';') FROM ("
     "   SELECT q.framework || ':' || q.item_id AS link FROM question_items q"
     "   WHERE q.script_version_id = a.script_version_id AND q.question_id = a.question_id"
-    "   ORDER BY q.framework, q.item_id)) AS items,"
+    "   ORDER BY q.framework, q.item_id)), '') AS items,"
     " a.score, a.value_num, a.value_text, a.value_json, a.not_applicable, a.skipped, a.comment"
     " FROM answers a"
     " JOIN script_versions v ON v.id = a.script_version_id"
@@ -147,23 +148,7 @@ _EXPORT = (
 
 
 def _session(row: sqlite3.Row) -> SessionRow:
-    return SessionRow(
-        id=row["id"],
-        script_version_id=row["script_version_id"],
-        script_id=row["script_id"],
-        org_id=row["org_id"],
-        unit_id=row["unit_id"],
-        audience=row["audience"],
-        person_id=row["person_id"],
-        respondent_key=row["respondent_key"],
-        period=row["period"],
-        state_json=row["state_json"],
-        status=row["status"],
-        revision=row["revision"],
-        started_on=day(row["started_on"]),
-        updated_on=day(row["updated_on"]),
-        completed_on=maybe_day(row["completed_on"]),
-    )
+    return record(SessionRow, row)
 
 
 def _owned(row: sqlite3.Row) -> OwnedSession:
@@ -173,37 +158,11 @@ def _owned(row: sqlite3.Row) -> OwnedSession:
 
 
 def _answer(row: sqlite3.Row) -> AnswerRow:
-    return AnswerRow(
-        question_id=row["question_id"],
-        score=row["score"],
-        value_num=row["value_num"],
-        value_text=row["value_text"],
-        value_json=row["value_json"],
-        not_applicable=bool(row["not_applicable"]),
-        skipped=bool(row["skipped"]),
-        comment=row["comment"],
-    )
+    return record(AnswerRow, row)
 
 
 def _export(row: sqlite3.Row) -> ExportRow:
-    return ExportRow(
-        script_id=row["script_id"],
-        script_version=row["script_version"],
-        org_name=row["org_name"],
-        unit_name=row["unit_name"],
-        audience=row["audience"],
-        period=row["period"],
-        answered_on=day(row["answered_on"]),
-        question_id=row["question_id"],
-        items=row["items"] or "",
-        score=row["score"],
-        value_num=row["value_num"],
-        value_text=row["value_text"],
-        value_json=row["value_json"],
-        not_applicable=bool(row["not_applicable"]),
-        skipped=bool(row["skipped"]),
-        comment=row["comment"],
-    )
+    return record(ExportRow, row)
 
 
 def period_key(respondent_key: str, period: str) -> str:
@@ -395,7 +354,10 @@ class SessionRepo:
                     on,
                 ),
             ).lastrowid
-            return conn.execute(_SESSION + " WHERE s.id = ?", (session_id,)).fetchone()
+            created: sqlite3.Row = conn.execute(
+                _SESSION + " WHERE s.id = ?", (session_id,)
+            ).fetchone()
+            return created
 
         return _session(await self._db.run(create))
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import Database, MigrationError
+from storage import Database, MigrationError, StorageError
 from storage.migrate import Migration, bundled
 from tests.fake_clock import FakeClock
 
@@ -226,7 +226,7 @@ async def test_a_closed_database_refuses_work_and_closes_once(tmp_path: Path) ->
 
 async def test_a_database_that_cannot_be_opened_says_why(tmp_path: Path) -> None:
     threads = threading.active_count()
-    with pytest.raises(sqlite3.OperationalError, match="unable to open"):
+    with pytest.raises(StorageError, match="unable to open"):
         await Database.open(tmp_path / "missing" / "c.db", clock=CLOCK)
     for _ in range(50):  # its thread ends once it has answered the close
         if threading.active_count() == threads:

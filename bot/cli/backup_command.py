@@ -24,18 +24,16 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 async def run_backup(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.db import Database
+    from bot.services.runtime import open_database
 
     target = _target(args.file, settings)
-    db = await Database.open(settings.db_path, clock=system_clock)
-    try:
-        await db.backup(target)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    except (OSError, sqlite3.Error) as exc:
-        raise UsageError(f"cannot write {target}: {exc}") from None
-    finally:
-        await db.close()
+    async with open_database(settings, system_clock) as db:
+        try:
+            await db.backup(target)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        except (OSError, sqlite3.Error) as exc:
+            raise UsageError(f"cannot write {target}: {exc}") from None
     answers, sessions = check(target)
     print(f"backup written to {target}: {answers} answers in {sessions} sessions", file=sys.stderr)
     print(

@@ -33,11 +33,10 @@ async def run_digest(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services.digests.digest_chart import render_chart
     from bot.services.digests.digest_compute import DEFAULT_GAP, DigestError, compute_digest
     from bot.services.digests.digest_render import digest_json, plain_text, report_html
+    from bot.services.organisations import Organisations
     from bot.services.periods import parse_period
+    from bot.services.runtime import open_database
     from frameworks import default_frameworks
-    from storage.db import Database
-    from storage.errors import NotFound
-    from storage.orgs import OrgRepo
 
     if args.period is not None:
         try:
@@ -51,19 +50,14 @@ async def run_digest(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("--gap is a difference on the 1-5 scale, between 0 and 4")
     frameworks = default_frameworks()
 
-    db = await Database.open(settings.db_path, clock=system_clock)
-    try:
-        org = await OrgRepo(db).get_org(args.org)
-        if org is None:
-            raise NotFound(f"there is no organisation {args.org}")
+    async with open_database(settings, system_clock) as db:
+        org = await Organisations(db).get(args.org)
         try:
             digest = await compute_digest(
                 db, frameworks, args.org, args.unit, args.period, lens=args.lens, gap=gap
             )
         except DigestError as exc:
             raise UsageError(str(exc)) from None
-    finally:
-        await db.close()
 
     language = args.lang or org.language
     if args.format == "png":

@@ -12,7 +12,7 @@ from bot.infra.config import Settings
 from storage.times import system_clock
 
 if TYPE_CHECKING:
-    from storage.db import Database
+    from bot.services.runtime import Database
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -27,18 +27,17 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 async def run_export(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.db import Database
+    from bot.services.runtime import open_database
 
     if args.format == "xlsx":
         if args.out is None:
             raise UsageError("--format xlsx writes a workbook: give --out FILE")
         if str(args.out) == "-" and sys.stdout.isatty():
             raise UsageError("a workbook is binary: redirect standard output or give --out FILE")
-    db = await Database.open(settings.db_path, clock=system_clock)
-    try:
+    if args.out is not None and args.out.is_dir():
+        raise UsageError(f"{args.out} is a directory; give a file name")
+    async with open_database(settings, system_clock) as db:
         count = await (_xlsx(db, args) if args.format == "xlsx" else _csv(db, args))
-    finally:
-        await db.close()
     print(f"{count} answers exported", file=sys.stderr)
     return 0
 
@@ -57,15 +56,12 @@ async def _csv(db: Database, args: argparse.Namespace) -> int:
 
 async def _xlsx(db: Database, args: argparse.Namespace) -> int:
     from bot.services.answer_export import write_xlsx
+    from bot.services.organisations import Organisations
     from frameworks import default_frameworks
-    from storage.orgs import OrgRepo
 
     language = "en"
     if args.org is not None:
-        org = await OrgRepo(db).get_org(args.org)
-        if org is None:
-            raise UsageError(f"there is no organisation {args.org}")
-        language = org.language
+        language = (await Organisations(db).get(args.org)).language
     target = sys.stdout.buffer if str(args.out) == "-" else args.out
     try:
         return await write_xlsx(db, default_frameworks(), target, args.org, args.since, language)
