@@ -10,6 +10,7 @@ statements), and aiosqlite's public API only hands it one statement at a time.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
 import weakref
@@ -24,6 +25,7 @@ from storage.errors import DamagedCopy, StorageError
 from storage.migrate import Migration
 from storage.times import Clock, instant_text
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Positional (?) or named (:name) parameters, as sqlite3 takes them.
@@ -109,7 +111,9 @@ class Database:
     ) -> None:
         await self.close()
 
-    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def run(
+        self, fn: Callable[[sqlite3.Connection], T], *, scrub: Callable[[T], bool] | None = None
+    ) -> T:
         """Run `fn(conn)` as one write transaction on the database thread, in one hop.
 
         This is how every multi-statement write goes: the whole transaction is a
@@ -118,8 +122,15 @@ class Database:
         answers-per-second ceiling. `fn` runs on the database thread: it must
         only use `conn`, never touch the event loop, and never commit. It
         commits if `fn` returns and rolls back if it raises.
+
+        `scrub(result)` true: what the transaction removed must leave the files too. With
+        secure_delete the database's own pages are zeroed, but the write-ahead log still
+        holds the pages as they were; it is checkpointed into the database and truncated
+        to nothing, in the same hop.
         """
-        return await self._call(lambda conn: _transaction(conn, fn))
+        if scrub is None:
+            return await self._call(lambda conn: _transaction(conn, fn))
+        return await self._call(lambda conn: _scrubbed(conn, _transaction(conn, fn), scrub))
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         return await self._call(lambda conn: _fetchall(conn, sql, params))
@@ -238,6 +249,8 @@ def _prepare(
         conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
+    # What is deleted or overwritten is zeroed, not left in free space for a file reader.
+    conn.execute("PRAGMA secure_delete = ON")
     steps = migrate.bundled() if migrations is None else migrate.check_sequence(migrations)
     migrate.apply(conn, steps)
 
@@ -270,6 +283,17 @@ def _transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+    return result
+
+
+def _scrubbed(conn: sqlite3.Connection, result: T, scrub: Callable[[T], bool]) -> T:
+    if scrub(result):
+        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if busy:
+            log.warning(
+                "the write-ahead log is in use by another reader: what was removed stays in it"
+                " until the next checkpoint"
+            )
     return result
 
 

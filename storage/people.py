@@ -151,7 +151,7 @@ class PeopleRepo:
             # digests_sent; SET NULL for created_by / published_by.
             return conn.execute("DELETE FROM people WHERE id = ?", (person_id,)).rowcount == 1
 
-        return await self._db.run(forget)
+        return await self._db.run(forget, scrub=lambda _: True)
 
     async def with_role(self, role: Role) -> list[Person]:
         """Everyone with this role anywhere (admins: global ones too), for their command menu."""

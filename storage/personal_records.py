@@ -140,7 +140,7 @@ class PrivacyRepo:
                 ).rowcount
             return deleted
 
-        return await self._db.run(forget)
+        return await self._db.run(forget, scrub=lambda _: True)
 
     async def purge_comments(self, org_id: int, before: date) -> int:
         """Delete the free text of answers given before `before` in an organisation.
@@ -175,7 +175,7 @@ class PrivacyRepo:
                 )
             return len(rows)
 
-        return await self._db.run(purge)
+        return await self._db.run(purge, scrub=lambda deleted: deleted > 0)
 
 
 def _weeks(conn: sqlite3.Connection, respondent_key: str) -> list[str]:

@@ -194,7 +194,7 @@ class StepWrite:
             raise ValueError("cannot write and delete the same question in one step")
 
 
-def _write_step(conn: sqlite3.Connection, write: StepWrite) -> int:
+def _write_step(conn: sqlite3.Connection, write: StepWrite, erased: list[bool]) -> int:
     """The statements of one step, inside the caller's transaction; the new revision."""
     on = day_text(write.today)
     session = conn.execute(
@@ -252,6 +252,7 @@ def _write_step(conn: sqlite3.Connection, write: StepWrite) -> int:
             ),
         )
         conn.execute("UPDATE sessions SET respondent_key = NULL WHERE id = ?", (write.session_id,))
+        erased.append(True)
     return int(session["revision"])
 
 
@@ -423,7 +424,10 @@ class SessionRepo:
         write = StepWrite(
             session_id, expected_revision, state_json, status, today, upsert, doomed, complete
         )
-        return await self._db.run(lambda conn: _write_step(conn, write))
+        erased: list[bool] = []
+        return await self._db.run(
+            lambda conn: _write_step(conn, write, erased), scrub=lambda _: any(erased)
+        )
 
     async def save(self, write: StepWrite) -> int:
         """Commit the step (with whatever else is waiting); its new revision, or its error."""
@@ -465,19 +469,22 @@ class SessionRepo:
         this returns: the group commit behind `save`.
         """
 
+        erased: list[bool] = []  # a service user's key left a finished session
+
         def steps(conn: sqlite3.Connection) -> list[int | StorageError]:
             results: list[int | StorageError] = []
             for write in writes:
                 conn.execute("SAVEPOINT step")
                 try:
-                    results.append(_write_step(conn, write))
+                    results.append(_write_step(conn, write, erased))
                 except StorageError as error:
                     conn.execute("ROLLBACK TO step")
                     results.append(error)
                 conn.execute("RELEASE step")
             return results
 
-        return await self._db.run(steps)
+        # The key must not stay in the files beside the answers it no longer leads to.
+        return await self._db.run(steps, scrub=lambda _: any(erased))
 
     async def answers(self, session_id: int) -> list[AnswerRow]:
         rows = await self._db.fetchall(
