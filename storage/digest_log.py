@@ -1,4 +1,9 @@
-"""Which digest went to whom, so a restart or a second job run never sends one twice."""
+"""Which digest went to whom, part by part, so a restart or a second job never sends twice.
+
+A part is claimed before it is sent: a failure withdraws the claim (the next run tries
+that part again, alone); a process killed between the claim and the send loses the part
+rather than sending it twice.
+"""
 
 from __future__ import annotations
 
@@ -71,6 +76,44 @@ class DigestRepo:
             (org_id, _WHOLE_ORG if unit_id is None else unit_id, period, person_id),
         )
         return changed == 1
+
+    async def parts_claimed(
+        self, org_id: int, unit_id: int | None, period: str, person_id: int
+    ) -> set[str]:
+        rows = await self._db.fetchall(
+            "SELECT part FROM digest_parts_sent WHERE org_id = ? AND unit_id = ? AND period = ?"
+            " AND person_id = ?",
+            (org_id, _WHOLE_ORG if unit_id is None else unit_id, period, person_id),
+        )
+        return {str(row["part"]) for row in rows}
+
+    async def claim_part(
+        self, org_id: int, unit_id: int | None, period: str, person_id: int, part: str
+    ) -> bool:
+        """Claim one part for sending; False if it was claimed already (by this or a run before)."""
+        changed = await self._db.execute(
+            "INSERT INTO digest_parts_sent (org_id, unit_id, period, person_id, part, sent_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (
+                org_id,
+                _WHOLE_ORG if unit_id is None else unit_id,
+                period,
+                person_id,
+                part,
+                self._db.now_text(),
+            ),
+        )
+        return changed == 1
+
+    async def unclaim_part(
+        self, org_id: int, unit_id: int | None, period: str, person_id: int, part: str
+    ) -> None:
+        """A part whose send failed: the next run tries it again."""
+        await self._db.execute(
+            "DELETE FROM digest_parts_sent WHERE org_id = ? AND unit_id = ? AND period = ?"
+            " AND person_id = ? AND part = ?",
+            (org_id, _WHOLE_ORG if unit_id is None else unit_id, period, person_id, part),
+        )
 
     async def unsent(self, org_id: int, period: str) -> list[Recipient]:
         """The organisation's active managers who have not had this period's digest."""

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from bot.infra.i18n import translator
 from bot.services.digests.demo_data import create_demo
+from bot.telegram.ratelimit import TRANSIENT_RETRIES
 from storage.people import PeopleRepo
 from tests.fakebotapi.models import StoredMessage, User
 from tests.harness import Harness, button
@@ -127,3 +128,24 @@ async def test_weekly_digest_once_even_after_a_restart(bot: Harness) -> None:
     assert len(bot.api.calls_to("sendPhoto")) == photos
     person = await PeopleRepo(bot.rt.db).by_telegram(maja.id)
     assert person is not None
+
+
+async def test_a_weekly_digest_whose_chart_failed_sends_only_the_rest(bot: Harness) -> None:
+    monday_after_slot = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    bot.clock.now = monday_after_slot - timedelta(days=3)
+    _org, maja = await demo_manager(bot)
+    bot.clock.now = monday_after_slot
+    assert bot.app is not None and bot.app.bot_data.scheduler is not None
+    scheduler = bot.app.bot_data.scheduler
+    # The chart's upload fails, and fails again on each of the transport's retries.
+    rule = bot.api.inject_fault("502", "sendPhoto", times=1 + TRANSIENT_RETRIES)
+    first = await scheduler.run_due(monday_after_slot)
+    assert rule.fired == 1 + TRANSIENT_RETRIES and first.extra[0].failed == 1
+    texts = [m.text for m in bot.api.messages(maja.id) if m.text and "Weekly digest" in m.text]
+    second = await scheduler.run_due(monday_after_slot + timedelta(minutes=1))
+    assert second.extra[0].sent == 1
+    again = [m.text for m in bot.api.messages(maja.id) if m.text and "Weekly digest" in m.text]
+    assert again == texts  # the text went once, before the chart failed
+    # The chart: the failed tries, then the one that went through on the next run.
+    assert len(bot.api.calls_to("sendPhoto")) == 1 + TRANSIENT_RETRIES + 1
+    assert len(bot.api.calls_to("sendDocument")) == 1

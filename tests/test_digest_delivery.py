@@ -11,7 +11,13 @@ import pytest
 
 from bot.infra.config import Settings, load_settings
 from bot.services.digests.digest_access import AccessDenied, can_view, viewable_scopes
-from bot.services.digests.digest_delivery import deliver, deliver_due, digest_for, due_digests
+from bot.services.digests.digest_delivery import (
+    Delivery,
+    deliver,
+    deliver_due,
+    digest_for,
+    due_digests,
+)
 from bot.services.digests.digest_render import RenderedDigest
 from bot.services.digests.digest_schedule import default_period, last_slot, slot_period
 from bot.services.runtime import Runtime, open_runtime
@@ -44,13 +50,16 @@ class Outbox:
 
     def __init__(self) -> None:
         self.sent: list[tuple[int, str, int]] = []
+        self.parts: list[tuple[int, str]] = []
         self.fail_for: set[int] = set()
 
-    async def __call__(self, recipient: Recipient, rendered: RenderedDigest) -> None:
+    async def __call__(self, recipient: Recipient, rendered: RenderedDigest, part: str) -> None:
         await asyncio.sleep(0)
         if recipient.telegram_id in self.fail_for:
             raise ConnectionError("Telegram is unreachable")
-        self.sent.append((recipient.telegram_id, recipient.language, len(rendered.messages)))
+        self.parts.append((recipient.telegram_id, part))
+        if part == rendered.parts[-1]:  # the whole digest is out
+            self.sent.append((recipient.telegram_id, recipient.language, len(rendered.messages)))
 
 
 async def make_org(db: Database, name: str = "Home") -> int:
@@ -226,3 +235,43 @@ async def test_a_broken_digest_does_not_stop_the_others(runtime: Runtime) -> Non
     result = await deliver_due(runtime.db, runtime.frameworks, outbox, now=SLOT, pace=0)
     assert (result.sent, result.failed) == (1, 1)
     assert [t for t, _l, _n in outbox.sent] == [2]
+
+
+class FailingOnce(Outbox):
+    """Fails the first time it is given `part`, then delivers."""
+
+    def __init__(self, part: str) -> None:
+        super().__init__()
+        self.part = part
+        self.failed = False
+
+    async def __call__(self, recipient: Recipient, rendered: RenderedDigest, part: str) -> None:
+        if part == self.part and not self.failed:
+            self.failed = True
+            raise ConnectionError("the upload broke off")
+        await super().__call__(recipient, rendered, part)
+
+
+@pytest.mark.parametrize("failing", ["message 1", "chart", "report"])
+async def test_a_failed_part_is_retried_alone_even_after_a_restart(
+    settings: Settings, failing: str
+) -> None:
+    outbox = FailingOnce(failing)
+    async with open_runtime(settings, CLOCK) as runtime:
+        org_id = await make_org(runtime.db)
+        await manager(runtime.db, org_id, 111)
+        first = await deliver_due(runtime.db, runtime.frameworks, outbox, now=SLOT, pace=0)
+        assert (first.sent, first.failed) == (0, 1)
+        before = list(outbox.parts)
+        assert (111, failing) not in before
+    async with open_runtime(settings, CLOCK) as runtime:  # a restart before the retry
+        again = await deliver_due(runtime.db, runtime.frameworks, outbox, now=SLOT, pace=0)
+        assert (again.sent, again.failed) == (1, 0)
+        retried = outbox.parts[len(before) :]
+        assert retried[0] == (111, failing)  # the failed part first, alone...
+        assert not set(retried) & set(before)  # ...and nothing delivered is sent again
+        parts = [part for _who, part in outbox.parts]
+        assert len(parts) == len(set(parts))  # every part exactly once in all
+        assert await deliver_due(runtime.db, runtime.frameworks, outbox, now=SLOT, pace=0) == (
+            Delivery(0, 0, 0)
+        )

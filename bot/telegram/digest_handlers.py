@@ -78,13 +78,23 @@ TITLE, OWNER, DUE = range(3)
 
 async def send_digest(bot: Bot, chat_id: int, rendered: RenderedDigest, t: Translator) -> None:
     """The digest as messages, the chart, the printable report, and "plan an action" buttons."""
-    for text in rendered.messages:
+    for part in rendered.parts:
+        await send_digest_part(bot, chat_id, rendered, part, t)
+
+
+async def send_digest_part(
+    bot: Bot, chat_id: int, rendered: RenderedDigest, part: str, t: Translator
+) -> None:
+    """One part of a digest (see `RenderedDigest.parts`): sent, or failed, alone."""
+    if part.startswith("message "):
+        text = rendered.messages[int(part.removeprefix("message ")) - 1]
         await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
-    await bot.send_photo(chat_id, InputFile(rendered.chart_png, filename="digest.png"))
-    await bot.send_document(
-        chat_id, InputFile(rendered.report_html.encode("utf-8"), filename=rendered.report_name)
-    )
-    if rendered.weak_items:
+    elif part == "chart":
+        await bot.send_photo(chat_id, InputFile(rendered.chart_png, filename="digest.png"))
+    elif part == "report":
+        report = rendered.report_html.encode("utf-8")
+        await bot.send_document(chat_id, InputFile(report, filename=rendered.report_name))
+    elif part == "plan":
         unit = rendered.unit_id or 0
         rows = [
             [

@@ -22,7 +22,7 @@ from bot.services.digests.digest_render import RenderedDigest
 from bot.services.retention import DailyRetention
 from bot.services.runtime import Runtime
 from bot.telegram.context import CarecheckContext
-from bot.telegram.digest_handlers import send_digest
+from bot.telegram.digest_handlers import send_digest_part
 from bot.telegram.ratelimit import bulk_sending
 from bot.telegram.screens import checkin_invitation
 from storage.digest_log import Recipient
@@ -71,11 +71,10 @@ class Scheduler:
             return "failed"
         return "sent"
 
-    async def send_digest(self, recipient: Recipient, rendered: RenderedDigest) -> None:
+    async def send_digest(self, recipient: Recipient, rendered: RenderedDigest, part: str) -> None:
+        t = translator(recipient.language)
         try:
-            await send_digest(
-                self.bot, recipient.telegram_id, rendered, translator(recipient.language)
-            )
+            await send_digest_part(self.bot, recipient.telegram_id, rendered, part, t)
         except Forbidden:
             log.info("manager %s blocked the bot; digest skipped", recipient.person_id)
 

@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 # one digest is a few messages, a photo and a document.
 PACE = 0.25
 
-Send = Callable[[Recipient, RenderedDigest], Awaitable[None]]
+# Sends one part of a rendered digest (`RenderedDigest.parts`) to a recipient.
+Send = Callable[[Recipient, RenderedDigest, str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -82,38 +83,55 @@ async def deliver(
 ) -> Delivery:
     """Compute the digest once, render it once per language, and send it to each recipient.
 
-    Each send is first claimed with `mark_sent`; a recipient already in the log is
-    skipped. If `send` raises, the claim is withdrawn and the next run tries again;
-    if it returns, the digest counts as delivered (a blocked bot included: the
-    Telegram layer decides that by returning).
+    Part by part: each is claimed in the log before it is sent, so a part already
+    delivered (or being delivered by another run) is never sent again. If `send`
+    raises, that part's claim is withdrawn and the recipient waits for the next run,
+    which sends the missing parts only. When every part is out the digest is logged
+    as delivered (a blocked bot included: the Telegram layer decides that by
+    returning).
     """
     repo = DigestRepo(db)
-    digest = await compute_digest(db, frameworks, due.org.id, due.unit_id, due.period, now=now)
+    org_id, unit_id, period = due.org.id, due.unit_id, due.period
+    digest = await compute_digest(db, frameworks, org_id, unit_id, period, now=now)
     rendered: dict[str, RenderedDigest] = {}
     sent = already = failed = 0
     for recipient in due.recipients:
-        if not await repo.mark_sent(due.org.id, due.unit_id, due.period, recipient.person_id):
+        person = recipient.person_id
+        if await repo.was_sent(org_id, unit_id, period, person):
             already += 1
             continue
-        try:
-            if recipient.language not in rendered:
-                # Charts take a tenth of a second of CPU: keep the event loop free.
-                rendered[recipient.language] = await asyncio.to_thread(
-                    render_all, digest, frameworks, recipient.language
-                )
-            await send(recipient, rendered[recipient.language])
-        except Exception:
-            await repo.unmark(due.org.id, due.unit_id, due.period, recipient.person_id)
-            log.exception(
-                "digest %s/%s %s to person %s failed; will retry",
-                due.org.id,
-                due.unit_id or "-",
-                due.period,
-                recipient.person_id,
+        if recipient.language not in rendered:
+            # Charts take a tenth of a second of CPU: keep the event loop free.
+            rendered[recipient.language] = await asyncio.to_thread(
+                render_all, digest, frameworks, recipient.language
             )
-            failed += 1
-            continue
-        sent += 1
+        parts = rendered[recipient.language].parts
+        claimed = await repo.parts_claimed(org_id, unit_id, period, person)
+        sent_now = 0
+        for part in parts:
+            if part in claimed or not await repo.claim_part(org_id, unit_id, period, person, part):
+                continue
+            try:
+                await send(recipient, rendered[recipient.language], part)
+            except Exception:
+                await repo.unclaim_part(org_id, unit_id, period, person, part)
+                log.exception(
+                    "digest %s/%s %s to person %s failed at its %s; will retry that",
+                    org_id,
+                    unit_id or "-",
+                    period,
+                    person,
+                    part,
+                )
+                failed += 1
+                break
+            sent_now += 1
+        else:
+            if sent_now == 0:
+                already += 1  # every part was another run's
+                continue
+            await repo.mark_sent(org_id, unit_id, period, person)
+            sent += 1
         if pace:
             await asyncio.sleep(pace)
     return Delivery(sent, already, failed)

@@ -49,6 +49,12 @@ class RenderedDigest:
     lens: str
     weak_items: tuple[tuple[str, str], ...]  # (item id, name): the "Plan an action" buttons
 
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """What is sent, in order, each on its own: it is delivered, or retried, alone."""
+        messages = tuple(f"message {n}" for n in range(1, len(self.messages) + 1))
+        return (*messages, "chart", "report", *(("plan",) if self.weak_items else ()))
+
 
 @cache
 def _environment() -> Environment:
