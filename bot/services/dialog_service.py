@@ -89,8 +89,9 @@ class Press:
     """One input to a session: a button (with the choice's `token`) or a typed `value`.
 
     `step` ties a button to the screen it was shown on; `input_key` names an update,
-    so one delivered twice is applied once. `shown_sessions` are the sessions whose
-    buttons the pressed message carries, as Telegram (not the client) reports it.
+    so one delivered twice is applied once. `shown_sessions` gives the sessions whose
+    buttons the pressed message carries, as Telegram (not the client) reports it;
+    it is asked only when a press is not on the presser's own session.
     """
 
     telegram_id: int
@@ -101,7 +102,7 @@ class Press:
     value: object = None
     input_key: str | None = None
     language_code: str | None = None
-    shown_sessions: frozenset[int] = frozenset()
+    shown_sessions: Callable[[], frozenset[int]] = frozenset
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,7 +420,7 @@ class DialogService:
         thank-you may never have arrived (a failed edit, a restart), so it is shown.
         """
         language = self._fallback(press.language_code)
-        if press.session_id not in press.shown_sessions:
+        if press.session_id not in press.shown_sessions():
             return Reply(language, None, refusal)
         stored = await self.store.load(press.session_id)
         if stored is None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 VERSION = "1"
 MAX_BYTES = 64
@@ -88,7 +89,17 @@ def encode(kind: str, *fields: object) -> str:
     return data
 
 
+@lru_cache(maxsize=4096)
 def decode(data: str | None) -> Callback:
+    """The callback data as a Callback; BadCallback if they are not ours or malformed.
+
+    Cached: a press is decoded by its route and again by its handler, and a
+    Callback is immutable.
+    """
+    return _decode(data)
+
+
+def _decode(data: str | None) -> Callback:
     if not data or len(data.encode("utf-8", "replace")) > MAX_BYTES:
         raise BadCallback("empty or too long")
     parts = data.split(":")

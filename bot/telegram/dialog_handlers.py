@@ -42,13 +42,15 @@ async def on_dialog_button(update: Update, context: CarecheckContext) -> str | N
         step=data.step,
         token=data.index,
         language_code=update.effective_user.language_code,
-        shown_sessions=sessions_on(b for b in buttons if isinstance(b, str)),
+        shown_sessions=lambda: sessions_on(b for b in buttons if isinstance(b, str)),
     )
     reply = await context.dialogs_for(data.session).press(press)
     t = translator(reply.language)
     if reply.step is not None:
         chat_id, message_id = query.message.chat.id, query.message.message_id
-        await show(context, chat_id, step_view(reply.step, t), message_id, showing=markup)
+        # A refused press shows where the session is, unless the pressed message does.
+        showing = markup if reply.refusal is not None else None
+        await show(context, chat_id, step_view(reply.step, t), message_id, showing=showing)
     return explain(t, reply.refusal) if reply.refusal is not None else None
 
 

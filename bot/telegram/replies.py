@@ -48,13 +48,16 @@ class View:
 
     def key(self) -> ViewKey:
         """What Telegram compares for "message is not modified": text and buttons."""
-        if self.keyboard is None:
-            return self.text, ()
-        rows = tuple(
-            tuple((b.text, str(b.callback_data or b.url or "")) for b in row)
-            for row in self.keyboard.inline_keyboard
-        )
-        return self.text, rows
+        return self.text, buttons_of(self.keyboard)
+
+
+def buttons_of(keyboard: InlineKeyboardMarkup | None) -> tuple[tuple[tuple[str, str], ...], ...]:
+    if keyboard is None:
+        return ()
+    return tuple(
+        tuple((b.text, str(b.callback_data or b.url or "")) for b in row)
+        for row in keyboard.inline_keyboard
+    )
 
 
 async def identify(update: Update, context: CarecheckContext) -> Identity:
@@ -94,9 +97,7 @@ async def show(
     key = view.key()
     if message_id is not None:
         if shown.get((chat_id, message_id)) == key or (
-            showing is not None
-            and view.keyboard is not None
-            and showing.to_dict() == view.keyboard.to_dict()
+            showing is not None and view.keyboard is not None and buttons_of(showing) == key[1]
         ):
             shown[(chat_id, message_id)] = key
             return message_id
