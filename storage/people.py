@@ -153,6 +153,17 @@ class PeopleRepo:
 
         return await self._db.run(forget, scrub=lambda _: True)
 
+    async def menus(self) -> list[tuple[Person, str | None]]:
+        """Everyone with a role, with the menu last set in their chat (None: never)."""
+        rows = await self._db.fetchall(
+            "SELECT p.* FROM people p WHERE EXISTS"
+            " (SELECT 1 FROM memberships m WHERE m.person_id = p.id) ORDER BY p.id"
+        )
+        return [(record(Person, row), row["menu"]) for row in rows]
+
+    async def set_menu(self, person_id: int, menu: str | None) -> None:
+        await self._db.execute("UPDATE people SET menu = ? WHERE id = ?", (menu, person_id))
+
     async def with_role(self, role: Role) -> list[Person]:
         """Everyone with this role anywhere (admins: global ones too), for their command menu."""
         rows = await self._db.fetchall(

@@ -509,6 +509,12 @@ async def test_the_menus_offer_what_the_server_allows(bot: Harness) -> None:
         if offered != allowed:
             wrong.append(f"{role}: the menu offers {sorted(offered)}, the server {sorted(allowed)}")
     assert wrong == [], "\n".join(wrong)
+    # A restart with no role changed sets no menu again: only changes are sent.
+    chat_menus = len([c for c in bot.api.calls_to("setMyCommands") if "chat" in c["scope"]])
+    assert chat_menus >= len(ROLES) - 2  # everyone with a role got theirs once
+    await bot.restart()
+    again = len([c for c in bot.api.calls_to("setMyCommands") if "chat" in c["scope"]])
+    assert again == chat_menus
 
 
 def test_every_allowed_case_says_what_it_does() -> None:

@@ -67,18 +67,22 @@ class IdentityService:
             cached = self._cache[telegram_id] = await self._identify(telegram_id, language_code)
         return cached
 
-    async def with_roles(self) -> list[Identity]:
-        """Everyone with a role and a chat: each gets the command menu their roles allow.
+    async def with_roles(self) -> list[tuple[Identity, str | None]]:
+        """Everyone with a role and a chat, with the menu last set there (None: never).
 
         Telegram ids are positive; 0 is the terminal and the demo's synthetic staff are
         negative: they have no chat.
         """
-        found: dict[int, Identity] = {}
-        for role in ("staff", "manager", "admin"):
-            for person in await self.people.with_role(role):
-                if person.telegram_id > 0 and person.telegram_id not in found:
-                    found[person.telegram_id] = await self.identify(person.telegram_id, None)
-        return list(found.values())
+        found = []
+        for person, menu in await self.people.menus():
+            if person.telegram_id > 0:
+                found.append((await self.identify(person.telegram_id, None), menu))
+        return found
+
+    async def menu_set(self, who: Identity, menu: str | None) -> None:
+        """Record the menu now in the person's chat (see `with_roles`)."""
+        if who.person is not None:
+            await self.people.set_menu(who.person.id, menu)
 
     def forget_cached(self, telegram_id: int) -> None:
         self._cache.pop(telegram_id, None)

@@ -32,7 +32,7 @@ from bot.telegram.callbacks import DIALOG, pattern
 from bot.telegram.command_menu import publish_default_menus, publish_menu
 from bot.telegram.context import CONTEXT_TYPES, CarecheckApp
 from bot.telegram.jobs import TICK_SECONDS, Scheduler
-from bot.telegram.ratelimit import ConversationRateLimiter
+from bot.telegram.ratelimit import ConversationRateLimiter, bulk_sending
 from bot.telegram.replies import Handler
 from bot.telegram.updates import PersonByPerson
 
@@ -128,9 +128,11 @@ def register(application: CarecheckApp) -> None:
 
 async def _post_init(application: CarecheckApp) -> None:
     bot = application.bot
+    identities = application.bot_data.runtime.identities
     await publish_default_menus(bot)
-    for who in await application.bot_data.runtime.identities.with_roles():
-        await publish_menu(bot, who.telegram_id, who.language, who.memberships)
+    with bulk_sending():  # after an upgrade, every menu: paced like any bulk send
+        for who, stored in await identities.with_roles():
+            await publish_menu(bot, identities, who, stored)
 
 
 @dataclass(frozen=True, slots=True)

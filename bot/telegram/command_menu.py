@@ -13,8 +13,8 @@ from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefaul
 from telegram.error import TelegramError
 
 from bot.infra.i18n import LANGUAGES, translator
+from bot.services.identity import Identity, IdentityService
 from bot.services.permissions import Command, commands_for
-from storage.people import Membership
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +34,37 @@ async def publish_default_menus(bot: Bot) -> None:
 
 
 async def publish_menu(
-    bot: Bot, chat_id: int, language: str, memberships: Iterable[Membership]
+    bot: Bot, identities: IdentityService, who: Identity, stored: str | None = "?"
 ) -> None:
-    """A person's own menu in their chat; none (the default) when they have no role."""
-    commands = commands_for(memberships)
+    """A person's own menu in their chat (none: the default, when they have no role).
+
+    `stored` is the menu last set there, as recorded: when it is the one wanted,
+    nothing is sent, so a restart sets only the menus that changed.
+    """
+    commands = commands_for(who.memberships)
+    wanted = (
+        None
+        if commands == commands_for(())
+        else f"{who.language}:" + ",".join(command.name for command in commands)
+    )
+    if wanted == stored:
+        return
     try:
-        if commands == commands_for(()):
-            await bot.delete_my_commands(scope=BotCommandScopeChat(chat_id))
+        if wanted is None:
+            await bot.delete_my_commands(scope=BotCommandScopeChat(who.telegram_id))
         else:
-            await bot.set_my_commands(menu(language, commands), scope=BotCommandScopeChat(chat_id))
+            await bot.set_my_commands(
+                menu(who.language, commands), scope=BotCommandScopeChat(who.telegram_id)
+            )
     except TelegramError as error:
-        log.info("the menu of chat %s was not set: %s", chat_id, error)
+        log.info("the menu of chat %s was not set: %s", who.telegram_id, error)
+        return
+    await identities.menu_set(who, wanted)
+
+
+async def remove_menu(bot: Bot, chat_id: int) -> None:
+    """Someone whose roles are gone (/forget) sees the default menu again."""
+    try:
+        await bot.delete_my_commands(scope=BotCommandScopeChat(chat_id))
+    except TelegramError as error:
+        log.info("the menu of chat %s was not removed: %s", chat_id, error)

@@ -15,7 +15,7 @@ from telegram import InlineKeyboardMarkup, Update
 from bot.infra.i18n import _, translator
 from bot.services.personal_data import describe, forget_warning
 from bot.telegram.callbacks import decode, encode
-from bot.telegram.command_menu import publish_menu
+from bot.telegram.command_menu import remove_menu
 from bot.telegram.context import CarecheckContext
 from bot.telegram.replies import View, answers_query, button, identify, say, show
 
@@ -58,7 +58,7 @@ async def on_forget_button(update: Update, context: CarecheckContext) -> str | N
         await context.runtime.personal_data.forget(who)
         log.info("a person used /forget")
         if who.person is not None:  # their roles are gone: the default menu again
-            await publish_menu(context.bot, query.message.chat.id, who.language, ())
+            await remove_menu(context.bot, query.message.chat.id)
         text = t(DONE)
     else:
         text = t(KEPT)

@@ -84,7 +84,7 @@ async def show_started(
         )
     elif isinstance(started, Welcomed):
         joined = await identify(update, context)
-        await publish_menu(context.bot, chat.id, joined.language, joined.memberships)
+        await publish_menu(context.bot, context.runtime.identities, joined)
         role = t(ROLE_NAMES[started.role])
         text = t("Welcome to {org}! Your role: {role}.", org=started.org.name, role=role)
         text += "\n" + t(
@@ -164,7 +164,8 @@ async def on_language_button(update: Update, context: CarecheckContext) -> str |
         return translator(who.language)(NO_LONGER_VALID)
     started = await context.runtime.onboarding.choose_language(who, language, data.code or "")
     if who.person is not None:
-        await publish_menu(context.bot, query.message.chat.id, language, who.memberships)
+        chosen = await identify(update, context)
+        await publish_menu(context.bot, context.runtime.identities, chosen)
     t = translator(language)
     text = escape(t("Language: {name}", name=LANGUAGE_NAMES[language]))
     await show(context, query.message.chat.id, View(text), query.message.message_id)
