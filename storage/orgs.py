@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from storage.db import Database
 from storage.errors import AlreadyExists, NotFound
 from storage.rows import record
+from storage.times import day, day_text
 
 DEFAULT_ORG_NAME = "Local organisation"
 
@@ -137,6 +138,32 @@ class OrgRepo:
         if row is None:
             raise NotFound(f"organisation {org_id} does not exist")
         return record(Org, row)
+
+    async def window_segments(self, org_id: int) -> list[tuple[date, int]]:
+        """The organisation's window segments (start day, weeks), oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT starts_on, weeks FROM window_plans WHERE org_id = ? ORDER BY starts_on",
+            (org_id,),
+        )
+        return [(day(row["starts_on"]), int(row["weeks"])) for row in rows]
+
+    async def start_window_segment(self, org_id: int, starts_on: date, weeks: int) -> None:
+        """Windows of `weeks` weeks from `starts_on`; a later segment, never released, goes."""
+
+        def start(conn: sqlite3.Connection) -> None:
+            found = conn.execute("SELECT 1 FROM organisations WHERE id = ?", (org_id,))
+            if found.fetchone() is None:
+                raise NotFound(f"organisation {org_id} does not exist")
+            on = day_text(starts_on)
+            conn.execute(
+                "DELETE FROM window_plans WHERE org_id = ? AND starts_on >= ?", (org_id, on)
+            )
+            conn.execute(
+                "INSERT INTO window_plans (org_id, starts_on, weeks) VALUES (?, ?, ?)",
+                (org_id, on, weeks),
+            )
+
+        await self._db.run(start)
 
     async def create_unit(self, org_id: int, name: str) -> int:
         try:

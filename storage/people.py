@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
@@ -146,7 +147,11 @@ class PeopleRepo:
         """
 
         def forget(conn: sqlite3.Connection) -> bool:
-            conn.execute("UPDATE sessions SET person_id = NULL WHERE person_id = ?", (person_id,))
+            # Unlinked, but still one respondent: a random token that leads nowhere.
+            conn.execute(
+                "UPDATE sessions SET person_id = NULL, respondent = ? WHERE person_id = ?",
+                (secrets.token_hex(8), person_id),
+            )
             # The rest follows the foreign keys: CASCADE for memberships, rotations and
             # digests_sent; SET NULL for created_by / published_by.
             return conn.execute("DELETE FROM people WHERE id = ?", (person_id,)).rowcount == 1

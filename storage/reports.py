@@ -28,7 +28,7 @@ from storage.errors import NotFound
 from storage.orgs import Org
 from storage.rows import record
 from storage.sessions import Audience
-from storage.times import day_text, maybe_day_text
+from storage.times import day, day_text, maybe_day_text
 
 T = TypeVar("T")
 
@@ -86,6 +86,45 @@ ORDER BY a.answered_on DESC, a.id DESC
 LIMIT :limit
 """
 
+# Who a respondent is, as text: the token a staff member's sessions keep after /forget
+# (and keep after rejoining in the same window), else the person, else the session (a
+# service user, who gives feedback once a window).
+_WHO = (
+    "CASE WHEN s.respondent IS NOT NULL THEN 'r' || s.respondent"
+    " WHEN s.person_id IS NOT NULL THEN 'p' || s.person_id ELSE 's' || s.id END"
+)
+
+# Every scored answer of an organisation in a window of days, with the lens's item.
+WINDOW_ANSWERS = f"""
+SELECT a.audience, a.unit_id, {_WHO} AS respondent, a.question_id, q.item_id, a.score,
+       a.answered_on, a.id
+FROM answers a
+JOIN question_items q
+  ON q.script_version_id = a.script_version_id AND q.question_id = a.question_id
+ AND q.framework = :framework
+JOIN sessions s ON s.id = a.session_id
+WHERE a.org_id = :org AND a.answered_on BETWEEN :start AND :end AND a.score IS NOT NULL
+"""
+
+# Comments of a window, newest first; which may be shown is decided with the scores.
+_WINDOW_COMMENTS = f"""
+SELECT a.audience, a.unit_id, {_WHO} AS respondent, a.comment,
+       (SELECT json_group_array(q.item_id) FROM question_items q
+         WHERE q.script_version_id = a.script_version_id AND q.question_id = a.question_id
+           AND q.framework = :framework) AS items
+FROM answers a JOIN sessions s ON s.id = a.session_id
+WHERE a.org_id = :org AND a.answered_on BETWEEN :start AND :end
+  AND a.comment IS NOT NULL AND trim(a.comment) <> ''
+ORDER BY a.answered_on DESC, a.id DESC
+"""
+
+# Active staff and their units (NULL: of no unit): who could have answered.
+_ENROLLED_IDS = """
+SELECT DISTINCT m.person_id, m.unit_id
+FROM memberships m JOIN people p ON p.id = m.person_id
+WHERE m.org_id = ? AND m.role = 'staff' AND p.active = 1
+"""
+
 # Open and started actions, and those done between `since` and `until` (still checked).
 _ACTIONS = """
 SELECT * FROM actions
@@ -135,6 +174,29 @@ class CommentRow(NamedTuple):
     item_ids: tuple[str, ...]
 
 
+class WindowAnswer(NamedTuple):
+    """One scored answer of a window, with whose it is (a respondent, never a name)."""
+
+    audience: Audience
+    unit_id: int | None
+    respondent: str
+    question_id: str
+    item_id: str
+    score: float
+    answered_on: str
+    id: int
+
+
+class WindowComment(NamedTuple):
+    """A comment of a window, with its group; shown only where its group's scores are."""
+
+    audience: Audience
+    unit_id: int | None
+    respondent: str
+    comment: str
+    item_ids: tuple[str, ...]
+
+
 class SummaryRow(NamedTuple):
     """The export's summary of one framework item and audience over the exported range."""
 
@@ -174,6 +236,41 @@ class ReportSnapshot:
         if row is None:
             raise NotFound(f"organisation {org_id} has no unit {unit_id}")
         return str(row["name"])
+
+    def window_segments(self, org_id: int) -> list[tuple[date, int]]:
+        rows = self._conn.execute(
+            "SELECT starts_on, weeks FROM window_plans WHERE org_id = ? ORDER BY starts_on",
+            (org_id,),
+        )
+        return [(day(row["starts_on"]), int(row["weeks"])) for row in rows]
+
+    def units(self, org_id: int) -> dict[int, str]:
+        rows = self._conn.execute("SELECT id, name FROM units WHERE org_id = ?", (org_id,))
+        return {int(row["id"]): str(row["name"]) for row in rows}
+
+    def window_answers(
+        self, org_id: int, framework: str, start: date, end: date
+    ) -> list[WindowAnswer]:
+        """Every scored answer given from `start` to `end` (days), under the lens."""
+        params = {"org": org_id, "framework": framework, "start": day_text(start),
+                  "end": day_text(end)}  # fmt: skip
+        return [WindowAnswer(*row) for row in self._conn.execute(WINDOW_ANSWERS, params)]
+
+    def window_comments(
+        self, org_id: int, framework: str, start: date, end: date
+    ) -> list[WindowComment]:
+        params = {"org": org_id, "framework": framework, "start": day_text(start),
+                  "end": day_text(end)}  # fmt: skip
+        return [
+            WindowComment(audience, unit_id, who, comment, tuple(json.loads(items)))
+            for audience, unit_id, who, comment, items in self._conn.execute(
+                _WINDOW_COMMENTS, params
+            )
+        ]
+
+    def enrolled_staff_ids(self, org_id: int) -> list[tuple[int, int | None]]:
+        """(person id, unit id) of every active staff membership."""
+        return [(int(p), u) for p, u in self._conn.execute(_ENROLLED_IDS, (org_id,))]
 
     def item_groups(
         self, org_id: int, unit_id: int | None, framework: str, period: str, previous: str

@@ -1,44 +1,73 @@
-"""One digest from the stored aggregates: storage groups the answers, Python arranges them.
+"""One digest from the stored answers: storage reads a window's rows, this arranges them.
 
-The aggregates come from `storage.reports` (bounded by organisation and week,
-read in one transaction); here they become item scores, ranks, gaps and the
-action list, with every mean below k left out.
+The rows come from `storage.reports` in one snapshot (bounded by organisation and
+day); `window_cells` turns each window into respondents, groups and what may be
+shown; here they become the figures of one scope (the organisation or a unit), the
+changes and gaps the data support, rankings, comments, the trend and the actions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Literal
 
 from bot.services.digests.comment_scrub import scrub
 from bot.services.digests.digest_model import (
+    AUDIENCES,
     ActionKind,
     ActionLine,
+    Audience,
+    Change,
     Comment,
+    Comparison,
     Digest,
+    Figure,
     GroupScore,
     ItemScore,
+    Participation,
+    Span,
+    WindowScores,
 )
 from bot.services.digests.digest_schedule import default_period
-from bot.services.periods import local_today, parse_period, previous_period, zone
+from bot.services.digests.digest_windows import HALF_YEAR, YEAR, Window, plan_of
+from bot.services.digests.disclosure import ORGANISATION, REST
+from bot.services.digests.score_statistics import Difference, difference
+from bot.services.digests.window_cells import Group, ItemCells, WindowCells, figures, window_cells
+from bot.services.periods import local_today, parse_period, zone
 from frameworks import Frameworks, Item
 from storage.actions import Action
 from storage.db import Database
-from storage.reports import ItemGroup, ReportRepo, ReportSnapshot
+from storage.reports import ReportRepo, ReportSnapshot, WindowAnswer
 
 DEFAULT_GAP = 0.75
 COMMENTS = 20
 DUE_SOON = timedelta(days=14)
 # Done actions are checked in digests for this long after they were done.
 CHECK_WINDOW = timedelta(weeks=12)
+RANKED = 3
 
 
 class DigestError(Exception):
     """The digest cannot be made as asked (a bad week or lens); one line for the user."""
 
 
-_NONE = ItemGroup("", "", "staff", 0, 0, None)  # a group nobody answered in
-_GroupKey = tuple[str, str, str]  # (period, item id, audience)
+@dataclass(frozen=True)
+class Viewer:
+    """Who reads the digest, as the respondent ids their own answers carry.
+
+    A group counts toward k without them. Nobody (the command line): no ids.
+    """
+
+    respondents: frozenset[str] = frozenset()
+
+    @classmethod
+    def person(cls, person_id: int | None) -> Viewer:
+        return cls(frozenset() if person_id is None else frozenset({f"p{person_id}"}))
+
+
+NOBODY = Viewer()
 
 
 async def compute_digest(
@@ -52,12 +81,14 @@ async def compute_digest(
     lens: str | None = None,
     gap: float = DEFAULT_GAP,
     comments: int = COMMENTS,
+    viewer: Viewer = NOBODY,
 ) -> Digest:
-    """The digest of an organisation (or one of its units) for one ISO week.
+    """The digest of an organisation (or one of its units) as of one ISO week.
 
-    `period` defaults to the last complete week in the organisation's time zone;
-    `lens` to the organisation's. Raises `NotFound` for an unknown organisation or
-    a unit of another organisation, `DigestError` for a bad week or lens.
+    Its scores are those of the newest window complete by the end of `period`
+    (default: the last complete week in the organisation's time zone); `lens`
+    defaults to the organisation's. Raises `NotFound` for an unknown organisation
+    or a unit of another organisation, `DigestError` for a bad week or lens.
     """
     moment = now or db.clock()
     if period is not None:
@@ -65,11 +96,8 @@ async def compute_digest(
             parse_period(period)
         except ValueError as exc:
             raise DigestError(str(exc)) from None
-    return await ReportRepo(db).snapshot(
-        lambda reads: _compute(
-            reads, frameworks, org_id, unit_id, period, moment, lens, gap, comments
-        )
-    )
+    request = _Request(org_id, unit_id, period, moment, lens, gap, comments, viewer)
+    return await ReportRepo(db).snapshot(lambda reads: _compute(reads, frameworks, request))
 
 
 async def item_score(
@@ -80,38 +108,147 @@ async def item_score(
     framework: str,
     item_id: str,
     period: str,
+    viewer: Viewer = NOBODY,
 ) -> float | None:
-    """One item's score in one week (None below k, or for an item no longer known).
+    """An item's score in the window complete by `period`: staff's, else service users'.
 
-    It is the baseline of a planned action, and its "check" later.
+    It is the baseline of a planned action, and its "check" later. None when neither
+    is shown, or for an item no longer known.
     """
-    item = frameworks.item(framework, item_id)
-    if item is None:
+    if frameworks.item(framework, item_id) is None:
         return None
-    previous = previous_period(period)
 
     def score(reads: ReportSnapshot) -> float | None:
         org = reads.org(org_id)
-        groups = _groups(reads.item_groups(org_id, unit_id, framework, period, previous))
-        return _item(item, groups, period, previous, org.k_threshold).score
+        reads.unit_name(org_id, unit_id)
+        plan = plan_of(reads.window_segments(org_id))
+        window = plan.released(period)
+        scores = _Windows(reads, org_id, framework, viewer.respondents, org.k_threshold)
+        return scores.headline(window, _scope(unit_id), item_id)
 
     return await ReportRepo(db).snapshot(score)
 
 
-def _compute(
-    reads: ReportSnapshot,
-    frameworks: Frameworks,
-    org_id: int,
-    unit_id: int | None,
-    period: str | None,
-    now: datetime,
-    lens: str | None,
-    gap: float,
-    comment_limit: int,
-) -> Digest:
-    org = reads.org(org_id)
-    unit_name = reads.unit_name(org_id, unit_id)
-    lens_id = lens or org.lens
+@dataclass(frozen=True)
+class _Request:
+    org_id: int
+    unit_id: int | None
+    period: str | None
+    now: datetime
+    lens: str | None
+    gap: float
+    comments: int
+    viewer: Viewer
+
+
+def _scope(unit_id: int | None) -> Group:
+    return ORGANISATION if unit_id is None else unit_id
+
+
+@dataclass
+class _Windows:
+    """Windows of one organisation under one lens, read once and cut once per window."""
+
+    reads: ReportSnapshot
+    org_id: int
+    framework: str
+    own: frozenset[str]
+    k: int
+    _rows: list[WindowAnswer] = field(default_factory=list)
+    _loaded: tuple[date, date] | None = None
+    _cells: dict[Window, WindowCells] = field(default_factory=dict)
+    _enrolled: dict[Group, set[str]] | None = None
+
+    def load(self, first: date, last: date) -> None:
+        """Read every answer from `first` to `last` in one range scan."""
+        self._rows = self.reads.window_answers(self.org_id, self.framework, first, last)
+        self._loaded = (first, last)
+
+    def rows(self, window: Window) -> list[WindowAnswer]:
+        if self._loaded is None or not (
+            self._loaded[0] <= window.start and window.end <= self._loaded[1]
+        ):
+            self.load(window.start, window.end)
+        start, end = window.start.isoformat(), window.end.isoformat()
+        return [r for r in self._rows if start <= r.answered_on <= end]
+
+    def cells(self, window: Window) -> WindowCells:
+        if window not in self._cells:
+            self._cells[window] = window_cells(self.rows(window), self.own, self.k)
+        return self._cells[window]
+
+    def populations(self, window: Window) -> dict[Group, int]:
+        """Staff who could have answered, per group: active now, or answered in the window."""
+        if self._enrolled is None:
+            self._enrolled = {ORGANISATION: set()}
+            for person_id, unit_id in self.reads.enrolled_staff_ids(self.org_id):
+                who = f"p{person_id}"
+                self._enrolled.setdefault(REST if unit_id is None else unit_id, set()).add(who)
+                self._enrolled[ORGANISATION].add(who)
+        staff = self.cells(window).audiences["staff"]
+        groups: dict[Group, set[str]] = {g: set(people) for g, people in self._enrolled.items()}
+        for who, group in staff.group_of.items():
+            groups.setdefault(group, set()).add(who)
+            groups[ORGANISATION].add(who)
+        return {group: len(people) for group, people in groups.items()}
+
+    def figures(self, window: Window, audience: Audience, item_id: str) -> dict[Group, Figure]:
+        cells = self.cells(window).item(audience, item_id)
+        if cells is None:
+            return {}
+        return figures(cells, self.populations(window) if audience == "staff" else None)
+
+    def figure(
+        self, window: Window, audience: Audience, item_id: str, scope: Group
+    ) -> Figure | None:
+        return self.figures(window, audience, item_id).get(scope)
+
+    def headline(self, window: Window, scope: Group, item_id: str) -> float | None:
+        for audience in AUDIENCES:
+            figure = self.figure(window, audience, item_id, scope)
+            if figure is not None:
+                return round(figure.mean, 2)
+        return None
+
+    def change(
+        self, now: Window, then: Window, audience: Audience, item_id: str, scope: Group
+    ) -> Change | None:
+        """`now` against `then` for one scope, when both are shown."""
+        if self.figure(now, audience, item_id, scope) is None:
+            return None
+        if self.figure(then, audience, item_id, scope) is None:
+            return None
+        a = self.cells(now).item(audience, item_id)
+        b = self.cells(then).item(audience, item_id)
+        assert a is not None and b is not None  # both have figures
+        return _change(a, b, scope, self.populations(now), self.populations(then))
+
+
+def _change(
+    a: ItemCells,
+    b: ItemCells,
+    scope: Group,
+    pop_a: Mapping[Group, int] | None,
+    pop_b: Mapping[Group, int] | None,
+    at_least: float = 0.0,
+) -> Change | None:
+    first, second = a.estimate(scope), b.estimate(scope)
+    if first is None or second is None:
+        return None
+    both = set(a.members(scope)) & set(b.members(scope))
+    pairs = [(a.values[who], b.values[who]) for who in sorted(both)]
+    return _as_change(difference(first, second, pairs, at_least))
+
+
+def _as_change(found: Difference) -> Change:
+    half = None if found.half_width is None else round(found.half_width, 3)
+    return Change(round(found.value, 3), half, found.real)
+
+
+def _compute(reads: ReportSnapshot, frameworks: Frameworks, request: _Request) -> Digest:
+    org = reads.org(request.org_id)
+    unit_name = reads.unit_name(request.org_id, request.unit_id)
+    lens_id = request.lens or org.lens
     try:
         framework = frameworks.get(lens_id)
     except KeyError:
@@ -122,131 +259,248 @@ def _compute(
         timezone = zone(org.timezone).key
     except ValueError as exc:
         raise DigestError(str(exc)) from None
-    week = period or default_period(now, timezone)
-    start, end = parse_period(week)
-    previous = previous_period(week)
+    week = request.period or default_period(request.now, timezone)
+    plan = plan_of(reads.window_segments(request.org_id))
+    window = plan.released(week)
+    previous = plan.before(window)
+    trend = plan.trend(window)
+    backs: tuple[tuple[Literal["half_year", "year"], int], ...] = (
+        ("half_year", HALF_YEAR),
+        ("year", YEAR),
+    )
+    further = [
+        (label, back)
+        for label, weeks in backs
+        if (back := plan.back_by(window, weeks)) is not None and back < previous
+    ]
     k = org.k_threshold
-    today = local_today(now, timezone)
+    scope = _scope(request.unit_id)
+    items = sorted(framework.items.values(), key=lambda i: i.number)
+    ids = [item.id for item in items]
 
-    group_rows = reads.item_groups(org_id, unit_id, lens_id, week, previous)
-    groups = _groups(group_rows)
-    items = tuple(
-        _item(item, groups, week, previous, k)
-        for item in sorted(framework.items.values(), key=lambda i: i.number)
-    )
-    response_rows = reads.responses(org_id, unit_id, week, previous)
-    responses = {(r.period, r.audience): r.n for r in response_rows}
-    enrolled = reads.enrolled_staff(org_id, unit_id)
-    comments = tuple(
-        Comment(audience=row.audience, text=scrub(row.comment), item_ids=row.item_ids)
-        for row in reads.comments(
-            org_id,
-            unit_id,
-            week,
-            lens_id,
-            k=k,
-            groups=group_rows,
-            responses=response_rows,
-            limit=comment_limit,
-        )
-    )
+    windows = _Windows(reads, request.org_id, lens_id, request.viewer.respondents, k)
+    oldest = min([trend[0], *(back for _label, back in further)])
+    windows.load(oldest.start, window.end)
+    coverage = _coverage(windows, [*trend, *(back for _label, back in further)], ids)
 
-    ranked = [i for i in items if i.score is not None]
-    weakest_count = min(3, len(ranked) // 2)
-    strongest_count = min(3, len(ranked) - weakest_count)
-    strongest = sorted(ranked, key=lambda i: (-(i.score or 0), i.number))[:strongest_count]
-    weakest = sorted(
-        (i for i in ranked if i not in strongest), key=lambda i: (i.score or 0, i.number)
-    )[:weakest_count]
+    scores = tuple(
+        _item_score(windows, (window, previous), item, scope, coverage, request.gap)
+        for item in items
+    )
+    strongest, weakest = _rank(scores)
     gaps = sorted(
-        (i for i in items if i.gap is not None and i.gap >= gap - 1e-9),
-        key=lambda i: (-(i.gap or 0), i.number),
+        (i for i in scores if i.flagged_gap),
+        key=lambda i: (-abs(i.gap.value if i.gap else 0), i.number),
     )
-
-    actions = reads.actions(org_id, unit_id, end - CHECK_WINDOW, end)
+    today = local_today(request.now, timezone)
+    after = plan.window_of(window.end + timedelta(days=1))
     return Digest(
-        org_id=org_id,
+        org_id=request.org_id,
         org_name=org.name,
         is_demo=org.is_demo,
-        unit_id=unit_id,
+        unit_id=request.unit_id,
         unit_name=unit_name,
         period=week,
-        previous_period=previous,
-        start=start,
-        end=end,
+        window=_span(window),
+        previous_window=_span(previous),
+        next_scores=after.end + timedelta(days=1),
         lens=lens_id,
         k=k,
-        gap_threshold=gap,
-        staff_answered=responses.get((week, "staff"), 0),
-        staff_enrolled=enrolled,
-        service_user_responses=responses.get((week, "service_user"), 0),
-        previous_staff_answered=responses.get((previous, "staff"), 0),
-        previous_service_user_responses=responses.get((previous, "service_user"), 0),
-        items=items,
+        gap_threshold=request.gap,
+        participation=_participation(windows, window, scope),
+        previous_participation=_participation(windows, previous, scope),
+        items=scores,
+        coverage={a: tuple(i for i in ids if i in coverage[a]) for a in AUDIENCES},
         gaps=tuple(i.item_id for i in gaps),
-        strongest=tuple(i.item_id for i in strongest),
-        weakest=tuple(i.item_id for i in weakest),
-        comments=comments,
+        strongest=strongest,
+        weakest=weakest,
+        comments=_comments(reads, windows, window, scope, lens_id, request.comments),
         actions=_actions(
-            reads, frameworks, actions, org_id, unit_id, week, today, k, lens_id, items
+            windows,
+            frameworks,
+            reads.actions(request.org_id, request.unit_id, window.end - CHECK_WINDOW, window.end),
+            window,
+            today,
+            lens_id,
         ),
-        generated_at=now,
+        trend=tuple(_trend_point(windows, w, ids, scope) for w in trend),
+        comparisons=tuple(
+            Comparison(
+                label,
+                _span(back),
+                tuple(windows.change(window, back, "staff", i, scope) for i in ids),
+                tuple(windows.change(window, back, "service_user", i, scope) for i in ids),
+            )
+            for label, back in further
+        ),
+        generated_at=request.now,
     )
 
 
-def _groups(rows: Iterable[ItemGroup]) -> dict[_GroupKey, ItemGroup]:
-    return {(g.period, g.item_id, g.audience): g for g in rows}
+def _span(window: Window) -> Span:
+    return Span(window.start, window.end, window.first_week, window.last_week, window.weeks)
 
 
-def _item(
-    item: Item, groups: dict[_GroupKey, ItemGroup], period: str, previous: str, k: int
+def _coverage(
+    windows: _Windows, spans: Iterable[Window], ids: Sequence[str]
+) -> dict[Audience, set[str]]:
+    """The items each audience answered on in any window read: what it is asked about."""
+    found: dict[Audience, set[str]] = {a: set() for a in AUDIENCES}
+    for window in spans:
+        for audience, cells in windows.cells(window).audiences.items():
+            found[audience].update(i for i in cells.items if i in ids)
+    return found
+
+
+def _item_score(
+    windows: _Windows,
+    pair: tuple[Window, Window],
+    item: Item,
+    scope: Group,
+    coverage: Mapping[Audience, set[str]],
+    gap: float,
 ) -> ItemScore:
-    staff = _group_score(groups, period, previous, item.id, "staff", k)
-    users = _group_score(groups, period, previous, item.id, "service_user", k)
-    shown = [g.mean for g in (staff, users) if g.mean is not None]
-    score = round(sum(shown) / len(shown), 2) if shown else None
-    gap = None
-    if staff.mean is not None and users.mean is not None:
-        gap = round(staff.mean - users.mean, 2)
-    return ItemScore(item.framework, item.id, item.number, staff, users, score, gap)
+    window, previous = pair
+    item_id = item.id
+    groups = {
+        audience: _group_score(windows, window, previous, audience, item_id, scope, coverage)
+        for audience in AUDIENCES
+    }
+    difference_found = None
+    staff, users = groups["staff"], groups["service_user"]
+    if staff.shown and users.shown:
+        a = windows.cells(window).item("staff", item_id)
+        b = windows.cells(window).item("service_user", item_id)
+        assert a is not None and b is not None
+        difference_found = _change(a, b, scope, None, None, at_least=gap)
+    return ItemScore(item.framework, item_id, item.number, staff, users, difference_found)
 
 
 def _group_score(
-    groups: dict[_GroupKey, ItemGroup],
-    period: str,
-    previous: str,
+    windows: _Windows,
+    window: Window,
+    previous: Window,
+    audience: Audience,
     item_id: str,
-    audience: str,
-    k: int,
+    scope: Group,
+    coverage: Mapping[Audience, set[str]],
 ) -> GroupScore:
-    now = groups.get((period, item_id, audience), _NONE)
-    before = groups.get((previous, item_id, audience), _NONE)
-    mean = round(now.mean, 2) if now.n >= k and now.mean is not None else None
-    earlier = round(before.mean, 2) if before.n >= k and before.mean is not None else None
-    delta = round(mean - earlier, 2) if mean is not None and earlier is not None else None
+    if item_id not in coverage[audience]:
+        return GroupScore("not_asked")
+    cells = windows.cells(window).item(audience, item_id)
+    if cells is None:
+        return GroupScore("none")
+    status = cells.status_of(scope, windows.k)
+    figure = windows.figure(window, audience, item_id, scope)
+    if figure is None:
+        return GroupScore(status)
     return GroupScore(
-        n=now.n,
-        answers=now.answers,
-        mean=mean,
-        suppressed=0 < now.n < k,
-        previous_mean=earlier,
-        delta=delta,
+        "shown",
+        figure,
+        windows.figure(previous, audience, item_id, scope),
+        windows.change(window, previous, audience, item_id, scope),
     )
 
 
-def _actions(
+def _rank(
+    scores: Sequence[ItemScore],
+) -> tuple[dict[Audience, tuple[str, ...]], dict[Audience, tuple[str, ...]]]:
+    """Per audience, the strongest and weakest items by the figures the digest shows."""
+    strongest: dict[Audience, tuple[str, ...]] = {}
+    weakest: dict[Audience, tuple[str, ...]] = {}
+    for audience in AUDIENCES:
+        shown = [(i.of(audience).mean, i.number, i.item_id) for i in scores if i.of(audience).shown]
+        low_count = min(RANKED, len(shown) // 2)
+        high_count = min(RANKED, len(shown) - low_count)
+        high = sorted(shown, key=lambda s: (-(s[0] or 0), s[1]))[:high_count]
+        low = sorted((s for s in shown if s not in high), key=lambda s: (s[0] or 0, s[1]))
+        strongest[audience] = tuple(s[2] for s in high)
+        weakest[audience] = tuple(s[2] for s in low[:low_count])
+    return strongest, weakest
+
+
+def _participation(windows: _Windows, window: Window, scope: Group) -> Participation:
+    audiences = windows.cells(window).audiences
+    staff, users = audiences["staff"], audiences["service_user"]
+    return Participation(
+        staff=staff.counts.get(scope, 0) if scope in staff.counts_shown else None,
+        staff_enrolled=windows.populations(window).get(scope, 0),
+        service_users=users.counts.get(scope, 0) if scope in users.counts_shown else None,
+    )
+
+
+def _trend_point(
+    windows: _Windows, window: Window, ids: Sequence[str], scope: Group
+) -> WindowScores:
+    return WindowScores(
+        _span(window),
+        tuple(windows.figure(window, "staff", i, scope) for i in ids),
+        tuple(windows.figure(window, "service_user", i, scope) for i in ids),
+    )
+
+
+def _comments(
     reads: ReportSnapshot,
+    windows: _Windows,
+    window: Window,
+    scope: Group,
+    lens: str,
+    limit: int,
+) -> tuple[Comment, ...]:
+    """The window's newest comments whose own group is shown, wherever they are read.
+
+    A comment's group is its writer's unit (or REST) on each of its items, or on the
+    whole feedback for one about no item: shown there, it may appear in both the
+    unit's and the organisation's digests; withheld there, in neither, so comparing
+    the two cannot tell which small group wrote it.
+    """
+    cells = windows.cells(window)
+    kept: list[Comment] = []
+    for row in reads.window_comments(windows.org_id, lens, window.start, window.end):
+        audience = cells.audiences[row.audience]
+        group = audience.group_of.get(row.respondent, REST if row.unit_id is None else row.unit_id)
+        if scope != ORGANISATION and group != scope:
+            continue
+        if not _releasable(cells, row.audience, group, row.item_ids, windows.k):
+            continue
+        text = scrub(row.comment)
+        if text:
+            kept.append(Comment(row.audience, text, row.item_ids))
+        if len(kept) >= limit:
+            break
+    return tuple(kept)
+
+
+def _releasable(
+    cells: WindowCells, audience: Audience, group: Group, item_ids: Sequence[str], k: int
+) -> bool:
+    if not item_ids:
+        side = cells.audiences[audience]
+        if group == REST:
+            return side.counts.get(REST, 0) >= k and ORGANISATION in side.counts_shown
+        return group in side.counts_shown
+    for item_id in item_ids:
+        item = cells.item(audience, item_id)
+        if item is None:
+            return False
+        if group == REST:
+            rest = item.others.get(REST)
+            if rest is None or rest.n < k or ORGANISATION not in item.shown:
+                return False
+        elif group not in item.shown:
+            return False
+    return True
+
+
+def _actions(
+    windows: _Windows,
     frameworks: Frameworks,
     actions: Iterable[Action],
-    org_id: int,
-    unit_id: int | None,
-    period: str,
+    window: Window,
     today: date,
-    k: int,
     lens: str,
-    items: Iterable[ItemScore],
 ) -> tuple[ActionLine, ...]:
-    in_scope = {(lens, unit_id): {i.item_id: i.score for i in items}}
+    others: dict[str, _Windows] = {lens: windows}
     lines = []
     for action in actions:
         due = action.due_on
@@ -254,12 +508,14 @@ def _actions(
         kind: ActionKind
         if action.status == "done":
             kind = "done"
-            key = (action.framework, action.unit_id)
-            if key not in in_scope:
-                in_scope[key] = _scores(
-                    reads, frameworks, org_id, action.unit_id, key[0], period, k
+            if action.framework in frameworks:
+                if action.framework not in others:
+                    others[action.framework] = _Windows(
+                        windows.reads, windows.org_id, action.framework, windows.own, windows.k
+                    )
+                now_score = others[action.framework].headline(
+                    window, _scope(action.unit_id), action.item_id
                 )
-            now_score = in_scope[key].get(action.item_id)
         elif due is not None and due < today:
             kind = "overdue"
         elif due is not None and due <= today + DUE_SOON:
@@ -284,23 +540,3 @@ def _actions(
         )
     order = {"overdue": 0, "due_soon": 1, "open": 2, "done": 3}
     return tuple(sorted(lines, key=lambda a: order[a.kind]))
-
-
-def _scores(
-    reads: ReportSnapshot,
-    frameworks: Frameworks,
-    org_id: int,
-    unit_id: int | None,
-    framework_id: str,
-    period: str,
-    k: int,
-) -> dict[str, float | None]:
-    """Scores of every item of a framework in a scope other than the digest's own."""
-    if framework_id not in frameworks:
-        return {}
-    framework = frameworks.get(framework_id)
-    previous = previous_period(period)
-    groups = _groups(reads.item_groups(org_id, unit_id, framework_id, period, previous))
-    return {
-        item.id: _item(item, groups, period, previous, k).score for item in framework.items.values()
-    }
