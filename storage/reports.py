@@ -94,16 +94,48 @@ _WHO = (
     " WHEN s.person_id IS NOT NULL THEN 'p' || s.person_id ELSE 's' || s.id END"
 )
 
-# Every scored answer of an organisation in a window of days, with the lens's item.
-WINDOW_ANSWERS = f"""
-SELECT a.audience, a.unit_id, {_WHO} AS respondent, a.question_id, q.item_id, a.score,
-       a.answered_on, a.id
+# A window's staff answers as one value per respondent and item: each person's newest
+# answer to each question counts once (SQLite takes the other columns from the row of
+# the max()), a person's value on an item is the mean of those, and their home is the
+# unit of their newest answer in the window, so they are in exactly one group.
+STAFF_VALUES = f"""
+WITH latest AS (
+  SELECT {_WHO} AS who, q.item_id, a.score, a.unit_id,
+         max(a.answered_on || printf('#%012d', a.id)) AS stamp
+  FROM answers a
+  JOIN sessions s ON s.id = a.session_id
+  JOIN question_items q
+    ON q.script_version_id = a.script_version_id AND q.question_id = a.question_id
+   AND q.framework = :framework
+  WHERE a.org_id = :org AND a.audience = 'staff' AND a.answered_on BETWEEN :start AND :end
+    AND a.score IS NOT NULL
+  GROUP BY who, a.question_id, q.item_id
+),
+homes AS (SELECT who, unit_id AS home, max(stamp) FROM latest GROUP BY who)
+SELECT l.who, h.home, l.item_id, avg(l.score) AS value
+FROM latest l JOIN homes h ON h.who = l.who
+GROUP BY l.who, l.item_id
+"""
+
+# Service users give one feedback a window: each session is a respondent, its value on an
+# item the mean of its answers there; only each unit's count, sum and sum of squares
+# leave SQLite (a quarter of the rows a per-answer read would hand to Python).
+_FEEDBACK_VALUES = """
+SELECT a.unit_id, a.session_id, q.item_id, avg(a.score) AS value
 FROM answers a
 JOIN question_items q
   ON q.script_version_id = a.script_version_id AND q.question_id = a.question_id
  AND q.framework = :framework
-JOIN sessions s ON s.id = a.session_id
-WHERE a.org_id = :org AND a.answered_on BETWEEN :start AND :end AND a.score IS NOT NULL
+WHERE a.org_id = :org AND a.audience = 'service_user' AND a.answered_on BETWEEN :start AND :end
+  AND a.score IS NOT NULL
+GROUP BY a.session_id, q.item_id
+"""
+FEEDBACK_STATS = f"""
+SELECT unit_id, item_id, count(*) AS n, sum(value) AS total, sum(value * value) AS squares
+FROM ({_FEEDBACK_VALUES}) GROUP BY unit_id, item_id
+"""
+_FEEDBACK_COUNTS = f"""
+SELECT unit_id, count(DISTINCT session_id) AS n FROM ({_FEEDBACK_VALUES}) GROUP BY unit_id
 """
 
 # Comments of a window, newest first; which may be shown is decided with the scores.
@@ -174,17 +206,23 @@ class CommentRow(NamedTuple):
     item_ids: tuple[str, ...]
 
 
-class WindowAnswer(NamedTuple):
-    """One scored answer of a window, with whose it is (a respondent, never a name)."""
+class StaffValue(NamedTuple):
+    """A staff respondent's value on an item in a window, and their home unit."""
 
-    audience: Audience
-    unit_id: int | None
     respondent: str
-    question_id: str
+    home: int | None
     item_id: str
-    score: float
-    answered_on: str
-    id: int
+    value: float
+
+
+class GroupStats(NamedTuple):
+    """Service users' values on an item in a window, for one unit: count, sum, squares."""
+
+    unit_id: int | None
+    item_id: str
+    n: int
+    total: float
+    squares: float
 
 
 class WindowComment(NamedTuple):
@@ -248,19 +286,30 @@ class ReportSnapshot:
         rows = self._conn.execute("SELECT id, name FROM units WHERE org_id = ?", (org_id,))
         return {int(row["id"]): str(row["name"]) for row in rows}
 
-    def window_answers(
+    def staff_values(self, org_id: int, framework: str, start: date, end: date) -> list[StaffValue]:
+        """Staff respondents' values per item from `start` to `end` (days), under the lens."""
+        return [
+            StaffValue(*row)
+            for row in self._conn.execute(STAFF_VALUES, _window(org_id, framework, start, end))
+        ]
+
+    def feedback_stats(
         self, org_id: int, framework: str, start: date, end: date
-    ) -> list[WindowAnswer]:
-        """Every scored answer given from `start` to `end` (days), under the lens."""
-        params = {"org": org_id, "framework": framework, "start": day_text(start),
-                  "end": day_text(end)}  # fmt: skip
-        return [WindowAnswer(*row) for row in self._conn.execute(WINDOW_ANSWERS, params)]
+    ) -> list[GroupStats]:
+        params = _window(org_id, framework, start, end)
+        return [GroupStats(*row) for row in self._conn.execute(FEEDBACK_STATS, params)]
+
+    def feedback_counts(
+        self, org_id: int, framework: str, start: date, end: date
+    ) -> dict[int | None, int]:
+        """Service-user feedbacks per unit (None: of no unit) with a scored answer."""
+        params = _window(org_id, framework, start, end)
+        return {unit: int(n) for unit, n in self._conn.execute(_FEEDBACK_COUNTS, params)}
 
     def window_comments(
         self, org_id: int, framework: str, start: date, end: date
     ) -> list[WindowComment]:
-        params = {"org": org_id, "framework": framework, "start": day_text(start),
-                  "end": day_text(end)}  # fmt: skip
+        params = _window(org_id, framework, start, end)
         return [
             WindowComment(audience, unit_id, who, comment, tuple(json.loads(items)))
             for audience, unit_id, who, comment, items in self._conn.execute(
@@ -364,3 +413,7 @@ class ReportRepo:
         """Per framework item and audience: answers, people and mean score, in any order."""
         rows = await self._db.fetchall(_SUMMARY, {"org": org_id, "since": maybe_day_text(since)})
         return [record(SummaryRow, row) for row in rows]
+
+
+def _window(org_id: int, framework: str, start: date, end: date) -> dict[str, object]:
+    return {"org": org_id, "framework": framework, "start": day_text(start), "end": day_text(end)}

@@ -15,7 +15,7 @@ LIMITS = {"weeks": 104, "staff": 2000, "users": 20000}
 def register(commands: argparse._SubParsersAction) -> None:
     demo = commands.add_parser("demo", help="create a demo organisation with synthetic answers")
     demo.add_argument("--org", dest="name", default="Demo Care Home", help="its name")
-    demo.add_argument("--weeks", type=between(1, 520), default=12, help="complete weeks of answers")
+    demo.add_argument("--weeks", type=between(1, 520), default=26, help="complete weeks of answers")
     demo.add_argument("--staff", type=between(1, 10_000), default=40, help="staff members")
     demo.add_argument("--users", type=between(1, 100_000), default=200, help="service users")
     demo.add_argument("--seed", type=between(0, 2**32), default=1, help="same seed, same answers")

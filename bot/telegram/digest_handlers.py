@@ -153,6 +153,7 @@ async def send_digest_to(
             request.period,
             who.language,
             now=runtime.clock(),
+            person_id=who.person.id if who.person else None,
         )
     except AccessDenied:
         await say(update, context, t("You cannot see that unit's digest."))

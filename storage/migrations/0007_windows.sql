@@ -1,6 +1,6 @@
 -- Scores cover windows of whole weeks by the day each answer was given: an index for
 -- reading one organisation's windows.
-CREATE INDEX answers_by_day ON answers (org_id, answered_on);
+CREATE INDEX answers_by_day ON answers (org_id, audience, answered_on);
 
 -- Who a session's answers count as when they are no longer linked to a person: a
 -- random token that leads nowhere. A forgotten staff member's sessions share one, so

@@ -116,7 +116,7 @@ async def create_demo(
     *,
     today: date,
     name: str = DEFAULT_NAME,
-    weeks: int = 12,
+    weeks: int = 26,
     staff: int = 40,
     users: int = 200,
     seed: int = 1,
@@ -243,7 +243,8 @@ def _plan(
                 unit = i % len(unit_ids)
                 rows = [_staff_answer(staff_script, q, rng, w, unit, lean[q.id], t) for q in asked]
                 add("staff", unit, i, monday + timedelta(days=rng.randint(0, 2)), rows)
-        for _n in range(round(users * rng.uniform(0.2, 0.3))):
+        # Service users give one feedback a window (8 weeks): about 1 in 10 a week.
+        for _n in range(round(users * rng.uniform(0.08, 0.12))):
             unit = rng.randrange(len(unit_ids))
             rows = [
                 _user_answer(user_script, q, rng, w, unit, t)

@@ -39,7 +39,7 @@ from bot.services.periods import local_today, parse_period, zone
 from frameworks import Frameworks, Item
 from storage.actions import Action
 from storage.db import Database
-from storage.reports import ReportRepo, ReportSnapshot, WindowAnswer
+from storage.reports import ReportRepo, ReportSnapshot
 
 DEFAULT_GAP = 0.75
 COMMENTS = 20
@@ -154,27 +154,20 @@ class _Windows:
     framework: str
     own: frozenset[str]
     k: int
-    _rows: list[WindowAnswer] = field(default_factory=list)
-    _loaded: tuple[date, date] | None = None
     _cells: dict[Window, WindowCells] = field(default_factory=dict)
     _enrolled: dict[Group, set[str]] | None = None
 
-    def load(self, first: date, last: date) -> None:
-        """Read every answer from `first` to `last` in one range scan."""
-        self._rows = self.reads.window_answers(self.org_id, self.framework, first, last)
-        self._loaded = (first, last)
-
-    def rows(self, window: Window) -> list[WindowAnswer]:
-        if self._loaded is None or not (
-            self._loaded[0] <= window.start and window.end <= self._loaded[1]
-        ):
-            self.load(window.start, window.end)
-        start, end = window.start.isoformat(), window.end.isoformat()
-        return [r for r in self._rows if start <= r.answered_on <= end]
-
     def cells(self, window: Window) -> WindowCells:
+        """The window's cells, read in three index range scans the first time."""
         if window not in self._cells:
-            self._cells[window] = window_cells(self.rows(window), self.own, self.k)
+            reads, org, lens = self.reads, self.org_id, self.framework
+            self._cells[window] = window_cells(
+                reads.staff_values(org, lens, window.start, window.end),
+                reads.feedback_stats(org, lens, window.start, window.end),
+                reads.feedback_counts(org, lens, window.start, window.end),
+                self.own,
+                self.k,
+            )
         return self._cells[window]
 
     def populations(self, window: Window) -> dict[Group, int]:
@@ -279,8 +272,6 @@ def _compute(reads: ReportSnapshot, frameworks: Frameworks, request: _Request) -
     ids = [item.id for item in items]
 
     windows = _Windows(reads, request.org_id, lens_id, request.viewer.respondents, k)
-    oldest = min([trend[0], *(back for _label, back in further)])
-    windows.load(oldest.start, window.end)
     coverage = _coverage(windows, [*trend, *(back for _label, back in further)], ids)
 
     scores = tuple(

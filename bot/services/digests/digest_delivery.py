@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.services.digests.digest_access import require_view
-from bot.services.digests.digest_compute import compute_digest
+from bot.services.digests.digest_compute import Viewer, compute_digest
+from bot.services.digests.digest_model import Digest
 from bot.services.digests.digest_render import RenderedDigest, render_all
 from bot.services.digests.digest_schedule import last_slot, slot_period
 from frameworks import Frameworks
@@ -92,27 +93,33 @@ async def deliver(
     """
     repo = DigestRepo(db)
     org_id, unit_id, period = due.org.id, due.unit_id, due.period
-    digest = await compute_digest(db, frameworks, org_id, unit_id, period, now=now)
-    rendered: dict[str, RenderedDigest] = {}
+    made: list[tuple[Digest, str, RenderedDigest]] = []
     sent = already = failed = 0
     for recipient in due.recipients:
         person = recipient.person_id
         if await repo.was_sent(org_id, unit_id, period, person):
             already += 1
             continue
-        if recipient.language not in rendered:
+        # Each reader's own answers do not count toward k for them, so the digest is
+        # theirs; most managers never answered, and theirs are equal and rendered once.
+        digest = await compute_digest(
+            db, frameworks, org_id, unit_id, period, now=now, viewer=Viewer.person(person)
+        )
+        rendered = next(
+            (r for d, lang, r in made if lang == recipient.language and d == digest), None
+        )
+        if rendered is None:
             # Charts take a tenth of a second of CPU: keep the event loop free.
-            rendered[recipient.language] = await asyncio.to_thread(
-                render_all, digest, frameworks, recipient.language
-            )
-        parts = rendered[recipient.language].parts
+            rendered = await asyncio.to_thread(render_all, digest, frameworks, recipient.language)
+            made.append((digest, recipient.language, rendered))
+        parts = rendered.parts
         claimed = await repo.parts_claimed(org_id, unit_id, period, person)
         sent_now = 0
         for part in parts:
             if part in claimed or not await repo.claim_part(org_id, unit_id, period, person, part):
                 continue
             try:
-                await send(recipient, rendered[recipient.language], part)
+                await send(recipient, rendered, part)
             except Exception:
                 await repo.unclaim_part(org_id, unit_id, period, person, part)
                 log.exception(
@@ -166,8 +173,11 @@ async def digest_for(
     language: str,
     *,
     now: datetime,
+    person_id: int | None = None,
 ) -> RenderedDigest:
     """/digest [unit] [week]: checked against the person's roles, then rendered for them."""
     require_view(memberships, org_id, unit_id)
-    digest = await compute_digest(db, frameworks, org_id, unit_id, period, now=now)
+    digest = await compute_digest(
+        db, frameworks, org_id, unit_id, period, now=now, viewer=Viewer.person(person_id)
+    )
     return await asyncio.to_thread(render_all, digest, frameworks, language)

@@ -63,13 +63,17 @@ class Estimate:
 
 def estimate(values: Sequence[float], population: int | None = None) -> Estimate:
     """The mean of `values` and its interval; `population` applies the correction."""
-    n = len(values)
+    return from_sums(len(values), math.fsum(values), math.fsum(v * v for v in values), population)
+
+
+def from_sums(n: int, total: float, squares: float, population: int | None = None) -> Estimate:
+    """The same from a group's count, sum and sum of squares (what SQL hands over)."""
     if n == 0:
         raise ValueError("no values to estimate from")
-    mean = math.fsum(values) / n
+    mean = total / n
     if n < 2:
         return Estimate(n, mean, 0.0, None)
-    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+    sd = math.sqrt(max(0.0, squares - total * mean) / (n - 1))
     correction = 1.0
     if population is not None and population > 1:
         correction = math.sqrt(max(0.0, population - n) / (population - 1))

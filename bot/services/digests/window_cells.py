@@ -20,22 +20,38 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from bot.services.digests.digest_model import AUDIENCES, Audience, Figure, Status
+from bot.services.digests.digest_model import Audience, Figure, Status
 from bot.services.digests.disclosure import ORGANISATION, REST, Cell, decide
-from bot.services.digests.score_statistics import Estimate, estimate, shrink
-from storage.reports import WindowAnswer
+from bot.services.digests.score_statistics import Estimate, from_sums, shrink
+from storage.reports import GroupStats, StaffValue
 
 Group = object  # a unit id, REST or ORGANISATION
 
 
 @dataclass(frozen=True)
-class ItemCells:
-    """One item and audience in one window: every respondent's value and what is shown."""
+class Stats:
+    """A group's values on an item: how many, their sum and their sum of squares."""
 
-    values: dict[str, float]  # respondent -> their mean on the item
-    group_of: Mapping[str, Group]
-    others: dict[Group, Cell]  # each group (and the organisation) without the reader
+    n: int
+    total: float
+    squares: float
+
+    def plus(self, other: Stats) -> Stats:
+        return Stats(self.n + other.n, self.total + other.total, self.squares + other.squares)
+
+
+_EMPTY = Stats(0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class ItemCells:
+    """One item and audience in one window: each group's values and what is shown."""
+
+    stats: dict[Group, Stats]  # every group and the organisation, everyone counted
+    others: dict[Group, Cell]  # the same without the reader's own answers
     shown: frozenset[Group]
+    values: dict[str, float]  # staff only: respondent -> their value (for paired changes)
+    group_of: Mapping[str, Group]
 
     def members(self, group: Group) -> list[str]:
         if group == ORGANISATION:
@@ -43,18 +59,17 @@ class ItemCells:
         return [who for who in self.values if self.group_of[who] == group]
 
     def estimate(self, group: Group, population: int | None = None) -> Estimate | None:
-        members = self.members(group)
-        if not members:
+        found = self.stats.get(group, _EMPTY)
+        if found.n == 0:
             return None
-        return estimate([self.values[who] for who in members], population)
+        return from_sums(found.n, found.total, found.squares, population)
 
     def status_of(self, group: Group, k: int) -> Status:
         if group in self.shown:
             return "shown"
-        cell = self.others.get(group)
-        everyone = len(self.members(group))
-        if everyone == 0:
+        if self.stats.get(group, _EMPTY).n == 0:
             return "none"
+        cell = self.others.get(group)
         return "few" if cell is None or cell.n < k else "withheld"
 
 
@@ -63,7 +78,7 @@ class AudienceWindow:
     """One audience in one window: its items, and how many answered in each group."""
 
     items: dict[str, ItemCells]
-    group_of: dict[str, Group]
+    group_of: dict[str, Group]  # staff only
     counts: dict[Group, int]  # respondents per group and for the organisation (everyone)
     counts_shown: frozenset[Group]
 
@@ -76,55 +91,75 @@ class WindowCells:
         return self.audiences[audience].items.get(item_id)
 
 
-def window_cells(answers: Iterable[WindowAnswer], own: frozenset[str], k: int) -> WindowCells:
+def window_cells(
+    staff: Iterable[StaffValue],
+    feedback: Iterable[GroupStats],
+    feedback_counts: Mapping[int | None, int],
+    own: frozenset[str],
+    k: int,
+) -> WindowCells:
     """The window's cells under the reader's `own` respondent ids (empty: a reader who
-    never answered, such as the command line)."""
-    by_audience: dict[Audience, list[WindowAnswer]] = {a: [] for a in AUDIENCES}
-    for answer in answers:
-        by_audience[answer.audience].append(answer)
-    return WindowCells({a: _audience(rows, own, k) for a, rows in by_audience.items()})
+    never answered, such as the command line). Service users are anonymous, so none
+    of their feedback is ever the reader's own."""
+    return WindowCells(
+        {"staff": _staff(staff, own, k), "service_user": _feedback(feedback, feedback_counts, k)}
+    )
 
 
-def _audience(rows: list[WindowAnswer], own: frozenset[str], k: int) -> AudienceWindow:
-    newest: dict[tuple[str, str, str], WindowAnswer] = {}
+def _staff(rows: Iterable[StaffValue], own: frozenset[str], k: int) -> AudienceWindow:
     group_of: dict[str, Group] = {}
-    for row in sorted(rows, key=lambda r: (r.answered_on, r.id)):
-        newest[(row.respondent, row.question_id, row.item_id)] = row
-        group_of[row.respondent] = REST if row.unit_id is None else row.unit_id
-    scores: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for (who, _question, item_id), row in newest.items():
-        scores[item_id][who].append(row.score)
-    items = {
-        item_id: _item(
-            {who: math.fsum(values) / len(values) for who, values in people.items()},
-            group_of,
-            own,
-            k,
-        )
-        for item_id, people in scores.items()
-    }
+    by_item: dict[str, dict[str, float]] = defaultdict(dict)
+    for who, home, item_id, value in rows:
+        group_of[who] = REST if home is None else home
+        by_item[item_id][who] = value
+    items = {}
+    for item_id, values in by_item.items():
+        stats: dict[Group, Stats] = {}
+        others: dict[Group, list[float]] = defaultdict(list)
+        for who, value in values.items():
+            group = group_of[who]
+            one = Stats(1, value, value * value)
+            stats[group] = stats.get(group, _EMPTY).plus(one)
+            stats[ORGANISATION] = stats.get(ORGANISATION, _EMPTY).plus(one)
+            if who not in own:
+                others[group].append(value)
+                others[ORGANISATION].append(value)
+        cells = {g: Cell(g, len(v), math.fsum(v)) for g, v in others.items()}
+        items[item_id] = ItemCells(stats, cells, decide(cells, k), values, group_of)
     counts: dict[Group, int] = defaultdict(int)
-    count_cells: dict[Group, list[float]] = defaultdict(list)
+    others_counts: dict[Group, int] = defaultdict(int)
     for who, group in group_of.items():
         counts[group] += 1
         if who not in own:
-            count_cells[group].append(0.0)
+            others_counts[group] += 1
     counts[ORGANISATION] = len(group_of)
-    others = {g: Cell(g, len(v), 0.0) for g, v in count_cells.items()}
-    others[ORGANISATION] = Cell(ORGANISATION, sum(c.n for c in others.values()), 0.0)
-    return AudienceWindow(items, group_of, dict(counts), decide(others, k, means=False))
+    others_counts[ORGANISATION] = len(group_of) - len(own & group_of.keys())
+    return AudienceWindow(items, group_of, dict(counts), _counts_shown(others_counts, k))
 
 
-def _item(
-    values: dict[str, float], group_of: Mapping[str, Group], own: frozenset[str], k: int
-) -> ItemCells:
-    totals: dict[Group, list[float]] = defaultdict(list)
-    for who, value in values.items():
-        if who not in own:
-            totals[group_of[who]].append(value)
-            totals[ORGANISATION].append(value)
-    others = {g: Cell(g, len(v), math.fsum(v)) for g, v in totals.items()}
-    return ItemCells(values, group_of, others, decide(others, k))
+def _feedback(
+    rows: Iterable[GroupStats], feedback_counts: Mapping[int | None, int], k: int
+) -> AudienceWindow:
+    by_item: dict[str, dict[Group, Stats]] = defaultdict(dict)
+    for unit_id, item_id, n, total, squares in rows:
+        group: Group = REST if unit_id is None else unit_id
+        stats = by_item[item_id]
+        stats[group] = Stats(n, total, squares)
+        stats[ORGANISATION] = stats.get(ORGANISATION, _EMPTY).plus(stats[group])
+    items = {}
+    for item_id, stats in by_item.items():
+        cells = {g: Cell(g, s.n, s.total) for g, s in stats.items()}
+        items[item_id] = ItemCells(stats, cells, decide(cells, k), {}, {})
+    counts: dict[Group, int] = {
+        (REST if unit is None else unit): n for unit, n in feedback_counts.items()
+    }
+    counts[ORGANISATION] = sum(counts.values())
+    return AudienceWindow(items, {}, counts, _counts_shown(counts, k))
+
+
+def _counts_shown(counts: Mapping[Group, int], k: int) -> frozenset[Group]:
+    cells = {g: Cell(g, n, 0.0) for g, n in counts.items()}
+    return decide(cells, k, means=False)
 
 
 def figures(
