@@ -441,8 +441,8 @@ def _comments(
     """The window's newest comments whose own group is shown, wherever they are read.
 
     A comment's group is its writer's unit (or REST) on each of its items, or on the
-    whole feedback for one about no item: shown there, it may appear in both the
-    unit's and the organisation's digests; withheld there, in neither, so comparing
+    whole feedback for one about no item: with k others there, it may appear in both
+    the unit's and the organisation's digests; with fewer, in neither, so comparing
     the two cannot tell which small group wrote it.
     """
     cells = windows.cells(window)
@@ -465,20 +465,18 @@ def _comments(
 def _releasable(
     cells: WindowCells, audience: Audience, group: Group, item_ids: Sequence[str], k: int
 ) -> bool:
+    """Does the comment's own group, on each of its items, hold k people besides the reader?
+
+    Figures may be withheld from a group of k to protect a smaller one; its words
+    may still be read, for they come from k people either way.
+    """
+    side = cells.audiences[audience]
     if not item_ids:
-        side = cells.audiences[audience]
-        if group == REST:
-            return side.counts.get(REST, 0) >= k and ORGANISATION in side.counts_shown
-        return group in side.counts_shown
+        return side.others.get(group, 0) >= k
     for item_id in item_ids:
         item = cells.item(audience, item_id)
-        if item is None:
-            return False
-        if group == REST:
-            rest = item.others.get(REST)
-            if rest is None or rest.n < k or ORGANISATION not in item.shown:
-                return False
-        elif group not in item.shown:
+        found = None if item is None else item.others.get(group)
+        if found is None or found.n < k:
             return False
     return True
 

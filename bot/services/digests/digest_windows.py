@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
+from itertools import pairwise
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -73,12 +74,17 @@ class WindowPlan:
     def __init__(self, segments: Iterable[Segment]) -> None:
         listed = sorted(segments, key=lambda s: s.starts_on)
         if not listed or listed[0].starts_on > GRID_START:
-            listed.insert(0, Segment(GRID_START, listed[0].weeks if listed else DEFAULT_WINDOW))
+            listed.insert(0, Segment(GRID_START, DEFAULT_WINDOW))
         for segment in listed:
             if segment.starts_on.weekday() != 0 or segment.weeks not in WINDOW_CHOICES:
                 raise ValueError(f"not a window segment: {segment}")
         self.segments: tuple[Segment, ...] = tuple(listed)
         self._starts = [s.starts_on for s in self.segments]
+        for earlier, later in pairwise(listed):
+            weeks = (later.starts_on - earlier.starts_on).days // 7
+            if weeks % earlier.weeks:
+                # A window of the earlier segment would overlap one of the later.
+                raise ValueError(f"{later} does not start where a window of {earlier} ends")
 
     @property
     def weeks(self) -> int:

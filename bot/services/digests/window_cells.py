@@ -80,6 +80,7 @@ class AudienceWindow:
     items: dict[str, ItemCells]
     group_of: dict[str, Group]  # staff only
     counts: dict[Group, int]  # respondents per group and for the organisation (everyone)
+    others: dict[Group, int]  # the same without the reader
     counts_shown: frozenset[Group]
 
 
@@ -134,7 +135,8 @@ def _staff(rows: Iterable[StaffValue], own: frozenset[str], k: int) -> AudienceW
             others_counts[group] += 1
     counts[ORGANISATION] = len(group_of)
     others_counts[ORGANISATION] = len(group_of) - len(own & group_of.keys())
-    return AudienceWindow(items, group_of, dict(counts), _counts_shown(others_counts, k))
+    others = dict(others_counts)
+    return AudienceWindow(items, group_of, dict(counts), others, _counts_shown(others, k))
 
 
 def _feedback(
@@ -154,7 +156,7 @@ def _feedback(
         (REST if unit is None else unit): n for unit, n in feedback_counts.items()
     }
     counts[ORGANISATION] = sum(counts.values())
-    return AudienceWindow(items, {}, counts, _counts_shown(counts, k))
+    return AudienceWindow(items, {}, counts, counts, _counts_shown(counts, k))
 
 
 def _counts_shown(counts: Mapping[Group, int], k: int) -> frozenset[Group]:
