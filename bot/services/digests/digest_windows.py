@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from itertools import pairwise
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import pairwise
 
 from bot.services.periods import iso_week, parse_period
 
