@@ -47,6 +47,10 @@ DUE_SOON = timedelta(days=14)
 # Done actions are checked in digests for this long after they were done.
 CHECK_WINDOW = timedelta(weeks=12)
 RANKED = 3
+# A change smaller than this is called steady even when the data are sure of it: on a
+# 1-5 scale it is not worth a manager's attention, and with tight paired intervals a
+# team's week-to-week wobble would otherwise be "up" or "down" more often than chance.
+MIN_CHANGE = 0.2
 
 
 class DigestError(Exception):
@@ -214,17 +218,10 @@ class _Windows:
         a = self.cells(now).item(audience, item_id)
         b = self.cells(then).item(audience, item_id)
         assert a is not None and b is not None  # both have figures
-        return _change(a, b, scope, self.populations(now), self.populations(then))
+        return _change(a, b, scope, MIN_CHANGE)
 
 
-def _change(
-    a: ItemCells,
-    b: ItemCells,
-    scope: Group,
-    pop_a: Mapping[Group, int] | None,
-    pop_b: Mapping[Group, int] | None,
-    at_least: float = 0.0,
-) -> Change | None:
+def _change(a: ItemCells, b: ItemCells, scope: Group, at_least: float) -> Change | None:
     first, second = a.estimate(scope), b.estimate(scope)
     if first is None or second is None:
         return None
@@ -363,7 +360,7 @@ def _item_score(
         a = windows.cells(window).item("staff", item_id)
         b = windows.cells(window).item("service_user", item_id)
         assert a is not None and b is not None
-        difference_found = _change(a, b, scope, None, None, at_least=gap)
+        difference_found = _change(a, b, scope, gap)
     return ItemScore(item.framework, item_id, item.number, staff, users, difference_found)
 
 
