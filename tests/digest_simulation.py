@@ -24,7 +24,14 @@ from bot.services.periods import iso_week
 from bot.services.script_registry import ScriptRegistry
 from frameworks import Frameworks
 from storage.db import Database
-from storage.demo_fill import DemoAnswer, DemoMembership, DemoPerson, DemoRows, DemoSession, fill_demo
+from storage.demo_fill import (
+    DemoAnswer,
+    DemoMembership,
+    DemoPerson,
+    DemoRows,
+    DemoSession,
+    fill_demo,
+)
 from storage.orgs import OrgRepo
 
 QUESTIONS = (

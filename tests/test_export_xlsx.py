@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import sqlite3
 import sys
 from collections import defaultdict
@@ -46,7 +47,7 @@ async def test_the_workbook_holds_the_csv_rows_and_summaries(
         runtime.db, runtime.scripts, runtime.frameworks, today=TODAY, weeks=2, staff=8, users=30
     )
     await add_session(
-        runtime, demo.org_id, "service_user", None, "2026-W47",
+        runtime, demo.org_id, "service_user", None, TODAY,
         [("su_better", None, '=HYPERLINK("http://evil.example","click")'),
          ("su_safe", 5.0, "bell\x07 and tab\tinside")],
     )  # fmt: skip
@@ -68,27 +69,39 @@ async def test_the_workbook_holds_the_csv_rows_and_summaries(
                 assert cell.data_type != "f"
     assert any(r[-1] == '\'=HYPERLINK("http://evil.example","click")' for r in rows)
 
+    # Answers carry their ISO week, never their day.
+    week = rows[0].index("week")
+    assert "day" not in rows[0] and all(re.fullmatch(r"\d{4}-W\d\d", r[week]) for r in rows[1:])
+
     # The summary means, counted by hand over every scored answer of the organisation.
-    def by_hand(conn: sqlite3.Connection) -> dict[tuple[str, str], list[float]]:
-        scores: dict[tuple[str, str], list[float]] = defaultdict(list)
-        for item, audience, score in conn.execute(
-            "SELECT q.item_id, a.audience, a.score FROM answers a JOIN question_items q"
-            " ON q.script_version_id = a.script_version_id AND q.question_id = a.question_id"
+    def by_hand(conn: sqlite3.Connection) -> dict[tuple[str, str], list[tuple[str, float]]]:
+        scores: dict[tuple[str, str], list[tuple[str, float]]] = defaultdict(list)
+        for item, audience, who, score in conn.execute(
+            "SELECT q.item_id, a.audience, coalesce(s.person_id, -s.id), a.score FROM answers a"
+            " JOIN question_items q ON q.script_version_id = a.script_version_id"
+            " AND q.question_id = a.question_id JOIN sessions s ON s.id = a.session_id"
             " WHERE q.framework = 'cz-sqss' AND a.org_id = ? AND a.score IS NOT NULL",
             (demo.org_id,),
         ):
-            scores[(item, audience)].append(score)
+            scores[(item, audience)].append((who, score))
         return scores
 
     scores = await runtime.db.run(by_hand)
     summary = list(book["summary cz-sqss"].iter_rows(values_only=True))
     assert summary[0] == SUMMARY_COLUMNS
     assert len(summary) == 1 + 15 * 2
-    for framework, number, item, _name, audience, answers, _people, mean, *_days in summary[1:]:
+    few = 0
+    for framework, number, item, _name, audience, answers, people, mean, *_, note in summary[1:]:
         values = scores.get((item, audience), [])
         assert (framework, str(number)) == ("cz-sqss", item)
-        assert answers == len(values)
-        assert mean == (round(sum(values) / len(values), 2) if values else None)
+        if 0 < len({who for who, _ in values}) < 5:
+            few += 1  # a group below k: nothing of it, only why
+            assert (answers, people, mean, note) == (None, None, None, "méně než 5 osob: neuvedeno")
+            continue
+        assert answers == len(values) and note is None
+        expected = round(sum(v for _, v in values) / len(values), 2) if values else None
+        assert mean == expected
+    assert few >= 1  # the demo's small groups exist and are withheld
     assert summary[1][3] == "Cíle a způsoby poskytování sociální služby"
 
 

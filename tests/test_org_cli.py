@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,12 @@ def test_org_unit_and_invites(env: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert code == 2 and "withdrawn already" in err
     code, out, _ = run(capsys, "org", "list", "--json")
     assert json.loads(out) == [{"id": org, "name": "Dom Sonce", "demo": False}]
+    # Scores over 13 weeks from the window in progress: a Monday, not in the future.
+    code, out, _ = run(capsys, "org", "window", "--org", str(org), "--weeks", "13")
+    assert code == 0 and out.startswith("scores over 13 weeks from ")
+    assert date.fromisoformat(out.split()[-1]).weekday() == 0
+    code, _, err = run(capsys, "org", "window", "--org", str(org), "--weeks", "5")
+    assert code == 2 and "one of (4, 8, 13, 26, 52)" in err and "Traceback" not in err
     assert run(capsys, "admin", "add", "123456")[1].strip() == "added"
     assert run(capsys, "admin", "add", "123456")[1].strip() == "already an administrator"
 
@@ -61,6 +68,7 @@ def test_org_unit_and_invites(env: Path, capsys: pytest.CaptureFixture[str]) -> 
         (["unit", "create", "--org", "99", "--name", "X"], "no organisation 99"),
         (["org", "create", "--name", "X", "--timezone", "Mars/Olympus"], "unknown time zone"),
         (["org", "create", "--name", "   "], "1 to 120 characters"),
+        (["org", "window", "--org", "99", "--weeks", "8"], "no organisation 99"),
     ],
 )
 def test_bad_values_are_one_line(

@@ -34,6 +34,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     create.add_argument("--json", action="store_true")
     create.set_defaults(handler=create_org)
+    window = org.add_parser("window", help="how many weeks each score covers")
+    window.add_argument("--org", type=positive, required=True)
+    window.add_argument("--weeks", type=positive, required=True, help="4, 8, 13, 26 or 52")
+    window.set_defaults(handler=set_window)
+
     listing = org.add_parser("list", help="list organisations")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=list_orgs)
@@ -88,6 +93,13 @@ async def list_orgs(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps([{"id": o.id, "name": o.name, "demo": o.is_demo} for o in orgs]))
     for org in [] if args.json else orgs:
         print(f"{org.id}\t{org.name}\t{org.timezone}\t{org.language}\tk={org.k_threshold}")
+    return 0
+
+
+async def set_window(args: argparse.Namespace, settings: Settings) -> int:
+    async with _organisations(settings) as organisations:
+        segment = await organisations.set_window(args.org, args.weeks)
+    print(f"scores over {segment.weeks} weeks from {segment.starts_on.isoformat()}")
     return 0
 
 

@@ -1,10 +1,12 @@
 """The answers for analysis and audits: CSV, or a workbook with a summary per framework.
 
 Both formats write one row per answer with the same columns and cells,
-formula-neutralised (CSV injection) the same way. The workbook's score and
-script version become numbers so a spreadsheet can sum them, and each
+formula-neutralised (CSV injection) the same way. An answer carries its ISO week,
+not its day: a day, with a small team, can say who answered. The workbook's score
+and script version become numbers so a spreadsheet can sum them, and each
 framework gets a summary sheet: one row per item and audience with the number
-of answers, of people, and the mean score over the exported range.
+of answers, of people, and the mean score over the exported range, for groups of
+at least the organisation's k people only.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ from typing import IO, TextIO
 from openpyxl import Workbook
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from bot.infra.i18n import _, translator
+from bot.services.periods import iso_week
 from frameworks import Frameworks
 from storage.db import Database
+from storage.orgs import OrgRepo
 from storage.reports import ReportRepo, SummaryRow
 from storage.sessions import ExportRow, SessionRepo
 
@@ -30,8 +35,7 @@ COLUMNS = (
     "audience",
     "organisation",
     "unit",
-    "period",
-    "day",
+    "week",
     "question",
     "framework_items",
     "value",
@@ -54,9 +58,11 @@ SUMMARY_COLUMNS = (
     "answers",
     "people",
     "mean_score",
-    "first_day",
-    "last_day",
+    "first_week",
+    "last_week",
+    "note",
 )
+FEW = _("fewer than {k} people: not shown")
 
 
 def neutralise(cell: str) -> str:
@@ -77,8 +83,7 @@ def export_cells(row: ExportRow) -> list[str]:
         row.audience,
         row.org_name,
         row.unit_name or "",
-        row.period,
-        row.answered_on.isoformat(),
+        iso_week(row.answered_on),
         row.question_id,
         row.items,
         value,
@@ -119,7 +124,7 @@ async def write_xlsx(
         count += 1
 
     rows = await ReportRepo(db).export_summary(org_id, since)
-    _summaries(book, frameworks, rows, language)
+    _summaries(book, frameworks, rows, language, await _k(db, org_id))
     book.save(out)
     return count
 
@@ -134,27 +139,34 @@ def _answer_cells(cells: list[str]) -> list[str | float | None]:
     return values
 
 
+async def _k(db: Database, org_id: int | None) -> int:
+    """The organisation's k; over several, the largest, so no one's promise is broken."""
+    orgs = await OrgRepo(db).list_orgs()
+    return max((o.k_threshold for o in orgs if org_id is None or o.id == org_id), default=1)
+
+
 def _summaries(
-    book: Workbook, frameworks: Frameworks, rows: list[SummaryRow], language: str
+    book: Workbook, frameworks: Frameworks, rows: list[SummaryRow], language: str, k: int
 ) -> None:
     found = {(r.framework, r.item_id, r.audience): r for r in rows}
+    few = translator(language)(FEW, k=k)
     for framework in frameworks:
         sheet: WriteOnlyWorksheet = book.create_sheet(f"summary {framework.id}"[:31])
         sheet.append(list(SUMMARY_COLUMNS))
         for item in sorted(framework.items.values(), key=lambda i: i.number):
             for audience in ("staff", "service_user"):
                 row = found.get((framework.id, item.id, audience))
-                sheet.append(
-                    [
-                        framework.id,
-                        item.number,
-                        neutralise(item.id),
-                        neutralise(_ILLEGAL.sub("", item.name(language))),
-                        audience,
-                        0 if row is None else row.answers,
-                        0 if row is None else row.people,
-                        None if row is None else round(row.mean, 2),
-                        None if row is None else row.first_day.isoformat(),
-                        None if row is None else row.last_day.isoformat(),
-                    ]
-                )
+                head = [
+                    framework.id,
+                    item.number,
+                    neutralise(item.id),
+                    neutralise(_ILLEGAL.sub("", item.name(language))),
+                    audience,
+                ]
+                if row is None:
+                    sheet.append([*head, 0, 0, None, None, None, None])
+                elif row.people < k:
+                    sheet.append([*head, None, None, None, None, None, few])
+                else:
+                    weeks = [iso_week(row.first_day), iso_week(row.last_day)]
+                    sheet.append([*head, row.answers, row.people, round(row.mean, 2), *weeks, None])

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.services.periods import zone
+from bot.services.digests.digest_windows import Segment, plan_of
+from bot.services.periods import local_today, zone
 from storage.db import Database
 from storage.errors import AlreadyExists, NotFound
 from storage.invites import Invite, InviteRepo, InviteRole
@@ -51,6 +52,20 @@ class Organisations:
         if org is None:
             raise SetupError(f"there is no organisation {org_id}")
         return org
+
+    async def set_window(self, org_id: int, weeks: int) -> Segment:
+        """Scores over windows of `weeks` weeks, from the start of the window in progress.
+
+        Windows already released keep their length, so nothing read before is recut.
+        """
+        org = await self.get(org_id)
+        plan = plan_of(await self.orgs.window_segments(org_id))
+        try:
+            segment = plan.change_from(local_today(self.db.clock(), org.timezone), weeks)
+        except ValueError as error:
+            raise SetupError(str(error)) from None
+        await self.orgs.start_window_segment(org_id, segment.starts_on, segment.weeks)
+        return segment
 
     async def create_unit(self, org_id: int, name: str) -> int:
         try:
