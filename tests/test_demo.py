@@ -110,12 +110,12 @@ async def test_the_story_shows_in_the_digests(runtime: Runtime) -> None:
 @pytest.mark.parametrize("lens", ["cz-sqss", "eqalin"])
 async def test_the_demo_works_under_other_lenses(runtime: Runtime, lens: str) -> None:
     result = await create_demo(
-        runtime.db, runtime.scripts, runtime.frameworks, today=TODAY, lens=lens, weeks=3
+        runtime.db, runtime.scripts, runtime.frameworks, today=TODAY, lens=lens, weeks=10
     )
     digest = await compute_digest(runtime.db, runtime.frameworks, result.org_id, now=NOW)
     assert digest.lens == lens
     assert {a.framework for a in digest.actions} == {lens}
-    assert any(i.score is not None for i in digest.items)
+    assert sum(i.staff.shown for i in digest.items) >= len(digest.items) // 2
 
 
 def test_the_command_prints_the_next_step(

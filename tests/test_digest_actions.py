@@ -29,6 +29,9 @@ from tests.test_digest import add_session
 CLOCK = FakeClock()
 
 PLANNED = date(2026, 10, 5)  # Monday of 2026-W41
+# Inside the window the digests released by then show: 2026-W29 to W36 when the action is
+# planned, W37 to W44 by 2026-W47.
+BEFORE, AFTER = date(2026, 8, 5), date(2026, 10, 20)
 
 
 @pytest.fixture
@@ -38,20 +41,18 @@ async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
         yield opened
 
 
-async def leadership_week(runtime: Runtime, org_id: int, period: str, score: float) -> None:
-    """Three staff members rate leadership `score` in `period`."""
+async def leadership_week(runtime: Runtime, org_id: int, day: date, score: float) -> None:
+    """Three staff members rate leadership `score` on `day`."""
     for n in range(3):
         person = await PeopleRepo(runtime.db).get_or_create(9000 + n, "en")
         await PeopleRepo(runtime.db).add_membership(person.id, org_id, None, "staff")
-        await add_session(
-            runtime, org_id, "staff", person.id, period, [("lead_support", score, None)]
-        )
+        await add_session(runtime, org_id, "staff", person.id, day, [("lead_support", score)])
 
 
 @pytest.fixture
 async def org(runtime: Runtime) -> int:
     org_id = await OrgRepo(runtime.db).create_org("Loop", k=3)
-    await leadership_week(runtime, org_id, "2026-W40", 2.0)
+    await leadership_week(runtime, org_id, BEFORE, 2.0)
     return org_id
 
 
@@ -71,7 +72,7 @@ async def test_plan_do_check(runtime: Runtime, org: int) -> None:
         "open",
     )
     assert action.due_on == PLANNED + timedelta(weeks=4)
-    assert action.baseline == 2.0  # leadership in 2026-W40, the week before it was planned
+    assert action.baseline == 2.0  # leadership in the window released when it was planned
     assert [a.id for a in await list_actions(runtime.db, managing(org), org)] == [action.id]
 
     started = await set_action_status(runtime.db, managing(org), action.id, "started", PLANNED)
@@ -81,7 +82,7 @@ async def test_plan_do_check(runtime: Runtime, org: int) -> None:
     assert await list_actions(runtime.db, managing(org), org) == []
     assert len(await list_actions(runtime.db, managing(org), org, include_closed=True)) == 1
 
-    await leadership_week(runtime, org, "2026-W47", 4.0)
+    await leadership_week(runtime, org, AFTER, 4.0)
     check = await check_action(runtime.db, runtime.frameworks, done, "2026-W47")
     assert (check.baseline, check.now, check.change) == (2.0, 4.0, 2.0)
 

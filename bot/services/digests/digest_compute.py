@@ -250,6 +250,7 @@ def _compute(reads: ReportSnapshot, frameworks: Frameworks, request: _Request) -
     except ValueError as exc:
         raise DigestError(str(exc)) from None
     week = request.period or default_period(request.now, timezone)
+    week_end = parse_period(week)[1]  # actions are as they stood then; scores as of a window
     plan = plan_of(reads.window_segments(request.org_id))
     window = plan.released(week)
     previous = plan.before(window)
@@ -306,7 +307,7 @@ def _compute(reads: ReportSnapshot, frameworks: Frameworks, request: _Request) -
         actions=_actions(
             windows,
             frameworks,
-            reads.actions(request.org_id, request.unit_id, window.end - CHECK_WINDOW, window.end),
+            reads.actions(request.org_id, request.unit_id, week_end - CHECK_WINDOW, week_end),
             window,
             today,
             lens_id,
