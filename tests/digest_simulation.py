@@ -5,8 +5,9 @@ answers they would give to the six leadership statements a full rotation asks (t
 level, the statement's lean, the window's shift and some noise, rounded to the 1-5
 scale), and their value is the mean of those six. The members who answer are a random
 share of the team, and answer all six. The true mean of a window is the mean of every
-member's would-be value: what the whole team would have said. That is what a staff score estimates, which is why its interval carries the
-finite-population correction: when everyone answered, it is known exactly.
+member's would-be value: what the whole team would have said. That is what a staff
+score estimates, which is why its interval carries the finite-population correction:
+when everyone answered, it is known exactly.
 
 Steady teams never shift, so any "changed" is a false alarm; moving teams shift by 0.5
 between windows, so every window should be called a change once enough people answer.
