@@ -120,8 +120,8 @@ async def test_open_actions_in_the_digest_by_due_date(runtime: Runtime, org: int
         ("Later", "open"),
     ]
     text = plain_text(digest, runtime.frameworks, "en")
-    assert "⏰ Overdue: Overdue · due Nov 16, 2026" in text
-    assert "🔜 Due soon: Soon · due Dec 7, 2026" in text
+    assert "⏰ Overdue: Overdue · due 16 Nov 2026" in text
+    assert "🔜 Due soon: Soon · due 7 Dec 2026" in text
 
 
 async def test_what_we_changed_shows_recent_done_actions_of_the_organisation(

@@ -161,7 +161,7 @@ CASES = (
         MANAGERS | UNIT_ROLES | GLOBAL,
         (NO_DIGEST, NO_UNIT),
         command="/digest",
-        done=contains(T("Weekly digest"), WHICH_ORG),
+        done=contains(T("Quality digest"), WHICH_ORG),
     ),
     Case(
         "/digest, a unit of the other organisation",
@@ -340,14 +340,14 @@ CASES = (
         MANAGERS | GLOBAL,
         (NO_UNIT,),
         data=lambda s: f"1:dg:{s.home}:",
-        done=contains(T("Weekly digest")),
+        done=contains(T("Quality digest")),
     ),
     Case(
         "the other organisation's digest, chosen",
         GLOBAL,
         (NO_UNIT,),
         data=lambda s: f"1:dg:{s.away}:",
-        done=contains(T("Weekly digest")),
+        done=contains(T("Quality digest")),
     ),
     Case(
         "the organisation's actions, chosen",
