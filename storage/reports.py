@@ -94,6 +94,15 @@ _WHO = (
     " WHEN s.person_id IS NOT NULL THEN 'p' || s.person_id ELSE 's' || s.id END"
 )
 
+# The ids a person's own answers carry: as a person, and as the token their sessions of
+# a window keep after /forget (the mark's), through `_WHO` itself so they cannot differ.
+_OWN = f"""
+SELECT {_WHO} FROM (SELECT NULL AS respondent, :person AS person_id, NULL AS id) s
+UNION
+SELECT {_WHO} FROM (SELECT token AS respondent, NULL AS person_id, NULL AS id
+                      FROM respondent_marks WHERE mark = :mark) s
+"""
+
 # Every scored answer of an organisation in a window of days, with the lens's item.
 WINDOW_ANSWERS = f"""
 SELECT a.audience, a.unit_id, {_WHO} AS respondent, a.question_id, q.item_id, a.score,
@@ -359,6 +368,12 @@ class ReportRepo:
         arranges the results, and must not touch the event loop.
         """
         return await self._db.run(lambda conn: fn(ReportSnapshot(conn)))
+
+    async def own_respondents(self, person_id: int, window_mark: str) -> frozenset[str]:
+        """The respondent ids of a person's own answers in the window `window_mark` is
+        the account's mark of: theirs as a person, and the token kept after /forget."""
+        rows = await self._db.fetchall(_OWN, {"person": person_id, "mark": window_mark})
+        return frozenset(str(row[0]) for row in rows)
 
     async def export_summary(self, org_id: int | None, since: date | None) -> list[SummaryRow]:
         """Per framework item and audience: answers, people and mean score, in any order."""
