@@ -147,6 +147,16 @@ class OrgRepo:
         )
         return [(day(row["starts_on"]), int(row["weeks"])) for row in rows]
 
+    async def every_window_segment(self) -> dict[int, list[tuple[date, int]]]:
+        """Every organisation's window segments, oldest first; one with none is absent."""
+        rows = await self._db.fetchall(
+            "SELECT org_id, starts_on, weeks FROM window_plans ORDER BY org_id, starts_on"
+        )
+        plans: dict[int, list[tuple[date, int]]] = {}
+        for row in rows:
+            plans.setdefault(int(row["org_id"]), []).append((day(row["starts_on"]), row["weeks"]))
+        return plans
+
     async def start_window_segment(self, org_id: int, starts_on: date, weeks: int) -> None:
         """Windows of `weeks` weeks from `starts_on`; a later segment, never released, goes."""
 

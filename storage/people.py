@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from storage.db import Database
 from storage.rows import record
+from storage.times import day_text
 
 Role = Literal["staff", "manager", "admin"]
 
@@ -29,6 +31,35 @@ class Membership:
     org_id: int | None  # None: a global admin
     unit_id: int | None  # None: the whole organisation
     role: Role
+
+
+@dataclass(frozen=True)
+class SessionSpan:
+    """The days a person's session ran, from its start to its last step."""
+
+    org_id: int
+    started_on: date
+    updated_on: date
+
+
+@dataclass(frozen=True)
+class KeptMarks:
+    """What a staff member's /forget keeps in one organisation: keyed marks, never the id.
+
+    `window_mark` (the account's mark for this organisation and window) leads, until
+    `until` (the window's last day), to the token their sessions of the window carry
+    (those touched on or after `since`), so a rejoin in the window counts as the same
+    respondent. `week_mark` records this week's finished check-ins until `week_until`,
+    so a rejoin cannot check in a second time that week.
+    """
+
+    org_id: int
+    since: date
+    window_mark: str
+    until: date
+    week: str
+    week_mark: str
+    week_until: date
 
 
 _MEMBERSHIPS = (
@@ -139,17 +170,29 @@ class PeopleRepo:
         )
         return row is not None
 
-    async def forget(self, person_id: int) -> bool:
+    async def session_spans(self, person_id: int) -> list[SessionSpan]:
+        """The days each of the person's sessions ran: what /forget keeps depends on them."""
+        rows = await self._db.fetchall(
+            "SELECT org_id, started_on, updated_on FROM sessions WHERE person_id = ?",
+            (person_id,),
+        )
+        return [record(SessionSpan, row) for row in rows]
+
+    async def forget(self, person_id: int, kept: Sequence[KeptMarks] = ()) -> bool:
         """/forget: delete the person, their roles, rotation and digest log.
 
         Their sessions and answers stay, unlinked, because they are part of
-        aggregates other people already saw; nothing left leads back to them.
+        aggregates other people already saw. Those of a window in `kept` carry the
+        token its mark leads to until the window ends; all others one random token
+        that leads nowhere, so the person still counts as one respondent.
         """
 
         def forget(conn: sqlite3.Connection) -> bool:
-            # Unlinked, but still one respondent: a random token that leads nowhere.
+            for keep in kept:
+                _keep_marks(conn, person_id, keep)
             conn.execute(
-                "UPDATE sessions SET person_id = NULL, respondent = ? WHERE person_id = ?",
+                "UPDATE sessions SET person_id = NULL, respondent = coalesce(respondent, ?)"
+                " WHERE person_id = ?",
                 (secrets.token_hex(8), person_id),
             )
             # The rest follows the foreign keys: CASCADE for memberships, rotations and
@@ -177,3 +220,27 @@ class PeopleRepo:
             (role,),
         )
         return [record(Person, row) for row in rows]
+
+
+def _keep_marks(conn: sqlite3.Connection, person_id: int, keep: KeptMarks) -> None:
+    """Record this week's check-ins under the week's mark, and give the window's
+    sessions the token of the window's mark (an earlier /forget's, if there was one)."""
+    conn.execute(
+        "INSERT INTO submissions (respondent_key, script_id, org_id, period, until)"
+        " SELECT DISTINCT ?, v.script_id, s.org_id, s.period, ? FROM sessions s"
+        " JOIN script_versions v ON v.id = s.script_version_id"
+        " WHERE s.person_id = ? AND s.org_id = ? AND s.period = ? AND s.status = 'done'"
+        " ON CONFLICT DO NOTHING",
+        (keep.week_mark, day_text(keep.week_until), person_id, keep.org_id, keep.week),
+    )
+    conn.execute(
+        "INSERT INTO respondent_marks (mark, token, until) VALUES (?, ?, ?)"
+        " ON CONFLICT (mark) DO NOTHING",
+        (keep.window_mark, secrets.token_hex(8), day_text(keep.until)),
+    )
+    conn.execute(
+        "UPDATE sessions SET person_id = NULL, respondent = coalesce(respondent,"
+        " (SELECT token FROM respondent_marks WHERE mark = ?))"
+        " WHERE person_id = ? AND org_id = ? AND updated_on >= ?",
+        (keep.window_mark, person_id, keep.org_id, day_text(keep.since)),
+    )

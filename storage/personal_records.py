@@ -3,22 +3,26 @@
 A staff member is a row in `people` with roles, a rotation, a log of reminders and
 sessions that point at them. A service user is nothing but a keyed hash
 (`respondent_key`): on a language choice and on unfinished feedback, and, made
-anew for each week (`period_key`), on the record of the weeks they finished one.
-Answers never carry either once a person has left: they stay in the aggregates
-with nothing that leads back.
+anew for each period (`period_key`), on the marks that they answered in it. Answers
+never carry either once a person has left: they stay in the aggregates with nothing
+that leads back.
+
+Marks outlive /forget until their `until` day (a period's last day), or /forget
+would reset "once a window" and "once a week"; then retention deletes them.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
 from storage.db import Database
 from storage.rows import record
 from storage.sessions import period_key
-from storage.times import day_text
+from storage.times import day, day_text
 
 
 @dataclass(frozen=True)
@@ -50,11 +54,19 @@ class RespondentRecord:
     language: str | None
     open_sessions: int
     open_answers: int
-    weeks: tuple[str, ...]  # finished feedback, kept to stop a second one that week
+    # The last day each mark "answered in this period" is kept: /forget leaves them.
+    answered: tuple[date, ...] = ()
+    # The last day each mark "these sessions are one respondent's" is kept (staff).
+    counted: tuple[date, ...] = ()
+
+    @property
+    def deletable(self) -> bool:
+        """Whether /forget has anything to delete here (marks stay until their day)."""
+        return self.language is not None or self.open_sessions > 0
 
     @property
     def empty(self) -> bool:
-        return self.language is None and not self.open_sessions and not self.weeks
+        return not self.deletable and not self.answered and not self.counted
 
 
 _ROLES = (
@@ -98,7 +110,13 @@ class PrivacyRepo:
 
         return await self._db.run(read)
 
-    async def respondent_record(self, respondent_key: str) -> RespondentRecord:
+    async def respondent_record(
+        self, respondent_key: str, window_marks: Iterable[str] = ()
+    ) -> RespondentRecord:
+        """What the key leads to; `window_marks` are the account's possible marks of the
+        windows in progress (one per organisation), since only their maker finds them."""
+        marks = sorted(set(window_marks))
+
         def read(conn: sqlite3.Connection) -> RespondentRecord:
             language = conn.execute(
                 "SELECT language FROM respondent_prefs WHERE respondent_key = ?",
@@ -109,21 +127,29 @@ class PrivacyRepo:
                 " LEFT JOIN answers a ON a.session_id = s.id WHERE s.respondent_key = ?",
                 (respondent_key,),
             ).fetchone()
+            counted = conn.execute(
+                "SELECT until FROM respondent_marks WHERE mark IN"
+                " (SELECT value FROM json_each(?)) ORDER BY until",
+                (json.dumps(marks),),
+            )
             return RespondentRecord(
                 language=None if language is None else language[0],
                 open_sessions=open_[0],
                 open_answers=open_[1],
-                weeks=tuple(_weeks(conn, respondent_key)),
+                answered=tuple(_answered(conn, respondent_key)),
+                counted=tuple(day(row[0]) for row in counted),
             )
 
         return await self._db.run(read)
 
     async def forget_respondent(self, respondent_key: str) -> int:
-        """Delete all that carries the key: the language choice, unfinished feedback
-        (with its answers: it was never submitted) and the weeks answered.
+        """Delete all that carries the key and can go: the language choice and unfinished
+        feedback (with its answers: it was never submitted).
 
         Returns the number of rows deleted. Finished feedback carries no key, so it
-        is neither found nor touched.
+        is neither found nor touched. The marks that they answered stay until their
+        period is over (`purge_marks`): they name nobody, and without them /forget
+        would be a way to answer again.
         """
 
         def forget(conn: sqlite3.Connection) -> int:
@@ -133,14 +159,22 @@ class PrivacyRepo:
                 "DELETE FROM sessions WHERE respondent_key = ? AND status <> 'done'",
             ):
                 deleted += conn.execute(sql, (respondent_key,)).rowcount
-            for period in _weeks(conn, respondent_key):
-                deleted += conn.execute(
-                    "DELETE FROM submissions WHERE respondent_key = ? AND period = ?",
-                    (period_key(respondent_key, period), period),
-                ).rowcount
             return deleted
 
         return await self._db.run(forget, scrub=lambda _: True)
+
+    async def purge_marks(self, before: date) -> int:
+        """Delete the marks kept until a day before `before`: their period is over, so
+        they guard nothing, and once gone nothing leads from an account to its answers."""
+        cutoff = day_text(before)
+
+        def purge(conn: sqlite3.Connection) -> int:
+            return sum(
+                conn.execute(f"DELETE FROM {table} WHERE until < ?", (cutoff,)).rowcount
+                for table in ("submissions", "respondent_marks")
+            )
+
+        return await self._db.run(purge, scrub=lambda deleted: deleted > 0)
 
     async def purge_comments(self, org_id: int, before: date) -> int:
         """Delete the free text of answers given before `before` in an organisation.
@@ -178,20 +212,21 @@ class PrivacyRepo:
         return await self._db.run(purge, scrub=lambda deleted: deleted > 0)
 
 
-def _weeks(conn: sqlite3.Connection, respondent_key: str) -> list[str]:
-    """The periods with a submission by this respondent.
+def _answered(conn: sqlite3.Connection, respondent_key: str) -> list[date]:
+    """The last days of this respondent's marks that they answered in a period.
 
-    Each week's record carries a key made for that week alone, so the weeks are
-    found by making the key for every week that has records at all.
+    Each period's mark carries a key made for that period alone, so the marks are
+    found by making the key for every period that has marks at all.
     """
     periods = [r[0] for r in conn.execute("SELECT DISTINCT period FROM submissions")]
     return sorted(
-        period
+        day(row[0])
         for period in periods
-        if conn.execute(
-            "SELECT 1 FROM submissions WHERE respondent_key = ? AND period = ? LIMIT 1",
+        for row in conn.execute(
+            "SELECT DISTINCT until FROM submissions WHERE respondent_key = ? AND period = ?"
+            " AND until IS NOT NULL",
             (period_key(respondent_key, period), period),
-        ).fetchone()
+        )
     )
 
 

@@ -3,9 +3,9 @@
 The rows are NamedTuples: typed and immutable like the repositories'
 dataclasses, and cheaper to make, which counts where a digest makes dozens.
 
-Every digest query is bounded by (org_id, period) through the `answers_digest`
-index, so a digest costs the same whether the database holds one organisation
-or hundreds. Questions reach framework items through `question_items`, the
+Every digest query is bounded by (org_id, audience, answered_on) through the
+`answers_by_day` index, so a window costs the same whether the database holds one
+organisation or hundreds. Questions reach framework items through `question_items`, the
 crosswalk captured per script version, so answers given under an old version
 of a script count towards the same items as today's.
 
@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date
-from typing import NamedTuple, TypeVar, get_args
+from typing import NamedTuple, TypeVar
 
 from storage.actions import Action
 from storage.db import Database
@@ -31,60 +31,6 @@ from storage.sessions import Audience
 from storage.times import day, day_text, maybe_day_text
 
 T = TypeVar("T")
-
-_AUDIENCES: tuple[Audience, ...] = get_args(Audience)
-
-# A respondent: a staff member by person (several sessions in a week are still one
-# person), a service user by session. Person ids are positive, so -session id never clashes.
-_RESPONDENT = "CASE WHEN s.person_id IS NULL THEN -s.id ELSE s.person_id END"
-
-# Public so tests and the benchmark can check its query plan.
-ITEM_GROUPS = f"""
-SELECT a.period, q.item_id, a.audience,
-       count(DISTINCT {_RESPONDENT}) AS n, count(*) AS answers, avg(a.score) AS mean
-FROM answers a
-JOIN question_items q
-  ON q.script_version_id = a.script_version_id AND q.question_id = a.question_id
- AND q.framework = :framework
-JOIN sessions s ON s.id = a.session_id
-WHERE a.org_id = :org AND a.period IN (:period, :previous) AND a.score IS NOT NULL
-  AND (:unit IS NULL OR a.unit_id = :unit)
-GROUP BY a.period, q.item_id, a.audience
-"""
-
-_RESPONSES = f"""
-SELECT a.period, a.audience, count(DISTINCT {_RESPONDENT}) AS n
-FROM answers a JOIN sessions s ON s.id = a.session_id
-WHERE a.org_id = :org AND a.period IN (:period, :previous) AND a.skipped = 0
-  AND (:unit IS NULL OR a.unit_id = :unit)
-GROUP BY a.period, a.audience
-"""
-
-_ENROLLED = """
-SELECT count(DISTINCT m.person_id) FROM memberships m JOIN people p ON p.id = m.person_id
-WHERE m.org_id = :org AND m.role = 'staff' AND p.active = 1
-  AND (:unit IS NULL OR m.unit_id = :unit)
-"""
-
-# Comments of a group below k never leave the database: neither an audience with
-# too few respondents nor an (audience, item) group whose mean is suppressed.
-_COMMENTS = """
-SELECT a.audience, a.comment,
-       (SELECT json_group_array(q.item_id) FROM question_items q
-         WHERE q.script_version_id = a.script_version_id AND q.question_id = a.question_id
-           AND q.framework = :framework) AS items
-FROM answers a
-WHERE a.org_id = :org AND a.period = :period AND (:unit IS NULL OR a.unit_id = :unit)
-  AND a.comment IS NOT NULL AND trim(a.comment) <> ''
-  AND a.audience IN (SELECT value FROM json_each(:audiences))
-  AND NOT EXISTS (
-      SELECT 1 FROM question_items q
-       WHERE q.script_version_id = a.script_version_id AND q.question_id = a.question_id
-         AND q.framework = :framework
-         AND a.audience || ' ' || q.item_id IN (SELECT value FROM json_each(:suppressed)))
-ORDER BY a.answered_on DESC, a.id DESC
-LIMIT :limit
-"""
 
 # Who a respondent is, as text: the token a staff member's sessions keep after /forget
 # (and keep after rejoining in the same window), else the person, else the session (a
@@ -167,7 +113,7 @@ ORDER BY due_on IS NULL, due_on, id
 
 _SUMMARY = f"""
 SELECT q.framework, q.item_id, a.audience, count(*) AS answers,
-       count(DISTINCT {_RESPONDENT}) AS people,
+       count(DISTINCT {_WHO}) AS people,
        avg(a.score) AS mean, min(a.answered_on) AS first_day, max(a.answered_on) AS last_day
 FROM answers a
 JOIN question_items q
@@ -177,33 +123,6 @@ WHERE a.score IS NOT NULL AND (:org IS NULL OR a.org_id = :org)
   AND (:since IS NULL OR a.answered_on >= :since)
 GROUP BY q.framework, q.item_id, a.audience
 """
-
-
-class ItemGroup(NamedTuple):
-    """The scored answers of one audience on one framework item in one week."""
-
-    period: str
-    item_id: str
-    audience: Audience
-    n: int  # respondents
-    answers: int
-    mean: float | None
-
-
-class Responses(NamedTuple):
-    """How many respondents of an audience answered anything (not skipped) in a week."""
-
-    period: str
-    audience: Audience
-    n: int
-
-
-class CommentRow(NamedTuple):
-    """A comment of a group of at least k, with its question's items under the lens."""
-
-    audience: Audience
-    comment: str
-    item_ids: tuple[str, ...]
 
 
 class StaffValue(NamedTuple):
@@ -320,70 +239,6 @@ class ReportSnapshot:
     def enrolled_staff_ids(self, org_id: int) -> list[tuple[int, int | None]]:
         """(person id, unit id) of every active staff membership."""
         return [(int(p), u) for p, u in self._conn.execute(_ENROLLED_IDS, (org_id,))]
-
-    def item_groups(
-        self, org_id: int, unit_id: int | None, framework: str, period: str, previous: str
-    ) -> list[ItemGroup]:
-        """Every (week, item, audience) group of the two weeks, below k or not."""
-        params = {
-            "org": org_id,
-            "unit": unit_id,
-            "framework": framework,
-            "period": period,
-            "previous": previous,
-        }
-        return [record(ItemGroup, row) for row in self._conn.execute(ITEM_GROUPS, params)]
-
-    def responses(
-        self, org_id: int, unit_id: int | None, period: str, previous: str
-    ) -> list[Responses]:
-        params = {"org": org_id, "unit": unit_id, "period": period, "previous": previous}
-        return [record(Responses, row) for row in self._conn.execute(_RESPONSES, params)]
-
-    def enrolled_staff(self, org_id: int, unit_id: int | None) -> int:
-        """Active staff of the organisation (or unit): who could have answered."""
-        row = self._conn.execute(_ENROLLED, {"org": org_id, "unit": unit_id}).fetchone()
-        return int(row[0])
-
-    def comments(
-        self,
-        org_id: int,
-        unit_id: int | None,
-        period: str,
-        framework: str,
-        *,
-        k: int,
-        groups: Iterable[ItemGroup],
-        responses: Iterable[Responses],
-        limit: int,
-    ) -> list[CommentRow]:
-        """The week's newest comments, only from groups of at least k.
-
-        `groups` and `responses` are what this snapshot returned for the week:
-        an audience with fewer than k respondents, and an (audience, item)
-        group whose mean is suppressed, are left out in SQL, so their text is
-        never read out of the database.
-        """
-        counts = {(r.period, r.audience): r.n for r in responses}
-        open_audiences = [a for a in _AUDIENCES if counts.get((period, a), 0) >= k]
-        suppressed = [
-            f"{group.audience} {group.item_id}"
-            for group in groups
-            if group.period == period and 0 < group.n < k
-        ]
-        params = {
-            "org": org_id,
-            "unit": unit_id,
-            "period": period,
-            "framework": framework,
-            "audiences": json.dumps(open_audiences),
-            "suppressed": json.dumps(suppressed),
-            "limit": limit,
-        }
-        return [
-            CommentRow(audience, comment, tuple(json.loads(items)))
-            for audience, comment, items in self._conn.execute(_COMMENTS, params)
-        ]
 
     def actions(self, org_id: int, unit_id: int | None, since: date, until: date) -> list[Action]:
         """Open and started actions, and those done from `since` to `until`; soonest due first."""

@@ -48,6 +48,7 @@ class MemorySessions:
         period: str,
         state_json: str,
         today: date,
+        respondent_mark: str | None = None,
     ) -> SessionRow:
         session_id = next(self._ids)
         self._revisions[session_id] = 0

@@ -22,7 +22,7 @@ from typing import Literal, Protocol
 from storage.db import Database
 from storage.errors import NotFound, StaleRevision, StorageError
 from storage.rows import record
-from storage.times import day_text
+from storage.times import day_text, week_end
 
 Audience = Literal["staff", "service_user"]
 Status = Literal["active", "paused", "done"]
@@ -168,15 +168,31 @@ def _export(row: sqlite3.Row) -> ExportRow:
 def period_key(respondent_key: str, period: str) -> str:
     """The respondent's key for one period only.
 
-    Submissions of different weeks then carry different keys, so they cannot be
-    joined to follow one person's participation over time.
+    Marks of different periods then carry different keys, so they cannot be joined
+    to follow one person's participation over time.
     """
     return hmac.new(respondent_key.encode(), period.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
+class SubmissionMark:
+    """The period a finished feedback is marked under, and the last day the mark is kept.
+
+    The period is the organisation's window ("2026-W45+8"): once a window, since a
+    window's digest counts each session of a service user as a respondent.
+    """
+
+    period: str
+    until: date
+
+
+@dataclass(frozen=True)
 class StepWrite:
-    """One dialog step to commit: the session's new state and what it did to its answers."""
+    """One dialog step to commit: the session's new state and what it did to its answers.
+
+    `mark` is what a service user's finished feedback is marked under; without one,
+    the session's own week.
+    """
 
     session_id: int
     expected_revision: int
@@ -186,6 +202,7 @@ class StepWrite:
     upsert: AnswerRow | None = None
     delete_questions: tuple[str, ...] = ()
     complete: bool = False
+    mark: SubmissionMark | None = None
 
     def __post_init__(self) -> None:
         if (self.status == "done") != self.complete:
@@ -240,14 +257,16 @@ def _write_step(conn: sqlite3.Connection, write: StepWrite, erased: list[bool]) 
             [(write.session_id, q) for q in sorted(set(write.delete_questions))],
         )
     if write.complete and session["respondent_key"] is not None:
+        mark = write.mark or SubmissionMark(session["period"], week_end(session["period"]))
         conn.execute(
-            "INSERT INTO submissions (respondent_key, script_id, org_id, period)"
-            " SELECT ?, script_id, ?, ? FROM script_versions WHERE id = ?"
+            "INSERT INTO submissions (respondent_key, script_id, org_id, period, until)"
+            " SELECT ?, script_id, ?, ?, ? FROM script_versions WHERE id = ?"
             " ON CONFLICT DO NOTHING",
             (
-                period_key(session["respondent_key"], session["period"]),
+                period_key(session["respondent_key"], mark.period),
                 session["org_id"],
-                session["period"],
+                mark.period,
+                day_text(mark.until),
                 session["script_version_id"],
             ),
         )
@@ -295,6 +314,7 @@ class SessionStore(Protocol):
         period: str,
         state_json: str,
         today: date,
+        respondent_mark: str | None = None,
     ) -> SessionRow: ...
 
     async def save(self, write: StepWrite) -> int: ...
@@ -329,8 +349,14 @@ class SessionRepo:
         period: str,
         state_json: str,
         today: date,
+        respondent_mark: str | None = None,
     ) -> SessionRow:
-        """Start a session: staff ones carry `person_id`, service-user ones `respondent_key`."""
+        """Start a session: staff ones carry `person_id`, service-user ones `respondent_key`.
+
+        `respondent_mark` is the keyed mark of the account in this organisation and
+        window: if the account used /forget earlier in the window, the session takes
+        the token its earlier sessions carry, so they all count as one respondent.
+        """
         if audience == "staff" and (person_id is None or respondent_key is not None):
             raise ValueError("a staff session needs a person_id and no respondent_key")
         if audience == "service_user" and (respondent_key is None or person_id is not None):
@@ -340,8 +366,9 @@ class SessionRepo:
         def create(conn: sqlite3.Connection) -> sqlite3.Row:
             session_id = conn.execute(
                 "INSERT INTO sessions (script_version_id, org_id, unit_id, audience, person_id,"
-                " respondent_key, period, state_json, started_on, updated_on)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " respondent_key, period, state_json, started_on, updated_on, respondent)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                " (SELECT token FROM respondent_marks WHERE mark = ?))",
                 (
                     script_version_id,
                     org_id,
@@ -353,6 +380,7 @@ class SessionRepo:
                     state_json,
                     on,
                     on,
+                    respondent_mark,
                 ),
             ).lastrowid
             created: sqlite3.Row = conn.execute(

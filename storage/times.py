@@ -55,6 +55,12 @@ def maybe_day(text: str | None) -> date | None:
     return None if text is None else date.fromisoformat(text)
 
 
+def week_end(period: str) -> date:
+    """The last day (Sunday) of an ISO week like "2026-W48"."""
+    year, week = period.split("-W")
+    return date.fromisocalendar(int(year), int(week), 7)
+
+
 # Where every "now" comes from: injected, so tests and moved-clock runs decide the time.
 Clock = Callable[[], datetime]
 

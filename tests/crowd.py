@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bot.infra.i18n import translator
+from bot.services.onboarding import ALREADY_ANSWERED
 from bot.services.script_registry import shipped_texts
 from bot.telegram.replies import SOMETHING_WRONG
 from dialogs import SHIPPED_SCRIPTS
@@ -33,7 +34,7 @@ from tests.fakebotapi.models import StoredMessage, User
 from tests.fakebotapi.server import ApiCall, FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
-ALREADY_ANSWERED = "You have already answered this week. Thank you!"
+ALREADY_ANSWERED_START = translator("en")(ALREADY_ANSWERED).split("{day}")[0]  # then the day
 WELCOME_BACK = "Welcome back: continuing where you left off."
 TYPE_COMMENT = "Type your comment as a message, or tap Skip."
 TYPE_ANSWER = "Type your answer as a message."
@@ -99,7 +100,7 @@ def read_screen(message: StoredMessage, catalogue: Catalogue) -> Screen | None:
     """The dialog screen a message shows, or None if it is not one (an intro, a notice)."""
     text = message.text or ""
     lines = text.split("\n")
-    if text == ALREADY_ANSWERED or any(line in catalogue.thanks for line in lines):
+    if text.startswith(ALREADY_ANSWERED_START) or any(line in catalogue.thanks for line in lines):
         return Screen("done", message)
     fields = [d.split(":") for d in message.callback_data]
     dialog = [f for f in fields if len(f) > 2 and f[1] in DIALOG_KINDS]

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 from bot.infra.config import Settings
+from bot.infra.i18n import translator
+from bot.services.onboarding import ALREADY_ANSWERED
 from tests.crowd import ROOT, Catalogue, Crowd, audit, inconsistencies, populate
 from tests.fakebotapi.server import FakeBotAPI
 from tests.harness import FakeClock, Harness
@@ -96,7 +98,7 @@ async def test_restoring_the_backup_finds_every_answer(
     try:
         guest = next(p for p in people if p.audience == "service_user")
         reply = await again.command(guest.user, "/start", guest.code)
-        assert reply.text == "You have already answered this week. Thank you!"
+        assert reply.text == translator("en")(ALREADY_ANSWERED, day="28 Dec 2026")
     finally:
         await again.stop()
 

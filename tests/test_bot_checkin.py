@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.infra.i18n import LANGUAGES, translator
+from bot.services.onboarding import ALREADY_ANSWERED
 from tests.harness import Harness, button
 
 
@@ -71,7 +72,8 @@ async def test_service_user_feedback_is_anonymous(bot: Harness) -> None:
     assert [(r["respondent_key"], r["status"]) for r in sessions] == [(None, "done")]
 
     again = await bot.command(user, "/start", code)
-    assert again.text == translator("sl")("You have already answered this week. Thank you!")
+    # Once a window (8 weeks from 2026-W45): again from the day after it ends.
+    assert again.text == translator("sl")(ALREADY_ANSWERED, day="28. dec. 2026")
     assert again.buttons == []
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.infra.i18n import translator
+from bot.services.onboarding import ALREADY_ANSWERED
 from bot.telegram.callbacks import decode
 from tests.fakebotapi.models import StoredMessage, User
 from tests.harness import Harness, button
@@ -239,7 +240,7 @@ async def test_one_check_in_a_week(bot: Harness) -> None:
         screen = current(bot, user, question)
         await bot.press(user, screen, button(screen, "🙂"))
     again = await bot.command(user, "/checkin")
-    assert again.text == T("You have already answered this week. Thank you!")
+    assert again.text == T(ALREADY_ANSWERED, day="30 Nov 2026")  # next Monday
     sessions = await bot.rt.db.fetchall("SELECT id FROM sessions")
     assert len(sessions) == 1
     bot.clock.advance(days=7)  # next week: a new check-in

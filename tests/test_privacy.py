@@ -42,11 +42,14 @@ async def test_staff_see_what_is_stored_and_can_forget_it(bot: Harness) -> None:
     assert str(user.id) in shown.text
     assert "Dom <Sonce> & Co: staff member" in shown.text
     assert "check-ins: 1, with 5 answers and 1 comments" in shown.text
+    # What /forget would keep, and until when: the end of the window (8 weeks from 2026-W45).
+    assert "after /forget, kept until 27 Dec 2026: marks made from your Telegram ID" in shown.text
     assert "/forget" in shown.text
     scores = await bot.rt.db.fetchall("SELECT question_id, score, comment FROM answers")
 
     prompt = await bot.command(user, "/forget")
     assert T("Delete it now?") in prompt.text
+    assert "Until 27 Dec 2026, marks made from your Telegram ID stay" in prompt.text
     answer = await bot.press(user, prompt, button(prompt, T("No, keep it")))
     assert answer["text"] is None
     assert bot.api.message(user.id, prompt.message_id).text == T(KEPT)
@@ -64,8 +67,14 @@ async def test_staff_see_what_is_stored_and_can_forget_it(bot: Harness) -> None:
     sessions = await bot.rt.db.fetchall("SELECT person_id, respondent_key FROM sessions")
     assert [tuple(r) for r in sessions] == [(None, None)]
 
+    # Only the marks are left, under the keyed hash, each with its last day.
     again = await bot.command(user, "/privacy")
-    assert again.text.startswith("carecheck stores nothing about you")
+    answered = "that you already answered in this period (not what you answered)"
+    assert f"{answered}, kept until 29 Nov 2026" in again.text  # the week's mark
+    assert "are one person's, kept until 27 Dec 2026" in again.text
+    assert "/forget" not in again.text.split("\n")[-1]  # there is nothing it could delete
+    nothing_to_delete = await bot.command(user, "/forget")
+    assert nothing_to_delete.text == again.text and nothing_to_delete.buttons == []
     checkin = await bot.command(user, "/checkin")
     assert checkin.text == T("Check-ins are for staff who joined with an invitation link.")
 
@@ -93,7 +102,7 @@ async def test_service_users_forget_their_keyed_data(bot: Harness) -> None:
     assert nothing.text == translator("en")(NOTHING)
 
 
-async def test_finished_feedback_keeps_only_the_week(bot: Harness) -> None:
+async def test_finished_feedback_keeps_only_the_mark_until_the_window_ends(bot: Harness) -> None:
     org = await bot.org()
     poster = await bot.invite(org, "service_user")
     user = bot.user("Guest")
@@ -104,10 +113,15 @@ async def test_finished_feedback_keeps_only_the_week(bot: Harness) -> None:
         await bot.press(user, current, button(current, "🙂"))
     await bot.text(user, "All good")
     shown = await bot.command(user, "/privacy")
-    assert "the weeks you gave feedback, so nobody answers twice: 2026-W48" in shown.text
-    prompt = await bot.command(user, "/forget")
-    await bot.press(user, prompt, button(prompt, T("Yes, delete")))
-    assert await bot.rt.db.fetchall("SELECT * FROM submissions") == []
+    assert (
+        "that you already answered in this period (not what you answered), kept until "
+        "27 Dec 2026 so nobody answers twice, even after /forget"
+    ) in shown.text
+    # Nothing /forget could delete: it says what is kept instead of asking.
+    kept = await bot.command(user, "/forget")
+    assert kept.text == shown.text and kept.buttons == []
+    rows = await bot.rt.db.fetchall("SELECT period, until FROM submissions")
+    assert [tuple(r) for r in rows] == [("2026-W45+8", "2026-12-27")]
     rows = await bot.rt.db.fetchall("SELECT comment FROM answers WHERE comment IS NOT NULL")
     assert [r["comment"] for r in rows] == ["All good"]  # finished feedback was never theirs
 

@@ -13,7 +13,7 @@ import pytest
 
 from bot.infra.config import load_settings
 from bot.services.dialog_service import Press, Respondent, Step
-from bot.services.retention import DailyRetention, months_before, purge_comments
+from bot.services.retention import DailyRetention, months_before, purge_comments, purge_marks
 from bot.services.runtime import Runtime, open_runtime
 from dialogs.step_errors import StaleQuestion
 from storage.orgs import OrgRepo
@@ -188,3 +188,24 @@ async def test_the_scheduler_runs_it(bot: Harness) -> None:
     report = await scheduler.run_due(bot.clock())
     assert 1 in report.extra
     assert await comments(world) == {}
+
+
+async def test_marks_go_once_their_last_day_is_over_everywhere(world: World) -> None:
+    db = world.rt.db
+    for key, until in (("a", "2026-11-21"), ("b", "2026-11-22"), ("c", "2026-11-29")):
+        await db.execute(
+            "INSERT INTO submissions (respondent_key, script_id, org_id, period, until)"
+            " VALUES (?, 'service-user', ?, '2026-W45+8', ?)",
+            (key, world.org, until),
+        )
+        await db.execute(
+            "INSERT INTO respondent_marks (mark, token, until) VALUES (?, 't', ?)", (key, until)
+        )
+    # Monday Nov 23 (UTC): Sunday Nov 22 may still be going on somewhere, so it stays.
+    assert await purge_marks(db, NOW) == 2
+    kept = await db.fetchall("SELECT respondent_key FROM submissions ORDER BY 1")
+    assert [r[0] for r in kept] == ["b", "c"]
+    marks = await db.fetchall("SELECT mark FROM respondent_marks ORDER BY 1")
+    assert [r[0] for r in marks] == ["b", "c"]
+    assert await DailyRetention(db)(NOW.replace(day=24)) == 2  # Tuesday: Sunday's are over
+    assert await purge_marks(db, NOW.replace(day=30)) == 0

@@ -22,7 +22,7 @@ from storage import (
     StaleRevision,
     respondent_key,
 )
-from storage.sessions import period_key
+from storage.sessions import StepWrite, SubmissionMark, period_key
 from tests.fake_clock import FakeClock
 
 CLOCK = FakeClock()
@@ -329,8 +329,24 @@ async def test_service_user_completion_records_submission_and_forgets_the_key(
     )
     submission = await world.db.fetchall("SELECT * FROM submissions")
     week_key = period_key(KEY, PERIOD)
-    assert [tuple(r) for r in submission] == [(week_key, "feedback", world.org_id, PERIOD)]
+    # Without a mark given, the session's own week, kept until its Sunday.
+    assert [tuple(r) for r in submission] == [
+        (week_key, "feedback", world.org_id, PERIOD, "2026-11-29")
+    ]
     assert week_key not in (KEY, period_key(KEY, "2026-W49"))
+
+
+async def test_finished_feedback_is_marked_under_the_mark_given(world: World) -> None:
+    s = world.sessions
+    sid = await user_session(world)
+    window = SubmissionMark("2026-W45+8", date(2026, 12, 27))
+    write = StepWrite(sid, 0, "{}", "done", TODAY, AnswerRow("mood", score=5.0), (), True, window)
+    assert await s.save(write) == 1
+    assert await s.has_submitted(KEY, "feedback", world.org_id, "2026-W45+8") is True
+    assert await s.has_submitted(KEY, "feedback", world.org_id, PERIOD) is False
+    rows = await world.db.fetchall("SELECT respondent_key, period, until FROM submissions")
+    marked = (period_key(KEY, "2026-W45+8"), "2026-W45+8", "2026-12-27")
+    assert [tuple(r) for r in rows] == [marked]
 
 
 async def test_a_stale_completion_records_no_submission(world: World) -> None:

@@ -13,6 +13,7 @@ from typing import TextIO
 from bot.infra.i18n import Translator, translator
 from bot.services.dialog_phrases import YES_NO_LABELS, explain, pick
 from bot.services.dialog_service import AlreadySubmitted, Press, Respondent, Step
+from bot.services.onboarding import already_answered
 from bot.services.organisations import TERMINAL_USER, Organisations, SetupError
 from bot.services.runtime import Runtime
 from dialogs.engine import NOT_APPLICABLE_TOKEN, Action, Choice
@@ -66,8 +67,9 @@ class Console:
                 respondent=who,
                 language=self.language,
             )
-        except AlreadySubmitted:
-            self.say(self.t("You have already answered this week. Thank you!"))
+        except AlreadySubmitted as answered:
+            refusal = already_answered(answered, self.language)
+            self.say(self.t(refusal.message, **refusal.params))
             return 0
         script = step.loaded.script
         if step.resumed:

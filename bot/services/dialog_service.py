@@ -16,19 +16,29 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 
 from cachetools import LRUCache
 
 from bot.infra.i18n import DEFAULT_LANGUAGE, pick_language
+from bot.services.digests.digest_windows import Window
 from bot.services.org_calendar import OrgCalendar
 from bot.services.periods import iso_week, local_today
+from bot.services.respondents import window_mark
 from bot.services.script_registry import LoadedScript, ScriptRegistry
 from dialogs.engine import Action, Answer, Change, Screen, Session
 from dialogs.rotation import plan_session
 from dialogs.step_errors import DialogError, SessionFinished, StaleQuestion
 from storage.errors import StaleRevision
-from storage.sessions import AnswerRow, OwnedSession, SessionRow, SessionStore, Status, StepWrite
+from storage.sessions import (
+    AnswerRow,
+    OwnedSession,
+    SessionRow,
+    SessionStore,
+    Status,
+    StepWrite,
+    SubmissionMark,
+)
 from storage.times import Clock
 
 LIVE_SESSIONS = 20_000
@@ -44,7 +54,14 @@ Keyer = Callable[[int], str]  # a Telegram id -> the keyed hash service users ar
 
 
 class AlreadySubmitted(Exception):
-    """A service user answered this script in this period already."""
+    """The respondent answered this script in this period already: a staff member this
+    week, a service user this window of their organisation. `again_on` is the first
+    day they may answer again."""
+
+    def __init__(self, script_id: str, again_on: date) -> None:
+        super().__init__(script_id, again_on)
+        self.script_id = script_id
+        self.again_on = again_on
 
 
 class NotYourSession(DialogError):
@@ -189,7 +206,8 @@ class DialogService:
         language: str | None,
     ) -> Step:
         timezone = await self.calendar.timezone(org_id)
-        period = iso_week(local_today(self.clock(), timezone))
+        today = local_today(self.clock(), timezone)
+        period = iso_week(today)
         open_row = await self.store.find_open(
             script_id=script_id,
             org_id=org_id,
@@ -206,14 +224,21 @@ class DialogService:
                 return replace(self._step(live), resumed=True)
         loaded = await self.scripts.active(script_id, org_id)
         script = loaded.script
-        if not script.resubmit and await self._submitted(respondent, script_id, org_id, period):
-            raise AlreadySubmitted(script_id)
+        window = (await self.calendar.plan(org_id)).window_of(today)
+        if not script.resubmit:
+            again_on = await self._again_on(respondent, script_id, org_id, today, window)
+            if again_on is not None:
+                raise AlreadySubmitted(script_id, again_on)
+        mark = None
         if respondent.person_id is not None:
             cycle, asked = await self.store.get_rotation(respondent.person_id, script_id)
             plan = plan_session(script, cycle=cycle, asked=asked, seed=str(respondent.person_id))
+            mark = window_mark(self.keyer(respondent.telegram_id), org_id, window)
         else:
             plan = plan_session(script)
-        step = await self.start(loaded, respondent, org_id, unit_id, language, plan.question_ids)
+        step = await self.start(
+            loaded, respondent, org_id, unit_id, language, plan.question_ids, mark
+        )
         if respondent.person_id is not None:
             await self.store.set_rotation(
                 respondent.person_id, script_id, plan.cycle, plan.asked_in_cycle
@@ -228,8 +253,13 @@ class DialogService:
         unit_id: int | None,
         language: str | None,
         plan: Sequence[str] | None = None,
+        respondent_mark: str | None = None,
     ) -> Step:
-        """A new session of `loaded`; an admin's preview starts its draft here directly."""
+        """A new session of `loaded`; an admin's preview starts its draft here directly.
+
+        `respondent_mark`: a staff member's mark in the window, so a session after an
+        earlier /forget in it counts as the same respondent (`respondents.py`).
+        """
         timezone = await self.calendar.timezone(org_id) if org_id else "UTC"
         today = local_today(self.clock(), timezone)
         session = loaded.engine.start(None if plan is None else list(plan))
@@ -243,6 +273,7 @@ class DialogService:
             period=iso_week(today),
             state_json=session.to_json(),
             today=today,
+            respondent_mark=respondent_mark,
         )
         live = _Live(
             row,
@@ -257,14 +288,29 @@ class DialogService:
         self._live[row.id] = live
         return self._step(live)
 
-    async def _submitted(
-        self, respondent: Respondent, script_id: str, org_id: int, period: str
-    ) -> bool:
-        """Once a period each: a second check-in would weigh one person twice in the digest."""
+    async def _again_on(
+        self, respondent: Respondent, script_id: str, org_id: int, today: date, window: Window
+    ) -> date | None:
+        """Once a period each, or a person would weigh twice in the digest; None: they may.
+
+        Service users once a window: their sessions cannot be linked, so each counts as
+        a respondent of the window. Staff once a week, counted as one person over the
+        window; the week's mark under their keyed hash outlives /forget, so rejoining
+        with the same account does not make a second check-in possible.
+        """
         if respondent.key is not None:
-            return await self.store.has_submitted(respondent.key, script_id, org_id, period)
+            if await self.store.has_submitted(respondent.key, script_id, org_id, window.label):
+                return window.end + timedelta(days=1)
+            return None
         assert respondent.person_id is not None
-        return await self.store.completed(respondent.person_id, org_id, period)
+        week = iso_week(today)
+        next_week = today + timedelta(days=7 - today.weekday())
+        if await self.store.completed(respondent.person_id, org_id, week):
+            return next_week
+        key = self.keyer(respondent.telegram_id)
+        if await self.store.has_submitted(key, script_id, org_id, week):
+            return next_week
+        return None
 
     # ---------------------------------------------------------------- inputs
 
@@ -351,16 +397,23 @@ class DialogService:
             status: Status = (
                 "done" if session.finished else "paused" if session.state == "paused" else "active"
             )
+            today = local_today(self.clock(), live.timezone)
+            mark = None
+            if change.finished and live.row.respondent_key is not None:
+                # Marked under the window of the day it was finished: "once a window".
+                window = (await self.calendar.plan(live.row.org_id)).window_of(today)
+                mark = SubmissionMark(window.label, window.end)
             live.revision = await self.store.save(
                 StepWrite(
                     live.row.id,
                     live.revision,
                     session.to_json(),
                     status,
-                    local_today(self.clock(), live.timezone),
+                    today,
                     _row(change.upsert, live.loaded) if change.upsert else None,
                     change.removed,
                     change.finished,
+                    mark,
                 )
             )
         except StaleRevision:

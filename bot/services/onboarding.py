@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from bot.infra.i18n import LANGUAGES, _
 from bot.services.dialog_service import AlreadySubmitted, DialogService, Step
+from bot.services.digests.locale_format import day
 from bot.services.identity import Identity, IdentityService
 from bot.services.refusal import Refusal
 from bot.services.script_registry import ScriptNotFound
@@ -37,7 +38,7 @@ INVITE_REFUSALS = {
     "used_up": _("This link has been used up. Please ask for a new one."),
 }
 STAFF_ONLY = _("Check-ins are for staff who joined with an invitation link.")
-ALREADY_ANSWERED = _("You have already answered this week. Thank you!")
+ALREADY_ANSWERED = _("You have already answered. You can answer again from {day}. Thank you!")
 UNAVAILABLE = _("This questionnaire is not available right now.")
 
 
@@ -134,8 +135,8 @@ class Onboarding:
                 respondent=respondent,
                 language=who.language,
             )
-        except AlreadySubmitted:
-            return Refusal(ALREADY_ANSWERED, code="already_answered")
+        except AlreadySubmitted as answered:
+            return already_answered(answered, who.language)
         except ScriptNotFound:
             log.error("no active script %s for organisation %s", script_id, org_id)
             return Refusal(UNAVAILABLE)
@@ -162,6 +163,12 @@ class Onboarding:
             return False  # nobody sends them check-ins: there is nothing to stop
         self.identities.forget_cached(who.telegram_id)
         return await self.people.set_active(who.person.id, False)
+
+
+def already_answered(answered: AlreadySubmitted, language: str) -> Refusal:
+    """The refusal of a second answer in a period, with the day they may answer again."""
+    again = day(answered.again_on, language)
+    return Refusal(ALREADY_ANSWERED, {"day": again}, code="already_answered")
 
 
 def _invite_refusal(error: InviteError) -> Refusal:

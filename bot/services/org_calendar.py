@@ -1,7 +1,8 @@
 """Today where an organisation is: the day answers are filed under and weeks are counted in.
 
 An organisation's time zone is asked for on every start of a dialog and about never
-changes, so it is kept for a minute.
+changes, so it is kept for a minute. Its window plan is read each time: a manager's
+change of window length takes effect at once.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from datetime import date
 
 from cachetools import TTLCache
 
+from bot.services.digests.digest_windows import WindowPlan, plan_of
 from bot.services.periods import local_today
 from storage.db import Database
 from storage.orgs import OrgRepo
@@ -34,3 +36,7 @@ class OrgCalendar:
 
     async def today(self, org_id: int) -> date:
         return local_today(self.db.clock(), await self.timezone(org_id))
+
+    async def plan(self, org_id: int) -> WindowPlan:
+        """The organisation's windows: what "once a window" and "one respondent" count in."""
+        return plan_of(await self.orgs.window_segments(org_id))

@@ -3,52 +3,93 @@
 `/privacy` shows it and `/forget` deletes it. A staff member's person row goes with
 their roles, rotation and reminders; their answers stay in the group results,
 unlinked. Whatever sits under the keyed hash of their Telegram id goes as well: a
-service user's language choice, unfinished feedback and the weeks they answered.
+service user's language choice and unfinished feedback. What stays, and /privacy
+says so with its last day, are the marks that stop a second answer in the same
+period and a second count in the same window (`respondents.py`); retention deletes
+them once their period is over.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
-from bot.infra.i18n import Translator
+from bot.infra.i18n import Translator, _
 from bot.services.dialog_service import DialogService
+from bot.services.digests.locale_format import day
 from bot.services.identity import Identity, IdentityService
+from bot.services.org_calendar import OrgCalendar
 from bot.services.permissions import ROLE_NAMES
+from bot.services.respondents import kept_marks, marks_in_progress
 from storage.db import Database
-from storage.people import PeopleRepo
+from storage.people import KeptMarks, PeopleRepo
 from storage.personal_records import PrivacyRepo, RespondentRecord, Role, StaffRecord
+
+# The marks /forget leaves, each until the last day of its period.
+ANSWERED_KEPT = _(
+    "that you already answered in this period (not what you answered), kept until "
+    "{day} so nobody answers twice, even after /forget"
+)
+COUNTED_KEPT = _(
+    "that your answers of this period are one person's, kept until {day} so "
+    "nobody counts twice, even after /forget"
+)
 
 
 @dataclass(frozen=True)
 class Stored:
     staff: StaffRecord | None
     respondent: RespondentRecord
+    kept_until: date | None = None  # a staff member's /forget would keep marks until then
 
     @property
     def empty(self) -> bool:
         return self.staff is None and self.respondent.empty
 
+    @property
+    def deletable(self) -> bool:
+        """Whether /forget has anything to delete (marks stay until their day)."""
+        return self.staff is not None or self.respondent.deletable
+
 
 class PersonalData:
-    def __init__(self, db: Database, identities: IdentityService, dialogs: DialogService) -> None:
+    def __init__(
+        self,
+        db: Database,
+        identities: IdentityService,
+        dialogs: DialogService,
+        calendar: OrgCalendar,
+    ) -> None:
+        self.db = db
         self.records = PrivacyRepo(db)
         self.people = PeopleRepo(db)
         self.identities = identities
         self.dialogs = dialogs
+        self.calendar = calendar
 
     async def stored_about(self, who: Identity) -> Stored:
         staff = None
+        kept_until = None
         if who.person is not None:
             staff = await self.records.staff_record(who.person.id)
-        return Stored(staff, await self.records.respondent_record(who.key))
+            kept = await self._kept(who.person.id, who.key)
+            kept_until = max((k.until for k in kept), default=None)
+        marks = await marks_in_progress(self.calendar.orgs, who.key, self.db.clock())
+        respondent = await self.records.respondent_record(who.key, marks)
+        return Stored(staff, respondent, kept_until)
 
     async def forget(self, who: Identity) -> None:
         """Delete the person and everything under their keyed hash, in that order of need."""
         await self.records.forget_respondent(who.key)
         if who.person is not None:
-            await self.people.forget(who.person.id)
+            await self.people.forget(who.person.id, await self._kept(who.person.id, who.key))
         self.identities.forget_cached(who.telegram_id)
         self.dialogs.forget(who.telegram_id)
+
+    async def _kept(self, person_id: int, key: str) -> list[KeptMarks]:
+        """The marks a staff member's /forget keeps, as of now."""
+        spans = await self.people.session_spans(person_id)
+        return await kept_marks(self.calendar, key, spans, self.db.clock())
 
 
 def describe(stored: Stored, t: Translator) -> str:
@@ -61,6 +102,14 @@ def describe(stored: Stored, t: Translator) -> str:
     lines = [t("What carecheck stores about you:")]
     if stored.staff is not None:
         lines += _staff_lines(stored.staff, t)
+        if stored.kept_until is not None:
+            text = t(
+                "after /forget, kept until {day}: marks made from your Telegram ID that stop "
+                "a second check-in in the same week and keep your answers of this period "
+                "counted as one person's",
+                day=day(stored.kept_until, t.language),
+            )
+            lines.append("• " + text)
     respondent = stored.respondent
     if not respondent.empty:
         lines.append(t("Under a one-way code made from your Telegram ID (not the ID itself):"))
@@ -70,12 +119,20 @@ def describe(stored: Stored, t: Translator) -> str:
             lines.append(
                 "• " + t("unfinished feedback, answers so far: {n}", n=respondent.open_answers)
             )
-        if respondent.weeks:
-            weeks = ", ".join(respondent.weeks)
-            text = t("the weeks you gave feedback, so nobody answers twice: {weeks}", weeks=weeks)
-            lines.append("• " + text)
+        for until, message in (
+            (respondent.answered, ANSWERED_KEPT),
+            (respondent.counted, COUNTED_KEPT),
+        ):
+            if until:
+                lines.append("• " + t(message, day=day(max(until), t.language)))
         lines.append(t("Finished feedback carries no code and no name."))
-    lines.append(t("To delete all this, send /forget."))
+    if stored.deletable:
+        kept = respondent.answered or respondent.counted
+        lines.append(
+            t("To delete everything else, send /forget.")
+            if kept
+            else t("To delete all this, send /forget.")
+        )
     return "\n".join(lines)
 
 
@@ -113,16 +170,25 @@ def _role(role: Role, t: Translator) -> str:
 
 
 def forget_warning(stored: Stored, t: Translator) -> str:
-    """What /forget will delete, asked before it does."""
+    """What /forget will delete, and what it keeps until when, asked before it does."""
     if stored.staff is not None:
         text = t(
             "This deletes your Telegram ID, your language and your roles. Your answers "
             "stay in the group results, with nothing that leads to you. You will get no more "
             "check-ins; to take part again you would need a new invitation link."
         )
+        if stored.kept_until is not None:
+            text += " " + t(
+                "Until {day}, marks made from your Telegram ID stay, so you cannot check in "
+                "twice in one week and your answers of this period still count as one person's.",
+                day=day(stored.kept_until, t.language),
+            )
     else:
-        text = t(
-            "This deletes your language choice, any unfinished feedback and the record "
-            "of the weeks you answered."
-        )
+        text = t("This deletes your language choice and any unfinished feedback.")
+        if stored.respondent.answered:
+            text += " " + t(
+                "That you already answered (not what) stays recorded until {day}, "
+                "so nobody answers twice.",
+                day=day(max(stored.respondent.answered), t.language),
+            )
     return text + "\n\n" + t("Delete it now?")

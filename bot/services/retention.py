@@ -1,16 +1,20 @@
-"""Free text is kept for the organisation's retention period, then deleted.
+"""Free text is kept for the organisation's retention period, then deleted; marks, until
+their period is over.
 
 Comments are what people wrote in their own words, so they are the answers most
 likely to identify someone. Scores stay for the trends; the text goes once it is
 older than `retention_months` (24 by default) in the organisation's own calendar.
-The scheduler calls the job every minute; it works once a day.
+The marks that stop a second answer in a period, and keep a forgotten staff
+member's answers of a window one respondent's (`respondents.py`), go the day after
+their last day is over everywhere. The scheduler calls the job every minute; it
+works once a day.
 """
 
 from __future__ import annotations
 
 import calendar
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from bot.services.periods import local_today
 from storage.db import Database
@@ -18,6 +22,8 @@ from storage.orgs import OrgRepo
 from storage.personal_records import PrivacyRepo
 
 log = logging.getLogger(__name__)
+
+MARK_MARGIN = timedelta(days=1)
 
 
 def months_before(day: date, months: int) -> date:
@@ -46,8 +52,18 @@ async def purge_comments(db: Database, now: datetime) -> int:
     return deleted
 
 
+async def purge_marks(db: Database, now: datetime) -> int:
+    """Delete the marks whose last day is over in every time zone; returns how many."""
+    # A mark's last day is a day in its organisation's zone, which UTC can be a day
+    # ahead of; a day's margin keeps it for the whole of that day everywhere.
+    deleted = await PrivacyRepo(db).purge_marks(now.date() - MARK_MARGIN)
+    if deleted:
+        log.info("retention: deleted %d marks of periods that are over", deleted)
+    return deleted
+
+
 class DailyRetention:
-    """The scheduler's extra job: the purge, at most once per UTC day."""
+    """The scheduler's extra job: both purges, at most once per UTC day; rows deleted."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -57,6 +73,6 @@ class DailyRetention:
         today = now.date()
         if self.last == today:
             return 0
-        deleted = await purge_comments(self.db, now)
+        deleted = await purge_comments(self.db, now) + await purge_marks(self.db, now)
         self.last = today
         return deleted

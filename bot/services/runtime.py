@@ -113,6 +113,6 @@ async def build_runtime(settings: Settings, db: Database, secret: bytes) -> Runt
         invitations=Invitations(db),
         checkins=CheckinSchedule(db),
         organisations=Organisations(db),
-        personal_data=PersonalData(db, identities, dialogs),
+        personal_data=PersonalData(db, identities, dialogs, calendar),
         script_admin=ScriptAdmin(scripts),
     )

@@ -41,6 +41,9 @@ async def on_forget(update: Update, context: CarecheckContext) -> None:
     if stored.empty:
         await say(update, context, t(NOTHING))
         return
+    if not stored.deletable:  # only marks that stay until their day: say so, ask nothing
+        await say(update, context, describe(stored, t))
+        return
     keyboard = InlineKeyboardMarkup(
         [[button(t(DELETE), encode("fg", "yes")), button(t(KEEP), encode("fg", "no"))]]
     )

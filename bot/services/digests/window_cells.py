@@ -135,8 +135,8 @@ def _staff(rows: Iterable[StaffValue], own: frozenset[str], k: int) -> AudienceW
             others_counts[group] += 1
     counts[ORGANISATION] = len(group_of)
     others_counts[ORGANISATION] = len(group_of) - len(own & group_of.keys())
-    others = dict(others_counts)
-    return AudienceWindow(items, group_of, dict(counts), others, _counts_shown(others, k))
+    shown = _counts_shown(others_counts, k)
+    return AudienceWindow(items, group_of, dict(counts), dict(others_counts), shown)
 
 
 def _feedback(
