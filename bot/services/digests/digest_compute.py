@@ -160,6 +160,9 @@ class _Windows:
     k: int
     _cells: dict[Window, WindowCells] = field(default_factory=dict)
     _enrolled: dict[Group, set[str]] | None = None
+    # A digest asks for the same window's figures many times: rows, changes, rankings.
+    _populations: dict[Window, dict[Group, int]] = field(default_factory=dict)
+    _figures: dict[tuple[Window, Audience, str], dict[Group, Figure]] = field(default_factory=dict)
 
     def cells(self, window: Window) -> WindowCells:
         """The window's cells, read in three index range scans the first time."""
@@ -176,6 +179,11 @@ class _Windows:
 
     def populations(self, window: Window) -> dict[Group, int]:
         """Staff who could have answered, per group: active now, or answered in the window."""
+        if window not in self._populations:
+            self._populations[window] = self._count_populations(window)
+        return self._populations[window]
+
+    def _count_populations(self, window: Window) -> dict[Group, int]:
         if self._enrolled is None:
             self._enrolled = {ORGANISATION: set()}
             for person_id, unit_id in self.reads.enrolled_staff_ids(self.org_id):
@@ -190,10 +198,14 @@ class _Windows:
         return {group: len(people) for group, people in groups.items()}
 
     def figures(self, window: Window, audience: Audience, item_id: str) -> dict[Group, Figure]:
-        cells = self.cells(window).item(audience, item_id)
-        if cells is None:
-            return {}
-        return figures(cells, self.populations(window) if audience == "staff" else None)
+        key = (window, audience, item_id)
+        if key not in self._figures:
+            cells = self.cells(window).item(audience, item_id)
+            staff = audience == "staff"
+            self._figures[key] = (
+                {} if cells is None else figures(cells, self.populations(window) if staff else None)
+            )
+        return self._figures[key]
 
     def figure(
         self, window: Window, audience: Audience, item_id: str, scope: Group
