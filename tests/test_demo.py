@@ -118,6 +118,21 @@ async def test_the_demo_works_under_other_lenses(runtime: Runtime, lens: str) ->
     assert sum(i.staff.shown for i in digest.items) >= len(digest.items) // 2
 
 
+async def test_every_unit_has_staff_scores_in_the_default_window(runtime: Runtime) -> None:
+    """The shipped demo shows what a window gives a unit manager: scores with n and ±."""
+    result = await create_demo(runtime.db, runtime.scripts, runtime.frameworks, today=TODAY)
+    whole = await compute_digest(runtime.db, runtime.frameworks, result.org_id, now=NOW)
+    assert len(whole.items) == 10
+    assert all(item.staff.shown for item in whole.items)
+    for unit_id, _name in result.units:
+        digest = await compute_digest(
+            runtime.db, runtime.frameworks, result.org_id, unit_id, now=NOW
+        )
+        shown = [item.staff.figure for item in digest.items if item.staff.shown]
+        assert len(shown) >= 8, (unit_id, len(shown))
+        assert all(f is not None and f.n >= 5 for f in shown), shown
+
+
 def test_the_command_prints_the_next_step(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -127,6 +142,8 @@ def test_the_command_prints_the_next_step(
     out = capsys.readouterr().out
     assert "Demo organisation 1: Demo Care Home (marked as demo data)" in out
     assert "Next: carecheck digest --org 1" in out
+    assert main(["demo", "--weeks", "2", "--staff", "6", "--users", "20", "--quiet"]) == 0
+    assert capsys.readouterr().out == "2\n"  # the README's quick start reads this number
 
     assert main(["digest", "--org", "1"]) == 0
     assert "Demo Care Home" in capsys.readouterr().out

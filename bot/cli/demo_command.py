@@ -21,6 +21,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     demo.add_argument("--seed", type=between(0, 2**32), default=1, help="same seed, same answers")
     demo.add_argument("--lang", choices=LANGUAGES, default="en", help="organisation language")
     demo.add_argument("--lens", default="equass", help="framework its digests report under")
+    demo.add_argument(
+        "--quiet", action="store_true", help="print only the new organisation's number"
+    )
     demo.set_defaults(handler=run_demo)
 
 
@@ -50,6 +53,9 @@ async def run_demo(args: argparse.Namespace, settings: Settings) -> int:
             language=args.lang,
             lens=args.lens,
         )
+    if args.quiet:  # for scripts: org="$(carecheck demo --quiet)"
+        print(result.org_id)
+        return 0
     units = ", ".join(name for _id, name in result.units)
     print(f"Demo organisation {result.org_id}: {result.name} (marked as demo data)")
     print(f"  units: {units}")
