@@ -112,7 +112,7 @@ async def build_runtime(settings: Settings, db: Database, secret: bytes) -> Runt
         onboarding=Onboarding(db, identities, dialogs),
         invitations=Invitations(db),
         checkins=CheckinSchedule(db),
-        organisations=Organisations(db),
+        organisations=Organisations(db, frameworks),
         personal_data=PersonalData(db, identities, dialogs, calendar),
         script_admin=ScriptAdmin(scripts),
     )
