@@ -207,9 +207,11 @@ def settings_change(args: argparse.Namespace) -> SettingsChange:
         if text is None:
             return None
         try:
-            return kind(text.strip()) if len(text) <= 40 else None
+            if len(text) <= 40:
+                return kind(text.strip())
         except ValueError:
-            raise SettingRefused(option, message) from None
+            pass
+        raise SettingRefused(option, message)
 
     change = SettingsChange(
         name=args.name,
