@@ -62,13 +62,17 @@ class Organisations:
         Windows already released keep their length, so nothing read before is recut.
         """
         org = await self.get(org_id)
-        plan = plan_of(await self.orgs.window_segments(org_id))
         try:
-            segment = plan.change_from(local_today(self.db.clock(), org.timezone), weeks)
+            segment = await self._new_segment(org_id, org.timezone, weeks)
         except ValueError as error:
             raise SetupError(str(error)) from None
         await self.orgs.start_window_segment(org_id, segment.starts_on, segment.weeks)
         return segment
+
+    async def _new_segment(self, org_id: int, timezone: str, weeks: int) -> Segment:
+        """The segment a new window length starts: from the window in progress today."""
+        plan = plan_of(await self.orgs.window_segments(org_id))
+        return plan.change_from(local_today(self.db.clock(), timezone), weeks)
 
     async def lens_choices(self, org_id: int) -> list[str]:
         """The frameworks the organisation's digests may report under: the one place a
@@ -90,9 +94,8 @@ class Organisations:
         check(change, await self.lens_choices(org_id), _known_zone)
         window = None
         if change.window is not None and change.window != await self.window_weeks(org_id):
-            plan = plan_of(await self.orgs.window_segments(org_id))
-            today = local_today(self.db.clock(), change.timezone or org.timezone)
-            segment = plan.change_from(today, change.window)
+            timezone = change.timezone or org.timezone
+            segment = await self._new_segment(org_id, timezone, change.window)
             window = (segment.starts_on, segment.weeks)
         return await self.orgs.update_settings(
             org_id,

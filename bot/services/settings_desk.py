@@ -30,6 +30,7 @@ from bot.services.org_settings import (
 )
 from bot.services.organisations import Organisations, SetupError
 from bot.services.refusal import Refusal
+from frameworks import Frameworks
 from storage.orgs import Org
 
 OVERVIEW = "m"
@@ -48,8 +49,14 @@ class Panel:
     org: Org
     window: int
     lenses: tuple[str, ...]
+    frameworks: Frameworks
     choosing: str | None = None  # a code of SETTINGS
     saved: bool = False
+
+    def lens_name(self, lens: str, language: str) -> str:
+        """A framework's name in the language (its id, should it be gone)."""
+        frameworks = self.frameworks
+        return frameworks.get(lens).name(language) if lens in frameworks else lens
 
     def offered(self) -> list[tuple[str, bool]]:
         """The values offered for the setting being chosen, each with whether it is the
@@ -121,7 +128,7 @@ class SettingsDesk:
     async def _panel(self, org: Org, choosing: str | None = None, saved: bool = False) -> Panel:
         window = await self.organisations.window_weeks(org.id)
         lenses = tuple(await self.organisations.lens_choices(org.id))
-        return Panel(org, window, lenses, choosing, saved)
+        return Panel(org, window, lenses, self.organisations.frameworks, choosing, saved)
 
 
 def _change(setting: str, value: str) -> SettingsChange:

@@ -29,7 +29,6 @@ from bot.telegram.replies import (
     say,
     show,
 )
-from frameworks import Frameworks
 
 LABELS = {
     "lens": _("Framework"),
@@ -63,7 +62,7 @@ async def on_settings(update: Update, context: CarecheckContext) -> None:
     if isinstance(panel, Refusal):
         await say(update, context, refusal_text(t, panel))
     else:
-        await show(context, chat.id, panel_view(panel, t, context.runtime.frameworks))
+        await show(context, chat.id, panel_view(panel, t))
 
 
 @answers_query
@@ -79,17 +78,17 @@ async def on_settings_button(update: Update, context: CarecheckContext) -> str |
     )
     if isinstance(panel, Refusal):
         return refusal_text(t, panel)
-    view = panel_view(panel, t, context.runtime.frameworks)
+    view = panel_view(panel, t)
     await show(context, query.message.chat.id, view, query.message.message_id)
     return t(SAVED) if panel.saved else None
 
 
-def panel_view(panel: Panel, t: Translator, frameworks: Frameworks) -> View:
+def panel_view(panel: Panel, t: Translator) -> View:
     org = panel.org
     heading = t("Settings of {org}", org=org.name)
     lines = [
         f"<b>{escape(heading)}</b>",
-        t("Framework: {name}", name=_lens_name(org.lens, t, frameworks)),
+        t("Framework: {name}", name=panel.lens_name(org.lens, t.language)),
         t(
             "Check-in: {day} at {hour}, {zone}",
             day=day_name(org.checkin_weekday, t.language),
@@ -110,7 +109,7 @@ def panel_view(panel: Panel, t: Translator, frameworks: Frameworks) -> View:
     setting = panel.choosing
     choices = [
         button(
-            ("✓ " if current else "") + _value_label(panel, setting, value, t, frameworks)[:50],
+            ("✓ " if current else "") + _value_label(panel, setting, value, t)[:50],
             encode("st", org.id, setting, value),
         )
         for value, current in panel.offered()
@@ -122,9 +121,9 @@ def panel_view(panel: Panel, t: Translator, frameworks: Frameworks) -> View:
     return View(f"{text}\n\n{prompt}", InlineKeyboardMarkup(rows))
 
 
-def _value_label(panel: Panel, setting: str, value: str, t: Translator, fw: Frameworks) -> str:
+def _value_label(panel: Panel, setting: str, value: str, t: Translator) -> str:
     if setting == "lens":
-        return _lens_name(value, t, fw)
+        return panel.lens_name(value, t.language)
     if setting == "day":
         return day_name(int(value), t.language)
     if setting == "hour":
@@ -136,7 +135,3 @@ def _value_label(panel: Panel, setting: str, value: str, t: Translator, fw: Fram
     if setting == "gap":
         return score(int(value) / 100, t.language, 2)
     return value
-
-
-def _lens_name(lens: str, t: Translator, frameworks: Frameworks) -> str:
-    return frameworks.get(lens).name(t.language) if lens in frameworks else lens
