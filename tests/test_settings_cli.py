@@ -10,28 +10,17 @@ from typing import Any
 
 import pytest
 
-from bot.cli.main import main
 from bot.services.digests.digest_compute import DEFAULT_GAP
 from frameworks import default_frameworks
+from tests.test_org_cli import env, run
+
+__all__ = ["env"]  # the fixture, shared with test_org_cli
 
 LENSES = ["cz-sqss", "eqalin", "equass-revised", "equass"]
 ORG_KEYS = {
     "id", "name", "demo", "lens", "checkin", "timezone", "language", "k",
     "retention_months", "gap", "window",
 }  # fmt: skip
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CARECHECK_DB", str(tmp_path / "c.db"))
-    monkeypatch.setenv("CARECHECK_SECRET_FILE", str(tmp_path / "c.secret"))
-    return tmp_path
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def as_json(capsys: pytest.CaptureFixture[str], *args: str) -> Any:
