@@ -34,7 +34,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     create.add_argument("--timezone", default="Europe/Ljubljana")
     create.add_argument("--language", choices=LANGUAGES, default="en")
     create.add_argument(
-        "--k", type=between(1, 1000), default=5, help="smallest group shown in reports"
+        "--k", type=between(3, 1000), default=5, help="smallest group shown in reports"
     )
     create.add_argument("--json", action="store_true")
     create.set_defaults(handler=create_org)
