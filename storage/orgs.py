@@ -23,6 +23,7 @@ SETTINGS = (
     "checkin_weekday",
     "checkin_hour",
     "retention_months",
+    "gap_threshold",
 )
 
 
@@ -39,6 +40,7 @@ class Org:
     retention_months: int
     is_demo: bool
     created_at: datetime
+    gap_threshold: float
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,17 @@ class Unit:
     id: int
     org_id: int
     name: str
+    archived_on: date | None  # archived: kept for its answers, offered nowhere new
+
+
+@dataclass(frozen=True)
+class ArchivedUnit:
+    """What archiving a unit changed."""
+
+    org_id: int
+    invites_revoked: int
+    staff_moved: int  # to the whole organisation
+    roles_ended: int  # managers' and admins' roles limited to the unit
 
 
 class OrgRepo:
@@ -107,8 +120,11 @@ class OrgRepo:
         checkin_weekday: int | None = None,
         checkin_hour: int | None = None,
         retention_months: int | None = None,
+        gap_threshold: float | None = None,
+        window: tuple[date, int] | None = None,
     ) -> Org:
-        """Change the given settings (None = keep); returns the organisation as stored."""
+        """Change the given settings (None = keep), and with `window` (start day, weeks)
+        start a window segment, all in one transaction; returns the organisation as stored."""
         given = {
             "name": name,
             "timezone": timezone,
@@ -118,6 +134,7 @@ class OrgRepo:
             "checkin_weekday": checkin_weekday,
             "checkin_hour": checkin_hour,
             "retention_months": retention_months,
+            "gap_threshold": gap_threshold,
         }
         changes = {column: value for column, value in given.items() if value is not None}
         # Column names come from the fixed SETTINGS tuple, never from the caller.
@@ -132,6 +149,8 @@ class OrgRepo:
             row: sqlite3.Row | None = conn.execute(
                 "SELECT * FROM organisations WHERE id = ?", (org_id,)
             ).fetchone()
+            if row is not None and window is not None:
+                _start_segment(conn, org_id, *window)
             return row
 
         row = await self._db.run(update)
@@ -164,14 +183,7 @@ class OrgRepo:
             found = conn.execute("SELECT 1 FROM organisations WHERE id = ?", (org_id,))
             if found.fetchone() is None:
                 raise NotFound(f"organisation {org_id} does not exist")
-            on = day_text(starts_on)
-            conn.execute(
-                "DELETE FROM window_plans WHERE org_id = ? AND starts_on >= ?", (org_id, on)
-            )
-            conn.execute(
-                "INSERT INTO window_plans (org_id, starts_on, weeks) VALUES (?, ?, ?)",
-                (org_id, on, weeks),
-            )
+            _start_segment(conn, org_id, starts_on, weeks)
 
         await self._db.run(start)
 
@@ -193,8 +205,70 @@ class OrgRepo:
         row = await self._db.fetchone("SELECT * FROM units WHERE id = ?", (unit_id,))
         return None if row is None else record(Unit, row)
 
-    async def list_units(self, org_id: int) -> list[Unit]:
+    async def list_units(self, org_id: int, *, archived: bool = True) -> list[Unit]:
+        """The organisation's units by name; `archived=False` leaves the archived out."""
         rows = await self._db.fetchall(
-            "SELECT * FROM units WHERE org_id = ? ORDER BY name", (org_id,)
+            "SELECT * FROM units WHERE org_id = ? AND (? OR archived_on IS NULL) ORDER BY name",
+            (org_id, int(archived)),
         )
         return [record(Unit, row) for row in rows]
+
+    async def rename_unit(self, unit_id: int, name: str) -> bool:
+        """False when there is no such unit; `AlreadyExists` when its organisation has the name."""
+        try:
+            changed = await self._db.execute(
+                "UPDATE units SET name = ? WHERE id = ?", (name, unit_id)
+            )
+        except sqlite3.IntegrityError as exc:
+            raise AlreadyExists(f"a unit named {name!r} exists already") from exc
+        return changed == 1
+
+    async def archive_unit(self, unit_id: int, on: date) -> ArchivedUnit | None:
+        """Archive a unit in one transaction; None if there is no such unit.
+
+        Its open invitation links are withdrawn; its staff become staff of the whole
+        organisation (they keep their check-ins, and their answers no longer go to a
+        unit nobody is offered); a manager's or admin's role limited to it ends, since
+        the same role over the whole organisation would be more than they had. Answers
+        given in it stay, so the organisation's scores keep them.
+        """
+        now = self._db.now_text()
+
+        def archive(conn: sqlite3.Connection) -> ArchivedUnit | None:
+            row = conn.execute(
+                "UPDATE units SET archived_on = coalesce(archived_on, ?) WHERE id = ?"
+                " RETURNING org_id",
+                (day_text(on), unit_id),
+            ).fetchone()
+            if row is None:
+                return None
+            org_id = int(row["org_id"])
+            revoked = conn.execute(
+                "UPDATE invites SET revoked_at = ? WHERE unit_id = ? AND revoked_at IS NULL",
+                (now, unit_id),
+            ).rowcount
+            # Staff with an organisation-wide staff role already keep only that one.
+            conn.execute(
+                "DELETE FROM memberships WHERE unit_id = ?1 AND role = 'staff' AND EXISTS"
+                " (SELECT 1 FROM memberships o WHERE o.person_id = memberships.person_id"
+                " AND o.org_id = ?2 AND o.unit_id IS NULL AND o.role = 'staff')",
+                (unit_id, org_id),
+            )
+            moved = conn.execute(
+                "UPDATE memberships SET unit_id = NULL WHERE unit_id = ? AND role = 'staff'",
+                (unit_id,),
+            ).rowcount
+            ended = conn.execute("DELETE FROM memberships WHERE unit_id = ?", (unit_id,)).rowcount
+            return ArchivedUnit(org_id, revoked, moved, ended)
+
+        return await self._db.run(archive)
+
+
+def _start_segment(conn: sqlite3.Connection, org_id: int, starts_on: date, weeks: int) -> None:
+    """Windows of `weeks` weeks from `starts_on`; a later segment, never released, goes."""
+    on = day_text(starts_on)
+    conn.execute("DELETE FROM window_plans WHERE org_id = ? AND starts_on >= ?", (org_id, on))
+    conn.execute(
+        "INSERT INTO window_plans (org_id, starts_on, weeks) VALUES (?, ?, ?)",
+        (org_id, on, weeks),
+    )

@@ -202,15 +202,61 @@ class PeopleRepo:
         return await self._db.run(forget, scrub=lambda _: True)
 
     async def menus(self) -> list[tuple[Person, str | None]]:
-        """Everyone with a role, with the menu last set in their chat (None: never)."""
+        """Everyone with a role, or with a menu set in their chat (a role they had has
+        ended since), with the menu last set there (None: never)."""
         rows = await self._db.fetchall(
-            "SELECT p.* FROM people p WHERE EXISTS"
+            "SELECT p.* FROM people p WHERE p.menu IS NOT NULL OR EXISTS"
             " (SELECT 1 FROM memberships m WHERE m.person_id = p.id) ORDER BY p.id"
         )
         return [(record(Person, row), row["menu"]) for row in rows]
 
     async def set_menu(self, person_id: int, menu: str | None) -> None:
         await self._db.execute("UPDATE people SET menu = ? WHERE id = ?", (menu, person_id))
+
+    async def members_of(self, org_id: int) -> list[tuple[Person, list[Membership]]]:
+        """Everyone with a role in the organisation, with those roles, by person id."""
+        rows = await self._db.fetchall(
+            "SELECT p.*, m.person_id, m.org_id, m.unit_id, m.role FROM people p"
+            " JOIN memberships m ON m.person_id = p.id WHERE m.org_id = ?"
+            " ORDER BY p.id, ifnull(m.unit_id, 0), m.role",
+            (org_id,),
+        )
+        members: dict[int, tuple[Person, list[Membership]]] = {}
+        for row in rows:
+            person = members.setdefault(row["id"], (record(Person, row), []))
+            person[1].append(record(Membership, row))
+        return list(members.values())
+
+    async def leave(self, person_id: int, org_id: int) -> int:
+        """The person's roles in the organisation end, and a snooze there goes with them;
+        their sessions and answers stay. Returns how many roles ended."""
+
+        def leave(conn: sqlite3.Connection) -> int:
+            conn.execute(
+                "DELETE FROM snoozes WHERE person_id = ? AND org_id = ?", (person_id, org_id)
+            )
+            return conn.execute(
+                "DELETE FROM memberships WHERE person_id = ? AND org_id = ?", (person_id, org_id)
+            ).rowcount
+
+        return await self._db.run(leave)
+
+    async def admins(self, org_id: int | None) -> list[Person]:
+        """The organisation's administrators (None: the global ones), by person id."""
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT p.* FROM people p JOIN memberships m ON m.person_id = p.id"
+            " WHERE m.role = 'admin' AND m.org_id IS ? ORDER BY p.id",
+            (org_id,),
+        )
+        return [record(Person, row) for row in rows]
+
+    async def remove_admin(self, person_id: int, org_id: int | None) -> int:
+        """End the person's administrator roles in the organisation (None: the global
+        one); how many ended."""
+        return await self._db.execute(
+            "DELETE FROM memberships WHERE person_id = ? AND role = 'admin' AND org_id IS ?",
+            (person_id, org_id),
+        )
 
     async def with_role(self, role: Role) -> list[Person]:
         """Everyone with this role anywhere (admins: global ones too), for their command menu."""

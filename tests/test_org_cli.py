@@ -50,7 +50,13 @@ def test_org_unit_and_invites(env: Path, capsys: pytest.CaptureFixture[str]) -> 
     code, _, err = run(capsys, "invite", "revoke", invite["code"])
     assert code == 2 and "withdrawn already" in err
     code, out, _ = run(capsys, "org", "list", "--json")
-    assert json.loads(out) == [{"id": org, "name": "Dom Sonce", "demo": False}]
+    assert json.loads(out) == [
+        {
+            "id": org, "name": "Dom Sonce", "demo": False, "lens": "equass",
+            "checkin": "Mon 09:00", "timezone": "Europe/Ljubljana", "language": "sl", "k": 5,
+            "retention_months": 24, "gap": 0.75, "window": 8,
+        }
+    ]  # fmt: skip
     # Scores over 13 weeks from the window in progress: a Monday, not in the future.
     code, out, _ = run(capsys, "org", "window", "--org", str(org), "--weeks", "13")
     assert code == 0 and out.startswith("scores over 13 weeks from ")

@@ -54,6 +54,7 @@ NOT_YOURS = T("This button is not for you.")
 NO_PLAN = T("Only managers of this organisation can plan actions.")
 NO_CHANGE = T("Only managers of this organisation can change actions.")
 USAGE = T("Usage: /digest [unit number] [week like 2026-W47]")
+NO_SETTINGS = T("Only administrators of the whole organisation can change its settings.")
 
 
 # Where the bot does not yet follow the table. "Plan an action" checks the manager's
@@ -179,6 +180,13 @@ CASES = (
     ),
     Case(
         "/scripts", ADMINS, (NO_SCRIPTS,), command="/scripts", done=contains("staff-pulse, version")
+    ),
+    Case(
+        "/settings",
+        ORG_ADMIN | GLOBAL,
+        (NO_SETTINGS,),
+        command="/settings",
+        done=contains(T("Settings of {org}", org="Dom Sonce"), WHICH_ORG),
     ),
     Case(
         "/help",
@@ -376,6 +384,29 @@ CASES = (
         refused_invite("staff member"),
         data=lambda s: f"1:iv:staff:{s.away}",
         done=INVITED,
+    ),
+    # Settings last: a settings button edits the message pressed, which the cases above
+    # read after their own edits.
+    Case(
+        "the organisation's settings",
+        ORG_ADMIN | GLOBAL,
+        (NO_SETTINGS,),
+        data=lambda s: f"1:st:{s.home}:m:",
+        done=contains(T("Settings of {org}", org="Dom Sonce")),
+    ),
+    Case(
+        "a setting of the organisation, chosen",
+        ORG_ADMIN | GLOBAL,
+        (NO_SETTINGS,),
+        data=lambda s: f"1:st:{s.home}:k:6",
+        done=says(T("Saved.")),
+    ),
+    Case(
+        "the other organisation's settings",
+        GLOBAL,
+        (NO_SETTINGS,),
+        data=lambda s: f"1:st:{s.away}:k:",
+        done=contains(T("Choose: {setting}", setting=T("Smallest group"))),
     ),
 )
 

@@ -21,7 +21,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     digest.add_argument("--period", help="ISO week like 2026-W47 (default: the last complete one)")
     digest.add_argument("--lang", choices=LANGUAGES, help="default: the organisation's language")
     digest.add_argument("--lens", help="framework to report under (default: the organisation's)")
-    digest.add_argument("--gap", type=finite, help="smallest staff/service-user gap to flag")
+    digest.add_argument(
+        "--gap", type=finite, help="smallest staff/service-user gap to flag (default: the org's)"
+    )
     digest.add_argument(
         "--format", choices=FORMATS, default="text", help="png is the chart and needs --out"
     )
@@ -31,7 +33,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 async def run_digest(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services.digests.digest_chart import render_chart
-    from bot.services.digests.digest_compute import DEFAULT_GAP, DigestError, compute_digest
+    from bot.services.digests.digest_compute import DigestError, compute_digest
     from bot.services.digests.digest_render import digest_json, plain_text, report_html
     from bot.services.organisations import Organisations
     from bot.services.periods import parse_period
@@ -45,8 +47,8 @@ async def run_digest(args: argparse.Namespace, settings: Settings) -> int:
             raise UsageError(str(exc)) from None
     if args.format == "png" and args.out is None:
         raise UsageError("--format png writes an image: give --out FILE")
-    gap = DEFAULT_GAP if args.gap is None else args.gap
-    if not 0 < gap <= 4:
+    gap = args.gap
+    if gap is not None and not 0 < gap <= 4:
         raise UsageError("--gap is a difference on the 1-5 scale, between 0 and 4")
     frameworks = default_frameworks()
 

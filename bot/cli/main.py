@@ -26,6 +26,7 @@ from bot.cli import (
 from bot.cli.arguments import UsageError
 from bot.infra.config import ConfigError, load_settings
 from bot.infra.logs import setup_logging
+from bot.services.org_settings import SettingRefused
 from bot.services.organisations import SetupError
 from storage.errors import StorageError
 
@@ -66,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             quiet = settings.log_level if settings.log_level == "DEBUG" else "WARNING"
             setup_logging(quiet, settings.token)
         return int(asyncio.run(args.handler(args, settings)))
-    except (ConfigError, UsageError, SetupError, StorageError) as exc:
+    except (ConfigError, UsageError, SetupError, SettingRefused, StorageError) as exc:
         print(f"carecheck: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,4 +1,5 @@
-"""`carecheck org|unit|invite|admin ...`: set up organisations and who may join them."""
+"""`carecheck org|unit|invite|people|admin ...`: set up organisations, their settings, and
+who may join them; every listing and change also as `--json` (keys kept stable)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,18 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.arguments import UsageError, between, positive
 from bot.infra.config import Settings
 from bot.infra.i18n import LANGUAGES
-from storage.times import system_clock
+from storage.times import instant_text, system_clock
 
 if TYPE_CHECKING:
+    from bot.services.org_settings import SettingsChange
     from bot.services.organisations import Organisations
+    from storage.invites import Invite
+    from storage.orgs import Org, Unit
 
 ROLES = ("staff", "service_user", "manager", "admin")
 DEFAULT_BOT = "carecheck_bot"
@@ -30,7 +34,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     create.add_argument("--timezone", default="Europe/Ljubljana")
     create.add_argument("--language", choices=LANGUAGES, default="en")
     create.add_argument(
-        "--k", type=between(1, 1000), default=5, help="smallest group shown in reports"
+        "--k", type=between(3, 1000), default=5, help="smallest group shown in reports"
     )
     create.add_argument("--json", action="store_true")
     create.set_defaults(handler=create_org)
@@ -39,9 +43,32 @@ def register(commands: argparse._SubParsersAction) -> None:
     window.add_argument("--weeks", type=positive, required=True, help="4, 8, 13, 26 or 52")
     window.set_defaults(handler=set_window)
 
-    listing = org.add_parser("list", help="list organisations")
+    listing = org.add_parser("list", help="list organisations and their settings")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=list_orgs)
+    show = org.add_parser("show", help="an organisation's settings")
+    show.add_argument("org", type=positive, metavar="ID")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=show_org)
+    change = org.add_parser(
+        "set",
+        help="change an organisation's settings",
+        description="Every value is checked first: one bad value changes nothing.",
+    )
+    change.add_argument("org", type=positive, metavar="ID")
+    change.add_argument("--name")
+    change.add_argument("--lens", help="the framework digests report under (see org show)")
+    change.add_argument(
+        "--checkin", metavar='"Mon 09:00"', help="weekday (Mon..Sun) and whole hour, local time"
+    )
+    change.add_argument("--timezone", metavar="TZ", help="like Europe/Ljubljana")
+    change.add_argument("--language", metavar="L", help=", ".join(LANGUAGES))
+    change.add_argument("--k", metavar="N", help="smallest group shown in reports, at least 3")
+    change.add_argument("--retention-months", metavar="M", help="1 to 120")
+    change.add_argument("--gap", metavar="G", help="staff/service-user gap flagged, 0.1 to 2.0")
+    change.add_argument("--window", metavar="W", help="weeks per score: 4, 8, 13, 26 or 52")
+    change.add_argument("--json", action="store_true")
+    change.set_defaults(handler=set_org)
 
     unit = commands.add_parser("unit", help="units of an organisation").add_subparsers(
         dest="unit_command", required=True
@@ -51,6 +78,22 @@ def register(commands: argparse._SubParsersAction) -> None:
     unit_create.add_argument("--name", required=True)
     unit_create.add_argument("--json", action="store_true")
     unit_create.set_defaults(handler=create_unit)
+    unit_list = unit.add_parser("list", help="an organisation's units, archived ones too")
+    unit_list.add_argument("--org", type=positive, required=True)
+    unit_list.add_argument("--json", action="store_true")
+    unit_list.set_defaults(handler=list_units)
+    rename = unit.add_parser("rename", help="rename a unit")
+    rename.add_argument("unit", type=positive, metavar="UNIT_ID")
+    rename.add_argument("--name", required=True)
+    rename.add_argument("--json", action="store_true")
+    rename.set_defaults(handler=rename_unit)
+    archive = unit.add_parser(
+        "archive",
+        help="archive a unit: no new people; its staff stay, for the whole organisation",
+    )
+    archive.add_argument("unit", type=positive, metavar="UNIT_ID")
+    archive.add_argument("--json", action="store_true")
+    archive.set_defaults(handler=archive_unit)
 
     invite = commands.add_parser("invite", help="invitation links").add_subparsers(
         dest="invite_command", required=True
@@ -67,9 +110,30 @@ def register(commands: argparse._SubParsersAction) -> None:
     invite_create.add_argument("--qr", type=Path, metavar="FILE.png", help="write a QR poster")
     invite_create.add_argument("--json", action="store_true")
     invite_create.set_defaults(handler=create_invite)
+    invite_list = invite.add_parser("list", help="an organisation's invitation links")
+    invite_list.add_argument("--org", type=positive, required=True)
+    invite_list.add_argument("--json", action="store_true")
+    invite_list.set_defaults(handler=list_invites)
     revoke = invite.add_parser("revoke", help="withdraw an invitation link")
     revoke.add_argument("code")
+    revoke.add_argument("--json", action="store_true")
     revoke.set_defaults(handler=revoke_invite)
+
+    people = commands.add_parser("people", help="staff, managers and admins").add_subparsers(
+        dest="people_command", required=True
+    )
+    people_list = people.add_parser("list", help="everyone with a role in an organisation")
+    people_list.add_argument("--org", type=positive, required=True)
+    people_list.add_argument("--json", action="store_true")
+    people_list.set_defaults(handler=list_people)
+    deactivate = people.add_parser(
+        "deactivate",
+        help="someone who left: their roles end, their answers stay in the scores",
+    )
+    deactivate.add_argument("person", type=positive, metavar="PERSON_ID")
+    deactivate.add_argument("--org", type=positive, required=True)
+    deactivate.add_argument("--json", action="store_true")
+    deactivate.set_defaults(handler=deactivate_person)
 
     admin = commands.add_parser("admin", help="administrators").add_subparsers(
         dest="admin_command", required=True
@@ -77,6 +141,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     add = admin.add_parser("add", help="make a Telegram user a global administrator")
     add.add_argument("telegram_id", type=positive, metavar="TELEGRAM_USER_ID")
     add.set_defaults(handler=add_admin)
+    admin_list = admin.add_parser("list", help="global administrators, or an organisation's")
+    admin_list.add_argument("--org", type=positive)
+    admin_list.add_argument("--json", action="store_true")
+    admin_list.set_defaults(handler=list_admins)
+    remove = admin.add_parser("remove", help="end an administrator's role")
+    remove.add_argument("telegram_id", type=positive, metavar="TELEGRAM_USER_ID")
+    remove.add_argument("--org", type=positive, help="an organisation's admin (default: global)")
+    remove.add_argument("--json", action="store_true")
+    remove.set_defaults(handler=remove_admin)
 
 
 async def create_org(args: argparse.Namespace, settings: Settings) -> int:
@@ -88,12 +161,97 @@ async def create_org(args: argparse.Namespace, settings: Settings) -> int:
 
 async def list_orgs(args: argparse.Namespace, settings: Settings) -> int:
     async with _organisations(settings) as organisations:
-        orgs = await organisations.all()
+        orgs = [
+            org_fields(org, await organisations.window_weeks(org.id))
+            for org in await organisations.all()
+        ]
     if args.json:
-        print(json.dumps([{"id": o.id, "name": o.name, "demo": o.is_demo} for o in orgs]))
+        print(json.dumps(orgs))
     for org in [] if args.json else orgs:
-        print(f"{org.id}\t{org.name}\t{org.timezone}\t{org.language}\tk={org.k_threshold}")
+        print("\t".join(str(org[key]) for key in ("id", "name", "lens", "checkin", "timezone")))
     return 0
+
+
+async def show_org(args: argparse.Namespace, settings: Settings) -> int:
+    async with _organisations(settings) as organisations:
+        org = await organisations.get(args.org)
+        fields = org_fields(org, await organisations.window_weeks(org.id))
+        fields["lenses"] = await organisations.lens_choices(org.id)
+    _print_fields(fields, args.json)
+    return 0
+
+
+async def set_org(args: argparse.Namespace, settings: Settings) -> int:
+    change = settings_change(args)
+    if not change.given():
+        raise UsageError("nothing to change: give at least one option, such as --lens")
+    async with _organisations(settings) as organisations:
+        org = await organisations.change_settings(args.org, change)
+        fields = org_fields(org, await organisations.window_weeks(org.id))
+    _print_fields(fields, args.json)
+    return 0
+
+
+def settings_change(args: argparse.Namespace) -> SettingsChange:
+    """The options of `org set` as one change; a malformed number is refused by name."""
+    from bot.services.org_settings import (
+        BAD_GAP,
+        BAD_K,
+        BAD_RETENTION,
+        BAD_WINDOW,
+        SettingRefused,
+        SettingsChange,
+    )
+
+    def number(option: str, text: str | None, message: str, kind: type = int) -> Any:
+        if text is None:
+            return None
+        try:
+            if len(text) <= 40:
+                return kind(text.strip())
+        except ValueError:
+            pass
+        raise SettingRefused(option, message)
+
+    change = SettingsChange(
+        name=args.name,
+        lens=args.lens,
+        timezone=args.timezone,
+        language=args.language,
+        k=number("k", args.k, BAD_K),
+        retention_months=number("retention-months", args.retention_months, BAD_RETENTION),
+        gap=number("gap", args.gap, BAD_GAP, float),
+        window=number("window", args.window, BAD_WINDOW),
+    )
+    return change.with_checkin(args.checkin)
+
+
+def org_fields(org: Org, window_weeks: int) -> dict[str, Any]:
+    """An organisation's settings under the keys `org show|list|set --json` print."""
+    from bot.services.org_settings import checkin_text
+
+    return {
+        "id": org.id,
+        "name": org.name,
+        "demo": org.is_demo,
+        "lens": org.lens,
+        "checkin": checkin_text(org.checkin_weekday, org.checkin_hour),
+        "timezone": org.timezone,
+        "language": org.language,
+        "k": org.k_threshold,
+        "retention_months": org.retention_months,
+        "gap": org.gap_threshold,
+        "window": window_weeks,
+    }
+
+
+def _print_fields(fields: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(fields))
+        return
+    for key, value in fields.items():
+        shown = ", ".join(value) if isinstance(value, list) else value
+        print(f"{key}\t{shown}")
 
 
 async def set_window(args: argparse.Namespace, settings: Settings) -> int:
@@ -107,6 +265,130 @@ async def create_unit(args: argparse.Namespace, settings: Settings) -> int:
     async with _organisations(settings) as organisations:
         unit_id = await organisations.create_unit(args.org, args.name)
     print(json.dumps({"id": unit_id}) if args.json else unit_id)
+    return 0
+
+
+def unit_fields(unit: Unit) -> dict[str, Any]:
+    archived = unit.archived_on.isoformat() if unit.archived_on else None
+    return {"id": unit.id, "org": unit.org_id, "name": unit.name, "archived_on": archived}
+
+
+async def list_units(args: argparse.Namespace, settings: Settings) -> int:
+    async with _organisations(settings) as organisations:
+        units = [unit_fields(unit) for unit in await organisations.units(args.org)]
+    if args.json:
+        print(json.dumps(units))
+    for unit in [] if args.json else units:
+        archived = f"\tarchived {unit['archived_on']}" if unit["archived_on"] else ""
+        print(f"{unit['id']}\t{unit['name']}{archived}")
+    return 0
+
+
+async def rename_unit(args: argparse.Namespace, settings: Settings) -> int:
+    async with _organisations(settings) as organisations:
+        unit = await organisations.rename_unit(args.unit, args.name)
+    print(json.dumps(unit_fields(unit)) if args.json else f"renamed: {unit.name}")
+    return 0
+
+
+async def archive_unit(args: argparse.Namespace, settings: Settings) -> int:
+    async with _organisations(settings) as organisations:
+        done = await organisations.archive_unit(args.unit)
+    fields = {
+        "id": args.unit,
+        "org": done.org_id,
+        "invites_revoked": done.invites_revoked,
+        "staff_moved": done.staff_moved,
+        "roles_ended": done.roles_ended,
+    }
+    if args.json:
+        print(json.dumps(fields))
+    else:
+        print(
+            f"archived; {done.invites_revoked} links withdrawn, {done.staff_moved} staff now of"
+            f" the whole organisation, {done.roles_ended} unit roles ended"
+        )
+    return 0
+
+
+def invite_fields(invite: Invite) -> dict[str, Any]:
+    def moment(value: Any) -> str | None:
+        return None if value is None else instant_text(value)
+
+    return {
+        "code": invite.code,
+        "org": invite.org_id,
+        "unit": invite.unit_id,
+        "role": invite.role,
+        "uses": invite.uses,
+        "max_uses": invite.max_uses,
+        "expires_at": moment(invite.expires_at),
+        "revoked_at": moment(invite.revoked_at),
+        "created_at": moment(invite.created_at),
+    }
+
+
+async def list_invites(args: argparse.Namespace, settings: Settings) -> int:
+    async with _organisations(settings) as organisations:
+        invites = [invite_fields(i) for i in await organisations.invites_of(args.org)]
+    if args.json:
+        print(json.dumps(invites))
+    for invite in [] if args.json else invites:
+        uses = f"{invite['uses']}/{invite['max_uses'] or '∞'}"
+        state = "withdrawn" if invite["revoked_at"] else f"expires {invite['expires_at'] or '-'}"
+        unit = invite["unit"] or "-"
+        print(f"{invite['code']}\t{invite['role']}\tunit {unit}\tused {uses}\t{state}")
+    return 0
+
+
+async def list_people(args: argparse.Namespace, settings: Settings) -> int:
+    async with _organisations(settings) as organisations:
+        members = await organisations.members(args.org)
+    people: list[dict[str, Any]] = [
+        {
+            "id": person.id,
+            "telegram_id": person.telegram_id,
+            "language": person.language,
+            "checkins": person.active,
+            "roles": [{"role": m.role, "unit": m.unit_id} for m in roles],
+        }
+        for person, roles in members
+    ]
+    if args.json:
+        print(json.dumps(people))
+    for row in [] if args.json else people:
+        held = ", ".join(
+            r["role"] + (f" of unit {r['unit']}" if r["unit"] else "") for r in row["roles"]
+        )
+        checkins = "check-ins on" if row["checkins"] else "check-ins off"
+        print(f"{row['id']}\t{row['telegram_id']}\t{held}\t{checkins}")
+    return 0
+
+
+async def deactivate_person(args: argparse.Namespace, settings: Settings) -> int:
+    async with _organisations(settings) as organisations:
+        ended = await organisations.deactivate(args.org, args.person)
+    fields = {"id": args.person, "org": args.org, "roles_ended": ended}
+    print(json.dumps(fields) if args.json else f"deactivated; {ended} roles ended")
+    return 0
+
+
+async def list_admins(args: argparse.Namespace, settings: Settings) -> int:
+    async with _organisations(settings) as organisations:
+        admins = await organisations.admins(args.org)
+    rows = [{"id": person.id, "telegram_id": person.telegram_id} for person in admins]
+    if args.json:
+        print(json.dumps(rows))
+    for row in [] if args.json else rows:
+        print(f"{row['id']}\t{row['telegram_id']}")
+    return 0
+
+
+async def remove_admin(args: argparse.Namespace, settings: Settings) -> int:
+    async with _organisations(settings) as organisations:
+        await organisations.remove_admin(args.telegram_id, args.org)
+    fields = {"telegram_id": args.telegram_id, "org": args.org, "removed": True}
+    print(json.dumps(fields) if args.json else "removed")
     return 0
 
 
@@ -135,7 +417,7 @@ def write_qr(link: str, path: Path) -> None:
 async def revoke_invite(args: argparse.Namespace, settings: Settings) -> int:
     async with _organisations(settings) as organisations:
         await organisations.revoke_invite(args.code)
-    print("revoked")
+    print(json.dumps({"code": args.code, "revoked": True}) if args.json else "revoked")
     return 0
 
 

@@ -43,5 +43,5 @@ def local_today(now: datetime, timezone: str) -> date:
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long, a folder
         raise ValueError(f"unknown time zone {name!r}") from None

@@ -21,6 +21,7 @@ Action = Literal[
     "invite_any",  # invite managers and admins too
     "digest",  # read digests and plan improvement actions
     "scripts",  # upload, publish and roll back scripts
+    "settings",  # change the organisation's settings
 ]
 
 # The roles in an organisation allowed each action; a global admin may do all.
@@ -30,11 +31,13 @@ POLICY: dict[Action, frozenset[str]] = {
     "invite_any": frozenset({"admin"}),
     "digest": frozenset({"manager", "admin"}),
     "scripts": frozenset({"admin"}),
+    "settings": frozenset({"admin"}),
 }
 
 
-# What only a whole organisation's role covers: its questionnaires are everyone's.
-ORG_WIDE: frozenset[Action] = frozenset({"scripts"})
+# What only a whole organisation's role covers: its questionnaires and settings are
+# everyone's.
+ORG_WIDE: frozenset[Action] = frozenset({"scripts", "settings"})
 
 
 def is_global_admin(memberships: Iterable[Membership]) -> bool:
@@ -133,6 +136,12 @@ COMMANDS = (
         "scripts",
         _("Scripts: versions, downloads, rollback"),
         _("/scripts: the questionnaires, their versions, downloads and rollback"),
+    ),
+    Command(
+        "settings",
+        "settings",
+        _("Organisation settings"),
+        _("/settings: the organisation's framework, check-in time, language and thresholds"),
     ),
     Command("help", None, _("What this bot can do"), _("/help: what this bot can do")),
 )

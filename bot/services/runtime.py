@@ -23,6 +23,7 @@ from bot.services.organisations import Organisations
 from bot.services.personal_data import PersonalData
 from bot.services.script_admin import ScriptAdmin
 from bot.services.script_registry import ScriptRegistry
+from bot.services.settings_desk import SettingsDesk
 from frameworks import Frameworks, default_frameworks
 from storage.db import Database
 from storage.secret import load_or_create_secret
@@ -50,6 +51,7 @@ class Runtime:
     organisations: Organisations
     personal_data: PersonalData
     script_admin: ScriptAdmin
+    settings_desk: SettingsDesk
 
     @property
     def clock(self) -> Clock:
@@ -99,6 +101,7 @@ async def build_runtime(settings: Settings, db: Database, secret: bytes) -> Runt
         live_sessions=PREVIEWS,
         gone=PreviewEnded,
     )
+    organisations = Organisations(db, frameworks)
     return Runtime(
         settings=settings,
         db=db,
@@ -112,7 +115,8 @@ async def build_runtime(settings: Settings, db: Database, secret: bytes) -> Runt
         onboarding=Onboarding(db, identities, dialogs),
         invitations=Invitations(db),
         checkins=CheckinSchedule(db),
-        organisations=Organisations(db),
+        organisations=organisations,
         personal_data=PersonalData(db, identities, dialogs, calendar),
         script_admin=ScriptAdmin(scripts),
+        settings_desk=SettingsDesk(organisations),
     )

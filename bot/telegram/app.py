@@ -26,6 +26,7 @@ from bot.telegram import (
     fallback_handlers,
     privacy_handlers,
     script_handlers,
+    settings_handlers,
     start_handlers,
 )
 from bot.telegram.callbacks import DIALOG, pattern
@@ -100,6 +101,7 @@ def register(application: CarecheckApp) -> None:
         "scripts": script_handlers.on_scripts,
         "digest": digest_handlers.on_digest,
         "actions": digest_handlers.on_actions,
+        "settings": settings_handlers.on_settings,
     }
     for name, callback in commands.items():
         on(CommandHandler(name, callback, filters=private))
@@ -113,6 +115,7 @@ def register(application: CarecheckApp) -> None:
         ("dg",): digest_handlers.on_digest_button,
         ("ac",): digest_handlers.on_actions_button,
         ("iv",): start_handlers.on_invite_button,
+        ("st",): settings_handlers.on_settings_button,
         ("ap", "ao", "aw"): digest_handlers.on_stale_plan_button,
         ("dp", "du", "dx"): script_handlers.on_stale_draft_button,
         ("sx", "sr"): script_handlers.on_version_button,

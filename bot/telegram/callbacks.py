@@ -43,6 +43,9 @@ KINDS = {
     "dg": ("org", "period"),  # a global admin's digest of this organisation (and week)
     "ac": ("org",),  # a global admin's list of this organisation's actions
     "iv": ("role", "org"),  # a global admin's invitation link into this organisation
+    # An organisation's settings: the overview (setting "m"), a setting's choices (no
+    # value), or a value chosen (see bot/services/settings_desk.py for the codes).
+    "st": ("org", "setting", "value"),
 }
 NUMBERS = frozenset({"session", "step", "org", "version", "unit", "weeks", "action"})
 SIGNED = frozenset({"session"})  # previews' sessions are negative
@@ -76,6 +79,8 @@ class Callback:
     choice: str | None = None
     period: str | None = None
     role: str | None = None
+    setting: str | None = None
+    value: str | None = None
 
 
 def encode(kind: str, *fields: object) -> str:

@@ -16,8 +16,9 @@ from bot.infra.i18n import _
 from bot.services.digests.digest_access import manager_scope
 from bot.services.identity import Identity
 from bot.services.periods import parse_period
-from bot.services.permissions import ROLE_NAMES, is_global_admin
+from bot.services.permissions import ROLE_NAMES, allowed, is_global_admin
 from bot.services.refusal import Refusal
+from bot.services.settings_desk import NOT_ALLOWED
 
 ID_DIGITS = 18  # every id we store fits in SQLite's 63 bits with room to spare
 _NUMBER = re.compile(rf"^[0-9]{{1,{ID_DIGITS}}}$")
@@ -81,6 +82,18 @@ def actions_scope(who: Identity, words: list[str]) -> Scope | ChooseOrganisation
     if scope is None:
         return ChooseOrganisation("") if _global(who) else Refusal(ACTIONS_REFUSED)
     return Scope(*scope)
+
+
+def settings_scope(who: Identity) -> int | ChooseOrganisation | Refusal:
+    """/settings: the organisation its administrator runs (the first, if several); a
+    global administrator chooses one."""
+    if _global(who):
+        return ChooseOrganisation("")
+    for membership in who.memberships:
+        org_id = membership.org_id
+        if org_id is not None and allowed(who.memberships, "settings", org_id):
+            return org_id
+    return Refusal(NOT_ALLOWED)
 
 
 def invite_request(who: Identity, words: list[str]) -> InviteRequest | ChooseOrganisation | Refusal:

@@ -41,7 +41,7 @@ from storage.actions import Action
 from storage.db import Database
 from storage.reports import ReportRepo, ReportSnapshot
 
-DEFAULT_GAP = 0.75
+DEFAULT_GAP = 0.75  # an organisation's gap threshold until it sets its own (`org set --gap`)
 COMMENTS = 20
 DUE_SOON = timedelta(days=14)
 # Done actions are checked in digests for this long after they were done.
@@ -83,7 +83,7 @@ async def compute_digest(
     *,
     now: datetime | None = None,
     lens: str | None = None,
-    gap: float = DEFAULT_GAP,
+    gap: float | None = None,
     comments: int = COMMENTS,
     viewer: Viewer = NOBODY,
 ) -> Digest:
@@ -91,7 +91,8 @@ async def compute_digest(
 
     Its scores are those of the newest window complete by the end of `period`
     (default: the last complete week in the organisation's time zone); `lens`
-    defaults to the organisation's. Raises `NotFound` for an unknown organisation
+    and `gap` (the smallest staff/service-user difference called a gap) default to
+    the organisation's. Raises `NotFound` for an unknown organisation
     or a unit of another organisation, `DigestError` for a bad week or lens.
     """
     moment = now or db.clock()
@@ -140,7 +141,7 @@ class _Request:
     period: str | None
     now: datetime
     lens: str | None
-    gap: float
+    gap: float | None  # None: the organisation's
     comments: int
     viewer: Viewer
 
@@ -277,6 +278,7 @@ def _compute(reads: ReportSnapshot, frameworks: Frameworks, request: _Request) -
         if (back := plan.back_by(window, weeks)) is not None and back < previous
     ]
     k = org.k_threshold
+    gap = org.gap_threshold if request.gap is None else request.gap
     scope = _scope(request.unit_id)
     items = sorted(framework.items.values(), key=lambda i: i.number)
     ids = [item.id for item in items]
@@ -285,8 +287,7 @@ def _compute(reads: ReportSnapshot, frameworks: Frameworks, request: _Request) -
     coverage = _coverage(windows, [*trend, *(back for _label, back in further)], ids)
 
     scores = tuple(
-        _item_score(windows, (window, previous), item, scope, coverage, request.gap)
-        for item in items
+        _item_score(windows, (window, previous), item, scope, coverage, gap) for item in items
     )
     strongest, weakest = _rank(scores)
     gaps = sorted(
@@ -307,7 +308,7 @@ def _compute(reads: ReportSnapshot, frameworks: Frameworks, request: _Request) -
         next_scores=after.end + timedelta(days=1),
         lens=lens_id,
         k=k,
-        gap_threshold=request.gap,
+        gap_threshold=gap,
         participation=_participation(windows, window, scope),
         previous_participation=_participation(windows, previous, scope),
         items=scores,
