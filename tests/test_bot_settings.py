@@ -73,7 +73,7 @@ async def test_an_admin_changes_every_setting(bot: Harness) -> None:
         ("Time zone", "Europe/Prague"),
         ("Language", "Deutsch"),
         ("Smallest group", "8"),
-        ("Answers kept", "36"),
+        ("Comments kept", "36"),
         ("Gap threshold", "1.00"),
         ("Score window", "13"),
     ]

@@ -37,7 +37,7 @@ LABELS = {
     "tz": _("Time zone"),
     "lang": _("Language"),
     "k": _("Smallest group"),
-    "ret": _("Answers kept"),
+    "ret": _("Comments kept"),
     "gap": _("Gap threshold"),
     "win": _("Score window"),
 }
@@ -97,7 +97,7 @@ def panel_view(panel: Panel, t: Translator) -> View:
         ),
         t("Language: {name}", name=LANGUAGE_NAMES.get(org.language, org.language)),
         t("Smallest group shown: {k}", k=org.k_threshold),
-        t("Answers kept (months): {months}", months=org.retention_months),
+        t("Comments kept (months): {months}", months=org.retention_months),
         t("Gap threshold (points): {gap}", gap=score(org.gap_threshold, t.language, 2)),
         t("Score window (weeks): {weeks}", weeks=panel.window),
     ]
