@@ -286,6 +286,7 @@ def _context(digest: Digest, frameworks: Frameworks, language: str) -> dict[str,
         "previous_participation": _participation(digest.previous_participation, digest.k, t),
         "items": items,
         "coverage": _coverage(digest, names, t),
+        "not_assessed": formatting.not_assessed(digest, names, t),
         "leans_note": f"{LEANS_MARK} {t(LEANS_NOTE)}"
         if any(g.leans for i in items for g in i.groups)
         else "",
