@@ -5,8 +5,7 @@ meaning, and every digest lens names the items no live question assesses.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -25,22 +24,14 @@ from storage.db import Database
 from storage.orgs import OrgRepo
 from storage.people import PeopleRepo
 from storage.scripts import ScriptRepo
-from tests.fake_clock import FakeClock
+from tests.test_digest import CLOCK, LENSES, NOW, runtime
+
+__all__ = ["runtime"]  # the digest tests' fixture: a runtime over a fresh database at NOW
 
 V1 = Path(__file__).with_name("scripts_v1")
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-CLOCK = FakeClock(NOW)
-LENSES = ("equass", "equass-revised", "cz-sqss", "eqalin")
 # A day inside the window a digest shows on NOW (8-week windows from the first plan).
 DAY = date(2026, 10, 1)
 MARK = "Not assessed by these questions:"
-
-
-@pytest.fixture
-async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
-    settings = load_settings({"CARECHECK_DB": str(tmp_path / "carecheck.db")})
-    async with open_runtime(settings, CLOCK) as opened:
-        yield opened
 
 
 async def answer(
@@ -251,4 +242,3 @@ async def test_v2_keeps_the_ids_of_unchanged_questions() -> None:
         for qid in new.keys() - old.keys():
             assert new[qid]["text"]["en"] not in {q["text"]["en"] for q in old.values()}, qid
         assert old.keys() & new.keys()
-    assert DAY + timedelta(days=0) < NOW.date()
