@@ -242,3 +242,27 @@ async def test_v2_keeps_the_ids_of_unchanged_questions() -> None:
         for qid in new.keys() - old.keys():
             assert new[qid]["text"]["en"] not in {q["text"]["en"] for q in old.values()}, qid
         assert old.keys() & new.keys()
+
+
+async def test_an_item_only_an_earlier_script_asked_about_is_not_said_to_be_asked(
+    runtime: Runtime,
+) -> None:
+    """Answers from the global pulse, before the organisation's own: their item is named as
+    not assessed by these questions, and the staff line no longer says staff are asked."""
+    org_id = await OrgRepo(runtime.db).create_org("Switched", k=3)
+    earlier = await ScriptRepo(runtime.db).active("staff-pulse", None)
+    assert earlier is not None
+    people = PeopleRepo(runtime.db)
+    for n in range(3):
+        person = await people.get_or_create(9100 + n, "en")
+        await people.add_membership(person.id, org_id, None, "staff")
+        rows = [("partner_network", 4.0), ("lead_heading", 3.0)]
+        await answer(runtime.db, org_id, earlier.id, "staff", person.id, rows)
+    await publish_leaders_only(runtime, org_id)
+    digest = await compute_digest(runtime.db, runtime.frameworks, org_id, now=NOW)
+    assert digest.not_assessed == ("partnership",)
+    assert "partnership" in digest.coverage["staff"]  # its earlier answers are still shown
+    lines = telegram_html(digest, runtime.frameworks, "en").splitlines()
+    staff_line = next(x for x in lines if x.startswith("<i>Staff are asked about: "))
+    assert "Leadership" in staff_line and "Partnership" not in staff_line
+    assert "<i>Not assessed by these questions: 5. Partnership.</i>" in lines
