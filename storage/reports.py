@@ -96,6 +96,18 @@ WHERE a.org_id = :org AND a.answered_on BETWEEN :start AND :end
 ORDER BY a.answered_on DESC, a.id DESC
 """
 
+# The items some question of a live script maps to, under one framework: each script's
+# live version for the organisation (its own variant, else the global one), through the
+# crosswalk captured when that version was published.
+_LIVE_ITEMS = """
+SELECT DISTINCT q.item_id
+FROM active_scripts a
+JOIN question_items q ON q.script_version_id = a.script_version_id AND q.framework = :framework
+WHERE a.org_id = :org
+   OR (a.org_id IS NULL AND NOT EXISTS (
+         SELECT 1 FROM active_scripts own WHERE own.script_id = a.script_id AND own.org_id = :org))
+"""
+
 # Active staff and their units (NULL: of no unit): who could have answered.
 _ENROLLED_IDS = """
 SELECT DISTINCT m.person_id, m.unit_id
@@ -235,6 +247,11 @@ class ReportSnapshot:
                 _WINDOW_COMMENTS, params
             )
         ]
+
+    def live_items(self, org_id: int, framework: str) -> set[str]:
+        """The framework's items the organisation's live scripts ask about."""
+        params = {"org": org_id, "framework": framework}
+        return {str(row[0]) for row in self._conn.execute(_LIVE_ITEMS, params)}
 
     def enrolled_staff_ids(self, org_id: int) -> list[tuple[int, int | None]]:
         """(person id, unit id) of every active staff membership."""

@@ -56,10 +56,11 @@ class Catalogue:
     thanks: frozenset[str]
     questions: dict[str, str]  # English question text -> question id
     types: dict[str, str]  # question id -> question type
+    choices: dict[str, tuple[str, ...]]  # a choice question's option values, in order
 
     @classmethod
     def load(cls) -> Catalogue:
-        titles, thanks, questions, types = set(), set(), {}, {}
+        titles, thanks, questions, types, choices = set(), set(), {}, {}, {}
         frameworks = default_frameworks()
         for name, text in shipped_texts(SHIPPED_SCRIPTS):
             script = validate_source(text, name, frameworks).script
@@ -69,7 +70,9 @@ class Catalogue:
             for question in script.questions():
                 questions[question.text["en"]] = question.id
                 types[question.id] = question.type
-        return cls(frozenset(titles), frozenset(thanks), questions, types)
+                if question.type == "choice":
+                    choices[question.id] = tuple(str(o.value) for o in question.options or [])
+        return cls(frozenset(titles), frozenset(thanks), questions, types, choices)
 
 
 @dataclass(frozen=True)
@@ -216,7 +219,11 @@ class Crowd:
             assert screen.session is not None and screen.question is not None
             if screen.kind == "asking":
                 value = person.value(screen.question)
-                ack = Ack(screen.session, screen.question, "answer", value)
+                options = self.catalogue.choices.get(screen.question)
+                if options:  # a choice: one of its options, stored as its value
+                    value = 1 + value % len(options)
+                given: int | str = options[value - 1] if options else value
+                ack = Ack(screen.session, screen.question, "answer", given)
                 pending = (screen.key, ack)
                 await self._press(person, screen, self._option(screen, value))
                 continue
@@ -246,7 +253,7 @@ class Crowd:
 
     @staticmethod
     def _option(screen: Screen, value: int) -> str:
-        """Scale buttons carry option indexes; the first five are the values 1-5."""
+        """Buttons carry option indexes: a scale's first five are the values 1-5."""
         return f"1:a:{screen.session}:{screen.step}:{value - 1}"
 
     async def _press(self, person: Person, screen: Screen, data: str | None) -> None:
@@ -585,7 +592,7 @@ def audit(db_path: Path, people: Iterable[Person], catalogue: Catalogue) -> Audi
                 result.acknowledged += 1
             if row is None:
                 result.problems.append(f"acknowledged but not stored: {ack}")
-            elif ack.kind == "answer" and row["value_num"] != ack.value:
+            elif ack.kind == "answer" and ack.value not in (row["value_num"], row["value_text"]):
                 result.problems.append(f"stored {row['value_num']} for {ack}")
             elif ack.kind in ("comment", "text") and row["comment"] != ack.value:
                 result.problems.append(f"stored comment {row['comment']!r} for {ack}")

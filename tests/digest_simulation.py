@@ -36,7 +36,7 @@ from storage.demo_fill import (
 from storage.orgs import OrgRepo
 
 QUESTIONS = (
-    "lead_direction", "lead_values", "lead_listen", "lead_decisions", "lead_support", "lead_info"
+    "lead_heading", "lead_values", "lead_listen", "lead_support"
 )  # fmt: skip
 ITEM = "leadership"
 WINDOWS = 6

@@ -50,14 +50,17 @@ async def test_service_user_feedback_is_anonymous(bot: Harness) -> None:
     assert "Slovenščina" in picker.button_texts
     await bot.press(user, picker, button(picker, "Slovenščina"))
     first = await bot.settle(
-        lambda: [m for m in bot.api.messages(user.id) if "1/7" in (m.text or "")]
+        lambda: [m for m in bot.api.messages(user.id) if "1/8" in (m.text or "")]
     )
     message = first[-1]
-    for _ in range(6):
+    for _ in range(7):
         current = bot.api.message(user.id, message.message_id)
         await bot.press(user, current, button(current, "🙂"))
+    choice = bot.api.message(user.id, message.message_id)
+    assert "8/8" in choice.text  # which open question, if any: the eighth tap
+    await bot.press(user, choice, button(choice, "💡"))
     text_question = bot.api.message(user.id, message.message_id)
-    assert "7/7" in text_question.text
+    assert "9/9" in text_question.text
     after = bot.api.last_message(user.id).message_id
     bot.api.send_text(user, "Več sprehodov, prosim <3 & hvala")
     thanks = await bot.api.wait_for_message(user.id, after=after)

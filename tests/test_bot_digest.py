@@ -77,12 +77,12 @@ async def test_digest_on_demand_and_the_action_loop(bot: Harness) -> None:
     guest = bot.user("Guest", "en")
     first = await bot.command(guest, "/start", poster)
     question = await bot.settle(
-        lambda: next((m for m in bot.api.messages(guest.id) if "1/7" in (m.text or "")), None)
+        lambda: next((m for m in bot.api.messages(guest.id) if "1/8" in (m.text or "")), None)
     )
     del first
-    for _ in range(6):
+    for label in ["🙂"] * 7 + ["💡"]:
         screen = bot.api.message(guest.id, question.message_id)
-        await bot.press(guest, screen, button(screen, "🙂"))
+        await bot.press(guest, screen, button(screen, label))
     screen = bot.api.message(guest.id, question.message_id)
     await bot.press(guest, screen, button(screen, T("Skip ▶")))
     thanks = bot.api.message(guest.id, question.message_id)

@@ -84,7 +84,7 @@ async def test_upload_fix_preview_publish_and_roll_back(bot: Harness) -> None:
     ben_screen = await check_in_to_question_2(bot, ben)
 
     # 1. A workbook with three mistakes: every one is reported, located.
-    title_cell = cell_of(original, "survey", "lead_direction")
+    title_cell = cell_of(original, "survey", "lead_heading")
     column = title_cell.rstrip("0123456789")
     row = int(title_cell[len(column) :])
     broken = edited_workbook(
@@ -108,13 +108,13 @@ async def test_upload_fix_preview_publish_and_roll_back(bot: Harness) -> None:
         {
             (
                 "survey",
-                _label_cell(original, "lead_direction"),
+                _label_cell(original, "lead_heading"),
             ): "My manager explains where we are going."
         },
     )
     replies = await upload(bot, ada, fixed, "staff-pulse.xlsx")
     summary = replies[-1]
-    assert "lead_direction" in summary.text
+    assert "lead_heading" in summary.text
     assert [T("👁 Preview"), T("✅ Publish"), T("🗑 Discard")] == summary.button_texts
 
     # 3. Preview: played in the chat, nothing stored.
@@ -174,7 +174,7 @@ async def test_upload_fix_preview_publish_and_roll_back(bot: Harness) -> None:
     # Publish once more so there is an earlier version of the org's own to go back to.
     again = edited_workbook(
         original,
-        {("survey", _label_cell(original, "lead_direction")): "Our manager shows the way."},
+        {("survey", _label_cell(original, "lead_heading")): "Our manager shows the way."},
     )
     replies = await upload(bot, ada, again, "staff-pulse.xlsx")
     await bot.press(ada, replies[-1], button(replies[-1], T("✅ Publish")))

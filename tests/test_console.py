@@ -19,6 +19,8 @@ def carecheck(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.Complet
         "CARECHECK_DB": str(tmp_path / "c.db"),
         "CARECHECK_SECRET_FILE": str(tmp_path / "c.secret"),
         "PATH": "/usr/bin:/bin",
+        # The checkout under test, not whichever one the environment installed.
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
     }
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
@@ -80,13 +82,14 @@ def test_bad_input_is_explained_and_asked_again(tmp_path: Path) -> None:
 
 
 def test_service_user_feedback_and_once_a_week(tmp_path: Path) -> None:
-    feedback = "5\n4\n4\n5\n3\n4\nMehr Ausflüge\n"
+    feedback = "5\n4\n4\n5\n3\n4\n4\n2\nMehr Ausflüge\n"  # 7 answers, "do better", text
     first = carecheck(
         tmp_path, "console", "--script", "service-user", "--lang", "de", stdin=feedback
     )
     assert first.returncode == 0, first.stderr
     rows = export_rows(tmp_path)
-    assert len(rows) == 7 and rows[-1]["text"] == "Mehr Ausflüge"
+    assert len(rows) == 9 and rows[-1]["text"] == "Mehr Ausflüge"
+    assert [r["question"] for r in rows[-2:]] == ["su_tell", "su_better"]
     assert {r["audience"] for r in rows} == {"service_user"}
     second = carecheck(tmp_path, "console", "--script", "service-user", stdin=feedback)
     # Once a window; the day it ends is the machine's (the console runs on its clock).

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 from pydantic import BaseModel
 
+from bot.services.script_registry import crosswalk
 from dialogs import limits
+from dialogs.conditions import holds, referenced_questions
 from dialogs.model import LANGUAGES, Option, Question, Scale, Script, Section, Text
 from dialogs.validate import validate_source
+from frameworks import load_frameworks
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "dialogs" / "scripts"
 STAFF = SCRIPTS / "staff-pulse.yaml"
@@ -212,9 +217,40 @@ def test_maps_to_refers_only_to_known_framework_items(path: Path) -> None:
 
 @BOTH
 def test_every_question_is_mapped_to_all_four_frameworks(path: Path) -> None:
+    """Every question that can be answered about the service; the choice of which open
+    question comes next (service users) assesses nothing and maps to nothing."""
     script = load(path)
     for question in script.questions():
-        assert set(script.mapping(question)) == set(FRAMEWORK_ITEMS), question.id
+        expected = set() if question.type == "choice" else set(FRAMEWORK_ITEMS)
+        assert set(script.mapping(question)) == expected, question.id
+
+
+@pytest.mark.parametrize("lens", sorted(FRAMEWORK_ITEMS))
+def test_together_the_scripts_assess_every_item_of_every_lens(lens: str) -> None:
+    """With the frameworks' own links added, the shipped scripts leave no item unasked."""
+    frameworks = load_frameworks()
+    assessed = {
+        item
+        for path in (STAFF, SERVICE_USER)
+        for _question, framework, item in crosswalk(load(path), frameworks)
+        if framework == lens
+    }
+    assert assessed == set(frameworks.get(lens).items)
+
+
+@pytest.mark.parametrize("standard", ["3", "4", "11", "14"])
+def test_the_czech_standards_a_pulse_can_speak_to_have_questions_of_their_own(
+    standard: str,
+) -> None:
+    """First contact, the agreement, service times and emergencies: each asked directly."""
+    scripts = [load(STAFF), load(SERVICE_USER)]
+    asked = [
+        q.id
+        for script in scripts
+        for q in script.questions()
+        if standard in script.mapping(q).get("cz-sqss", [])
+    ]
+    assert asked, standard
 
 
 @BOTH
@@ -255,15 +291,44 @@ def test_staff_pulse_has_one_section_per_principle() -> None:
         assert set(section.maps_to) == set(FRAMEWORK_ITEMS)
 
 
-def test_staff_pulse_bank_has_forty_statements_weighted_to_the_core_principles() -> None:
+def test_staff_pulse_bank_has_forty_statements_at_least_three_per_principle() -> None:
+    """40 statements, five a week: a cycle is 8 weeks, the default score window."""
     script = load(STAFF)
     questions = script.questions()
     assert len(questions) == 40
-    per_section = {s.id: len(s.questions) for s in script.sections}
-    for core in ("leadership", "rights", "participation", "person-centred"):
-        assert 5 <= per_section[core] <= 7, core
-    for other in set(EQUASS) - {"leadership", "rights", "participation", "person-centred"}:
-        assert 2 <= per_section[other] <= 4, other
+    per_principle = Counter(
+        item for question in questions for item in script.mapping(question)["equass"]
+    )
+    assert set(per_principle) == set(EQUASS)
+    assert min(per_principle.values()) >= 3, per_principle
+    assert max(per_principle.values()) <= 7, per_principle
+
+
+# Version 1's statements that asked two things at once; version 2 asks each part alone.
+DOUBLE_BARRELLED = {
+    "rights_complaints": ("rights_complaints_know", "rights_complaints_serious"),
+    "rights_restrictions": ("rights_restrict_last", "rights_restrict_recorded"),
+    "improve_ideas": ("improve_ideas_welcome", "improve_ideas_used"),
+    "staff_supervision": ("staff_supervision_regular", "staff_reflection"),
+    # "where our organisation is heading and why": the why is left out, the where kept.
+    "lead_direction": ("lead_heading",),
+}
+# "And" and "or" inside one claim: one group of people, one move either way.
+ONE_CLAIM = ("families and carers", "to or from")
+
+
+def test_staff_statements_ask_one_thing_each() -> None:
+    """The double-barrelled statements are gone, each part asked alone under a new id; no
+    statement joins two claims with "and" or "or"."""
+    ids = {q.id: q for q in load(STAFF).questions()}
+    for old, parts in DOUBLE_BARRELLED.items():
+        assert old not in ids
+        assert all(part in ids for part in parts), parts
+    for question in ids.values():
+        english = question.text["en"]
+        for phrase in ONE_CLAIM:
+            english = english.replace(phrase, "")
+        assert not re.search(r"\b(and|or)\b", english), (question.id, english)
 
 
 def test_staff_statements_keep_their_principle_when_remapped() -> None:
@@ -305,9 +370,118 @@ def test_service_user_items() -> None:
     scale_items = [q for q in questions if q.type == "scale"]
     assert 4 <= len(scale_items) <= 7
     assert all(q.scale == "smile5" for q in scale_items)
-    assert [q.type for q in questions] == ["scale"] * len(scale_items) + ["text"]
-    comment = questions[-1]
-    assert comment.max_length == 1000
+    kinds = ["scale"] * len(scale_items) + ["choice", "text", "text"]
+    assert [q.type for q in questions] == kinds
+    assert all(q.max_length == 1000 for q in questions if q.type == "text")
+
+
+def test_service_users_are_asked_about_seven_principles_empowerment_among_them() -> None:
+    script = load(SERVICE_USER)
+    principles = {i for q in script.questions() for i in script.mapping(q).get("equass", [])}
+    assert len(principles) >= 7, principles
+    yourself = {q.id: q for q in script.questions()}["su_yourself"]
+    assert yourself.text["en"] == "Do staff help you do things yourself?"
+    assert script.mapping(yourself)["equass-revised"] == ["empowerment"]
+
+
+def test_su_overall_is_satisfaction_not_result_orientation() -> None:
+    script = load(SERVICE_USER)
+    by_id = {q.id: q for q in script.questions()}
+    assert "result-orientation" not in script.mapping(by_id["su_overall"])["equass"]
+    # Outcomes have a question of their own.
+    assert script.mapping(by_id["su_difference"])["equass"] == ["result-orientation"]
+
+
+def test_a_good_word_and_an_improvement_are_both_open_questions() -> None:
+    by_id = {q.id: q for q in load(SERVICE_USER).questions()}
+    assert by_id["su_good"].text["en"] == "What is good here?"
+    assert by_id["su_better"].text["en"] == "What should we do better?"
+    assert {o.value for o in by_id["su_tell"].options or []} == {"good", "better", "nothing"}
+
+
+@dataclass(frozen=True)
+class _Given:
+    """An answer as conditions read it."""
+
+    value: object = None
+    skipped: bool = False
+    not_applicable: bool = False
+
+
+def _outcomes(script: Script, question: Question) -> list[tuple[_Given, int]]:
+    """What a person can do on a question that is not text, and how many taps it costs."""
+    skip = (_Given(skipped=True), 1)
+    if question.type == "scale":
+        scale = script.scales[question.scale or ""]
+        given = [(_Given(o.value), 1) for o in scale.options]
+        return [*given, (_Given(not_applicable=True), 1), skip]
+    if question.type == "choice":
+        return [*((_Given(o.value), 1) for o in question.options or []), skip]
+    if question.type == "multi":
+        every = [o.value for o in question.options or []]  # toggle each, then confirm
+        return [(_Given(every), len(every) + 1), skip]
+    if question.type == "yes_no":
+        return [(_Given("yes"), 1), (_Given("no"), 1), skip]
+    return [*((_Given(n), 1) for n in range(11)), skip]  # nps
+
+
+def longest_path(script: Script) -> tuple[int, int]:
+    """The most taps and the most text steps on any path through the script.
+
+    Every answer a later condition or a follow-up reads is tried; any other question
+    costs its taps whatever the answer, so one answer stands for all.
+    """
+    questions = script.questions()
+    read = {
+        q
+        for question in questions
+        if question.show_if
+        for q in referenced_questions(question.show_if)
+    }
+    most = (0, 0)
+
+    def walk(index: int, answers: dict[str, _Given], taps: int, texts: int) -> None:
+        nonlocal most
+        if index == len(questions):
+            most = (max(most[0], taps), max(most[1], texts))
+            return
+        question = questions[index]
+        if question.show_if is not None and not holds(question.show_if, answers, None):
+            walk(index + 1, answers, taps, texts)
+            return
+        if question.type == "text":
+            assert not question.required, question.id
+            walk(index + 1, answers, taps, texts + 1)
+            return
+        outcomes = _outcomes(script, question)
+        if question.id not in read and question.follow_up is None:
+            outcomes = [max(outcomes, key=lambda o: o[1])]
+        for given, cost in outcomes:
+            follow = question.follow_up
+            extra = int(
+                follow is not None and holds(follow.show_if, {question.id: given}, question.id)
+            )
+            walk(index + 1, {**answers, question.id: given}, taps + cost, texts + extra)
+
+    walk(0, {}, 0, 0)
+    return most
+
+
+def test_service_user_feedback_is_at_most_eight_taps_and_one_optional_text() -> None:
+    taps, texts_ = longest_path(load(SERVICE_USER))
+    assert taps <= 8, taps
+    assert texts_ <= 1, texts_
+    assert (taps, texts_) == (8, 1)  # the path that picks an open question
+
+
+def test_the_longest_path_counts_what_it_should() -> None:
+    """The walk itself: a second open question on one path, or a multiple choice, is found."""
+    doc = yaml.safe_load(SERVICE_USER.read_text(encoding="utf-8"))
+    both = doc["sections"][1]["questions"]
+    del both[2]["show_if"]  # "What should we do better?" now follows every choice
+    assert longest_path(Script.model_validate(doc)) == (8, 2)
+    doc["sections"][1]["questions"][0]["type"] = "multi"  # toggle all three, then confirm
+    assert longest_path(Script.model_validate(doc)) == (11, 1)  # a list is never "good"
 
 
 def test_service_user_never_meets_a_question_they_cannot_skip() -> None:
@@ -318,6 +492,8 @@ def test_service_user_never_meets_a_question_they_cannot_skip() -> None:
 def test_service_user_items_speak_to_the_residents_perspective() -> None:
     script = load(SERVICE_USER)
     for question in script.questions():
+        if question.type == "choice":
+            continue
         assert "residents" in script.mapping(question)["eqalin"], question.id
 
 

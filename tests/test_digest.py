@@ -162,11 +162,11 @@ async def test_a_window_in_progress_is_never_shown_and_reading_twice_gives_the_s
     org_id = await OrgRepo(runtime.db).create_org("Steady", k=3)
     people = [await staff_member(runtime, org_id, 9000 + n) for n in range(6)]
     for n, person in enumerate(people[:4]):
-        await add_session(runtime, org_id, "staff", person, DAY, [("lead_direction", 2.0 + n)])
+        await add_session(runtime, org_id, "staff", person, DAY, [("lead_heading", 2.0 + n)])
     first = await compute_digest(runtime.db, runtime.frameworks, org_id, now=NOW)
     # Two more people answer now, in the window in progress.
     for person in people[4:]:
-        await add_session(runtime, org_id, "staff", person, TODAY, [("lead_direction", 5.0)])
+        await add_session(runtime, org_id, "staff", person, TODAY, [("lead_heading", 5.0)])
     second = await compute_digest(runtime.db, runtime.frameworks, org_id, now=NOW)
     assert first.item("leadership") == second.item("leadership")
     assert first.participation == second.participation
@@ -178,11 +178,11 @@ async def test_a_staff_members_newest_answer_to_a_question_counts_once(runtime: 
     org_id = await OrgRepo(runtime.db).create_org("Twice", k=2)
     person = await staff_member(runtime, org_id, 7000)
     other = await staff_member(runtime, org_id, 7001)
-    await add_session(runtime, org_id, "staff", person, DAY, [("lead_info", 1.0)])
+    await add_session(runtime, org_id, "staff", person, DAY, [("lead_listen", 1.0)])
     await add_session(
-        runtime, org_id, "staff", person, DAY + timedelta(days=7), [("lead_info", 5.0)]
+        runtime, org_id, "staff", person, DAY + timedelta(days=7), [("lead_listen", 5.0)]
     )
-    await add_session(runtime, org_id, "staff", other, DAY, [("lead_info", 3.0)])
+    await add_session(runtime, org_id, "staff", other, DAY, [("lead_listen", 3.0)])
     digest = await compute_digest(runtime.db, runtime.frameworks, org_id, now=NOW)
     leadership = digest.item("leadership").staff
     assert leadership.figure is not None
@@ -194,7 +194,7 @@ async def test_a_group_counts_toward_k_without_the_readers_own_answers(runtime: 
     org_id = await OrgRepo(runtime.db).create_org("Five", k=5)
     people = [await staff_member(runtime, org_id, 7100 + n) for n in range(5)]
     for n, person in enumerate(people):
-        await add_session(runtime, org_id, "staff", person, DAY, [("lead_direction", 1.0 + n)])
+        await add_session(runtime, org_id, "staff", person, DAY, [("lead_heading", 1.0 + n)])
     anyone = await compute_digest(runtime.db, runtime.frameworks, org_id, now=NOW)
     assert anyone.item("leadership").staff.figure is not None
     manager = Viewer.person(people[0])
@@ -209,7 +209,7 @@ async def test_answered_never_exceeds_enrolled(runtime: Runtime) -> None:
     org_id = await OrgRepo(runtime.db).create_org("Leavers", k=1)
     people = [await staff_member(runtime, org_id, 7200 + n) for n in range(5)]
     for person in people:
-        await add_session(runtime, org_id, "staff", person, DAY, [("lead_direction", 4.0)])
+        await add_session(runtime, org_id, "staff", person, DAY, [("lead_heading", 4.0)])
     await PeopleRepo(runtime.db).set_active(people[0], False)
     digest = await compute_digest(runtime.db, runtime.frameworks, org_id, now=NOW)
     assert digest.participation.staff == 5
@@ -222,11 +222,11 @@ async def test_a_clear_change_is_called_one_and_noise_is_steady(runtime: Runtime
     for n, person in enumerate(people):
         await add_session(
             runtime, org_id, "staff", person, BEFORE,
-            [("lead_direction", 4.0 + n % 2), ("ethics_code", 3.0 + n % 2)],
+            [("lead_heading", 4.0 + n % 2), ("ethics_code", 3.0 + n % 2)],
         )  # fmt: skip
         await add_session(
             runtime, org_id, "staff", person, DAY,
-            [("lead_direction", 2.0 + n % 2), ("ethics_code", 3.0 + (n + 1) % 2)],
+            [("lead_heading", 2.0 + n % 2), ("ethics_code", 3.0 + (n + 1) % 2)],
         )  # fmt: skip
     digest = await compute_digest(runtime.db, runtime.frameworks, org_id, now=NOW)
     leadership, ethics = digest.item("leadership").staff, digest.item("ethics").staff
@@ -287,7 +287,7 @@ async def test_a_small_units_comments_appear_in_no_digest(runtime: Runtime) -> N
         person = await staff_member(runtime, org_id, 7500 + n, unit)
         await add_session(
             runtime, org_id, "staff", person, DAY,
-            [("lead_direction", 3.0, f"{'small' if unit == small else 'big'} note {n}")],
+            [("lead_heading", 3.0, f"{'small' if unit == small else 'big'} note {n}")],
             unit_id=unit,
         )  # fmt: skip
     whole = await compute_digest(runtime.db, runtime.frameworks, org_id, now=NOW)
@@ -312,7 +312,7 @@ async def test_a_hidden_unit_cannot_be_subtracted_from_the_organisation(
         for _ in range(size):
             person = await staff_member(runtime, org_id, 7600 + n, unit)
             await add_session(
-                runtime, org_id, "staff", person, DAY, [("lead_direction", 1.0 + n % 5)],
+                runtime, org_id, "staff", person, DAY, [("lead_heading", 1.0 + n % 5)],
                 unit_id=unit,
             )  # fmt: skip
             n += 1
@@ -354,8 +354,8 @@ async def test_answers_from_an_older_script_version_count_for_the_same_item(
     loaded = await runtime.scripts.active("staff-pulse", org_id)
     old = loaded.version
     edited = old.source_text.replace(
-        "I know where our organisation is heading and why.",
-        "I know where our organisation is going, and why.",
+        "I know where our organisation is heading.",
+        "I know where our organisation is going.",
     )
     validation = runtime.scripts.validate(edited, "staff-pulse.yaml")
     assert validation.script is not None
@@ -364,7 +364,7 @@ async def test_answers_from_an_older_script_version_count_for_the_same_item(
     for n in range(4):
         person = await staff_member(runtime, org_id, 8000 + n)
         await add_session(
-            runtime, org_id, "staff", person, DAY, [("lead_direction", 2.0 + n)],
+            runtime, org_id, "staff", person, DAY, [("lead_heading", 2.0 + n)],
             version_id=old.id if n < 2 else new.id,
         )  # fmt: skip
     digest = await compute_digest(runtime.db, runtime.frameworks, org_id, now=NOW)
@@ -376,7 +376,7 @@ async def test_a_new_window_length_recuts_only_the_window_in_progress(runtime: R
     orgs = OrgRepo(runtime.db)
     org_id = await orgs.create_org("Longer", k=1)
     person = await staff_member(runtime, org_id, 8100)
-    await add_session(runtime, org_id, "staff", person, DAY, [("lead_direction", 4.0)])
+    await add_session(runtime, org_id, "staff", person, DAY, [("lead_heading", 4.0)])
     before = await compute_digest(runtime.db, runtime.frameworks, org_id, now=NOW)
     segment = PLAN.change_from(TODAY, 13)
     assert segment.starts_on == WINDOW.end + timedelta(days=1)  # the window in progress

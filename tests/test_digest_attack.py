@@ -39,7 +39,7 @@ K = 5
 START = date(2026, 3, 2)  # a Monday
 WEEKS = 30
 CLOCK = FakeClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
-STAFF_QUESTIONS = ("lead_direction", "lead_values", "rights_informed", "ethics_code")
+STAFF_QUESTIONS = ("lead_heading", "lead_values", "rights_informed", "ethics_code")
 USER_QUESTIONS = ("su_respect", "su_say", "su_safe")
 ORG = "org"
 REST = "rest"

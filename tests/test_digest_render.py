@@ -321,7 +321,7 @@ def test_comments_carry_their_audience_and_principles(demo: DemoDigests) -> None
         in (message)
     )
     assert "<blockquote><i>Staff:</i> More time for handovers.</blockquote>" in message
-    assert '<span class="who">Klient/in · Rechte, Ethik</span>Warmer meals, please.' in report
+    assert '<span class="who">Klient(in) · Rechte, Ethik</span>Warmer meals, please.' in report
 
 
 def test_a_done_action_is_checked_against_the_window(demo: DemoDigests) -> None:

@@ -44,7 +44,7 @@ async def test_the_workbook_holds_the_csv_rows_and_summaries(
     runtime: Runtime, tmp_path: Path
 ) -> None:
     demo = await create_demo(
-        runtime.db, runtime.scripts, runtime.frameworks, today=TODAY, weeks=2, staff=8, users=30
+        runtime.db, runtime.scripts, runtime.frameworks, today=TODAY, weeks=2, staff=8, users=40
     )
     await add_session(
         runtime, demo.org_id, "service_user", None, TODAY,

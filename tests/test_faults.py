@@ -99,13 +99,13 @@ async def test_feedback_finished_while_its_thank_you_was_lost(bot: Harness) -> N
     code = await bot.invite(org, "service_user")
     user = bot.user("Guest")
     bot.api.send_command(user, "/start", code)
-    found = await bot.settle(lambda: [m for m in bot.api.messages(user.id) if "1/7" in m.text])
+    found = await bot.settle(lambda: [m for m in bot.api.messages(user.id) if "1/8" in m.text])
     question = found[-1]
-    for _ in range(6):
+    for label in ["🙂"] * 7 + ["💡"]:
         current = bot.api.message(user.id, question.message_id)
-        await bot.press(user, current, button(current, "🙂"))
+        await bot.press(user, current, button(current, label))
     current = bot.api.message(user.id, question.message_id)
-    assert "7/7" in current.text
+    assert "9/9" in current.text
     bot.api.inject_fault("502", "sendMessage", times=3)  # every attempt at the thank-you
     notice = await bot.text(user, "More walks, please")
     assert notice.text == SOMETHING_WRONG_EN

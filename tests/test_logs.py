@@ -58,10 +58,10 @@ async def test_the_log_keeps_no_secrets_and_no_words(captured: io.StringIO, bot:
 
     guest = bot.user("Guest")
     bot.api.send_command(guest, "/start", await bot.invite(org, "service_user"))
-    found = await bot.settle(lambda: [m for m in bot.api.messages(guest.id) if "1/7" in m.text])
-    for _ in range(6):
+    found = await bot.settle(lambda: [m for m in bot.api.messages(guest.id) if "1/8" in m.text])
+    for label in ["🙂"] * 7 + ["💡"]:
         current = bot.api.message(guest.id, found[-1].message_id)
-        await bot.press(guest, current, button(current, "🙂"))
+        await bot.press(guest, current, button(current, label))
     await bot.text(guest, GUEST_TEXT)
     bot.api.send_sticker(guest)
     await bot.press(guest, found[-1], "1:a:1:0:0", check=False)  # someone else's session

@@ -92,7 +92,8 @@ async def test_comments_past_retention_leave_the_files(bot: Harness) -> None:
         if "Type your answer" in (screen.text or ""):
             await bot.text(guest, "Ana on the night shift was unkind to me")
             break
-        await bot.press(guest, screen, button(screen, "🙂"))
+        pick = "💡" if "💡" in "".join(screen.button_texts) else "🙂"  # the open question
+        await bot.press(guest, screen, button(screen, pick))
     assert b"unkind to me" in raw_bytes(bot)
     bot.clock.advance(days=366 * 3)
     assert await purge_comments(bot.rt.db, bot.clock()) == 1

@@ -41,7 +41,7 @@ async def test_staff_see_what_is_stored_and_can_forget_it(bot: Harness) -> None:
     shown = await bot.command(user, "/privacy")
     assert str(user.id) in shown.text
     assert "Dom <Sonce> & Co: staff member" in shown.text
-    assert "check-ins: 1, with 5 answers and 1 comments" in shown.text
+    assert "check-ins: 1, with 5 answers and 1 comment;" in shown.text
     # What /forget would keep, and until when: the end of the window (8 weeks from 2026-W45).
     assert "after /forget, kept until 27 Dec 2026: marks made from your Telegram ID" in shown.text
     assert "/forget" in shown.text
@@ -85,7 +85,7 @@ async def test_service_users_forget_their_keyed_data(bot: Harness) -> None:
     user = bot.user("Guest", language="fr")  # not one of ours: a language choice is stored
     picker = await bot.command(user, "/start", poster)
     await bot.press(user, picker, button(picker, "English"))
-    first = await bot.settle(lambda: [m for m in bot.api.messages(user.id) if "1/7" in m.text])
+    first = await bot.settle(lambda: [m for m in bot.api.messages(user.id) if "1/8" in m.text])
     await bot.press(user, first[-1], button(first[-1], "🙂"))
 
     shown = await bot.command(user, "/privacy")
@@ -107,10 +107,10 @@ async def test_finished_feedback_keeps_only_the_mark_until_the_window_ends(bot: 
     poster = await bot.invite(org, "service_user")
     user = bot.user("Guest")
     bot.api.send_command(user, "/start", poster)
-    first = await bot.settle(lambda: [m for m in bot.api.messages(user.id) if "1/7" in m.text])
-    for _ in range(6):
+    first = await bot.settle(lambda: [m for m in bot.api.messages(user.id) if "1/8" in m.text])
+    for label in ["🙂"] * 7 + ["👍"]:
         current = bot.api.message(user.id, first[-1].message_id)
-        await bot.press(user, current, button(current, "🙂"))
+        await bot.press(user, current, button(current, label))
     await bot.text(user, "All good")
     shown = await bot.command(user, "/privacy")
     assert (

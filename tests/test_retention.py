@@ -102,7 +102,8 @@ async def feedback_text(world: World, day: date, text: str) -> int:
             script_id="service-user", org_id=world.org, unit_id=None, respondent=me
         )
         while step.screen.question is not None and step.screen.question.type != "text":
-            step = await answer(world, me, step, 4)
+            choice = step.screen.question.type == "choice"  # which open question: "better"
+            step = await answer(world, me, step, "better" if choice else 4)
         await answer(world, me, step, text)
     return step.session_id
 

@@ -201,7 +201,7 @@ async def test_summary_then_publish_makes_a_new_live_version(
     draft = admin.load_draft(reworded_staff().encode(), "staff.yaml")
     summary = await admin.summary(draft, None)
     assert summary.added == ("lead_new",)
-    assert [r.question_id for r in summary.reworded] == ["lead_direction"]
+    assert [r.question_id for r in summary.reworded] == ["lead_heading"]
     published = await admin.publish(draft, None, person)
     assert published.created and published.version.version == 2
     assert published.version.published_by == person

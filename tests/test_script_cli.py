@@ -75,9 +75,9 @@ def test_validate_lists_located_workbook_errors(
     assert script is not None
     data = write_workbook(script)
     survey = open_book(data)["survey"]
-    first, second = row_of(survey, "lead_direction"), row_of(survey, "lead_values")
+    first, second = row_of(survey, "lead_heading"), row_of(survey, "lead_values")
     data = edit(
-        data, "survey", {("label::en", first): None, ("show_if", second): "lead_direction <="}
+        data, "survey", {("label::en", first): None, ("show_if", second): "lead_heading <="}
     )
     path = tmp_path / "broken.xlsx"
     path.write_bytes(data)
@@ -87,7 +87,7 @@ def test_validate_lists_located_workbook_errors(
         f"broken.xlsx:{at(survey, 'label::en', first)}: sections[0].questions[0].text: "
         "missing language 'en'",
         f"broken.xlsx:{at(survey, 'show_if', second)}: sections[0].questions[1].show_if: "
-        "the condition ends too early (at character 18)",
+        "the condition ends too early (at character 16)",
     ]
     assert err == "1 of 1 files have errors\n"
 
@@ -182,7 +182,7 @@ def test_graph_prints_both_diagrams(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     assert out.startswith("```mermaid\nstateDiagram-v2\n")
     assert "paused --> asking: resume" in out
-    assert "flowchart TD" in out and "lead_direction" in out
+    assert "flowchart TD" in out and "lead_heading" in out
 
 
 @pytest.mark.parametrize(

@@ -147,11 +147,11 @@ def _staff_lines(staff: StaffRecord, t: Translator) -> list[str]:
         "• " + t("your roles: {roles}", roles="; ".join(_role(r, t) for r in staff.roles) or "-"),
         "• "
         + t(
-            "your check-ins: {sessions}, with {answers} answers and {comments} comments; "
+            "your check-ins: {sessions}, with {answers} and {comments}; "
             "managers see them only in group results",
             sessions=staff.sessions,
-            answers=staff.answers,
-            comments=staff.comments,
+            answers=t.plural("{n} answer", "{n} answers", staff.answers),
+            comments=t.plural("{n} comment", "{n} comments", staff.comments),
         ),
         "• " + (t("weekly check-ins: on") if staff.active else t("weekly check-ins: off")),
     ]

@@ -19,6 +19,7 @@ from bot.services.digests.digest_model import Audience
 from bot.services.digests.improvement_actions import plan_action, set_action_status
 from bot.services.periods import iso_week
 from bot.services.script_registry import LoadedScript, ScriptRegistry
+from dialogs.conditions import holds
 from dialogs.model import Question, Script
 from frameworks import Frameworks
 from storage.actions import ActionStatus
@@ -53,15 +54,18 @@ STAFF_STORY: dict[str, tuple[float, float]] = {
     "result-orientation": (3.5, 0.02),
     "continuous-improvement": (3.0, 0.03),
 }
-# By question: service users see rights and being heard less rosily than staff do.
+# By question: service users see rights and having a say less rosily than staff do.
 USER_STORY: dict[str, tuple[float, float]] = {
-    "su_respect": (3.5, 0.0),
-    "su_listen": (3.6, 0.02),
+    "su_respect": (3.3, 0.0),
     "su_say": (2.8, 0.06),
-    "su_safe": (3.2, 0.0),
-    "su_complain": (2.9, 0.01),
+    "su_yourself": (3.3, 0.03),
+    "su_safe": (3.0, 0.0),
+    "su_times": (3.0, 0.01),
+    "su_difference": (3.4, 0.02),
     "su_overall": (3.8, 0.01),
 }
+# How often a service user picks each open question (the rest pick none or skip).
+USER_OPEN = (("good", 0.12), ("better", 0.18))
 UNIT_NAMES = (_("Residential unit"), _("Day centre"), _("Home care"))
 UNIT_OFFSETS = (0.1, -0.15, 0.0)
 # What staff write after a low answer, by EQUASS principle; the rest get a general one.
@@ -75,15 +79,21 @@ STAFF_COMMENTS: dict[str, tuple[str, ...]] = {
     "comprehensiveness": (_("We need more time for handovers between shifts."),),
     "": (_("Too many forms, too little time with the people we support."),),
 }
-USER_COMMENTS = (
-    _("The evening meals could be warmer."),
-    _("I would like to go outside more often."),
-    _("Staff are kind, but they are always in a hurry."),
-    _("I did not know I could complain, or to whom."),
-    _("Please tell us earlier when activities change."),
-    _("Please call my daughter on 041 555 123 about the evening meals."),
-    _("Thank you for the new garden benches."),
-)
+# What service users write, by the open question they picked.
+USER_COMMENTS: dict[str, tuple[str, ...]] = {
+    "better": (
+        _("The evening meals could be warmer."),
+        _("I would like to go outside more often."),
+        _("Staff are kind, but they are always in a hurry."),
+        _("I did not know I could complain, or to whom."),
+        _("Please tell us earlier when activities change."),
+        _("Please call my daughter on 041 555 123 about the evening meals."),
+    ),
+    "good": (
+        _("Thank you for the new garden benches."),
+        _("The afternoon music group is the best part of my week."),
+    ),
+}
 # (EQUASS principle, title, owner, weeks before the last one it was planned, due in weeks,
 # status now)
 ACTIONS: tuple[tuple[str, str, str, int, int, ActionStatus], ...] = (
@@ -246,10 +256,7 @@ def _plan(
         # Service users give one feedback a window (8 weeks): about 1 in 10 a week.
         for _n in range(round(users * rng.uniform(0.08, 0.12))):
             unit = rng.randrange(len(unit_ids))
-            rows = [
-                _user_answer(user_script, q, rng, w, unit, t)
-                for q in user_script.script.questions()
-            ]
+            rows = _user_rows(user_script, rng, w, unit, t)
             add("service_user", unit, None, monday + timedelta(days=rng.randint(0, 6)), rows)
     return DemoRows(people, memberships, sessions, answers)
 
@@ -275,6 +282,30 @@ def _staff_answer(
     return (question.id, score, float(value), None, False, False, comment)
 
 
+@dataclass(frozen=True)
+class _Given:
+    """A demo answer as `show_if` conditions read it."""
+
+    value: object
+    skipped: bool = False
+    not_applicable: bool = False
+
+
+def _user_rows(
+    loaded: LoadedScript, rng: random.Random, week: int, unit: int, t: Translator
+) -> list[_Row]:
+    """One feedback: the questions its answers make visible, as a person would meet them."""
+    rows: list[_Row] = []
+    given: dict[str, _Given] = {}
+    for question in loaded.script.questions():
+        if question.show_if is not None and not holds(question.show_if, given, None):
+            continue
+        row = _user_answer(loaded, question, rng, week, unit, t, given)
+        given[question.id] = _Given(row[3] if row[2] is None else row[2], row[5], row[4])
+        rows.append(row)
+    return rows
+
+
 def _user_answer(
     loaded: LoadedScript,
     question: Question,
@@ -282,10 +313,21 @@ def _user_answer(
     week: int,
     unit: int,
     t: Translator,
+    given: dict[str, _Given],
 ) -> _Row:
+    if question.type == "choice":  # which open question: its option's value, as text
+        draw, picked = rng.random(), "nothing"
+        for option, chance in USER_OPEN:
+            if draw < chance:
+                picked = option
+                break
+            draw -= chance
+        return (question.id, None, None, picked, False, False, None)
     if question.type == "text":
-        if rng.random() < 0.2:
-            return (question.id, None, None, None, False, False, t(rng.choice(USER_COMMENTS)))
+        chosen = [str(g.value) for g in given.values() if str(g.value) in USER_COMMENTS]
+        pool = USER_COMMENTS[chosen[-1] if chosen else "better"]
+        if rng.random() < 0.8:
+            return (question.id, None, None, None, False, False, t(rng.choice(pool)))
         return _skip(question.id)
     if rng.random() < 0.04:
         return _skip(question.id, not_applicable=True)

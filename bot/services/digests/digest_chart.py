@@ -121,6 +121,9 @@ def build_figure(digest: Digest, frameworks: Frameworks, language: str) -> Figur
         for a in each
     ):
         notes.append(f"{LEANS_MARK} {t(LEANS_NOTE)}")
+    names = {i.item_id: framework.items[i.item_id].name(language) for i in digest.items}
+    if missing := formatting.not_assessed(digest, names, t):
+        notes += textwrap.wrap(missing, 90)
     axes.set_xlabel("\n".join(notes), fontsize=10, color=MUTED, labelpad=10)
     return figure
 

@@ -285,6 +285,7 @@ def _compute(reads: ReportSnapshot, frameworks: Frameworks, request: _Request) -
 
     windows = _Windows(reads, request.org_id, lens_id, request.viewer.respondents, k)
     coverage = _coverage(windows, [*trend, *(back for _label, back in further)], ids)
+    live = reads.live_items(request.org_id, lens_id)
 
     scores = tuple(
         _item_score(windows, (window, previous), item, scope, coverage, gap) for item in items
@@ -336,6 +337,7 @@ def _compute(reads: ReportSnapshot, frameworks: Frameworks, request: _Request) -
             for label, back in further
         ),
         generated_at=request.now,
+        not_assessed=tuple(i for i in ids if i not in live),
     )
 
 

@@ -185,6 +185,9 @@ class Digest:
     trend: tuple[WindowScores, ...]  # oldest first, ending with the digest's window
     comparisons: tuple[Comparison, ...]
     generated_at: datetime
+    # Items of the lens no question of the organisation's live scripts maps to: said so,
+    # never silently missing. Their scores, if any, come from earlier versions' answers.
+    not_assessed: tuple[str, ...] = ()
 
     def item(self, item_id: str) -> ItemScore:
         for item in self.items:

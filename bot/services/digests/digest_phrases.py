@@ -35,6 +35,8 @@ COVERAGE_NONE: dict[Audience, str] = {
     "staff": _("Staff have not answered on any of these yet."),
     "service_user": _("Service users have not answered on any of these yet."),
 }
+# The items of the lens that no question of the live scripts maps to.
+NOT_ASSESSED = _("Not assessed by these questions: {items}.")
 STRONGEST: dict[Audience, str] = {
     "staff": _("Strongest, staff"),
     "service_user": _("Strongest, service users"),

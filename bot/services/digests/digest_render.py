@@ -286,6 +286,7 @@ def _context(digest: Digest, frameworks: Frameworks, language: str) -> dict[str,
         "previous_participation": _participation(digest.previous_participation, digest.k, t),
         "items": items,
         "coverage": _coverage(digest, names, t),
+        "not_assessed": formatting.not_assessed(digest, names, t),
         "leans_note": f"{LEANS_MARK} {t(LEANS_NOTE)}"
         if any(g.leans for i in items for g in i.groups)
         else "",
@@ -393,10 +394,11 @@ def _participation(counts: Participation, k: int, t: Translator) -> tuple[str, s
 
 
 def _coverage(digest: Digest, names: dict[str, str], t: Translator) -> list[str]:
-    """One line per audience: the items it is asked about."""
+    """One line per audience: the items it is asked about (by the live scripts: an item
+    only earlier versions asked about is named as not assessed instead)."""
     lines = []
     for audience in AUDIENCES:
-        asked = digest.coverage.get(audience, ())
+        asked = [i for i in digest.coverage.get(audience, ()) if i not in digest.not_assessed]
         if not asked:
             lines.append(t(COVERAGE_NONE[audience]))
         elif len(asked) == len(digest.items):

@@ -15,8 +15,8 @@ from babel.dates import format_date, format_interval
 from babel.numbers import format_decimal, format_percent
 
 from bot.infra.i18n import Translator
-from bot.services.digests.digest_model import Change, Figure, GroupScore, Span
-from bot.services.digests.digest_phrases import STATUS_TEXTS
+from bot.services.digests.digest_model import Change, Digest, Figure, GroupScore, Span
+from bot.services.digests.digest_phrases import NOT_ASSESSED, STATUS_TEXTS
 
 DECIMALS = 1
 LEVEL = 0.9  # of every interval the digest shows
@@ -89,6 +89,13 @@ def change_words(group: GroupScore, t: Translator, decimals: int = DECIMALS) -> 
     if direction == "up":
         return t("up from {score}", score=then)
     return t("down from {score}", score=then)
+
+
+def not_assessed(digest: Digest, names: dict[str, str], t: Translator) -> str:
+    """The items of the lens no live question asks about, by number and name; "" when none."""
+    numbers = {i.item_id: i.number for i in digest.items}
+    listed = [f"{numbers[i]}. {names[i]}" for i in digest.not_assessed if i in names]
+    return t(NOT_ASSESSED, items="; ".join(listed)) if listed else ""
 
 
 def shift(change: Change | None, t: Translator, decimals: int = DECIMALS) -> str:
