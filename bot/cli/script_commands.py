@@ -94,7 +94,8 @@ async def validate_files(args: argparse.Namespace, settings: Settings | None) ->
 async def publish_file(args: argparse.Namespace, settings: Settings) -> int:
     async with _admin(settings) as (admin, runtime):
         await _check_org(runtime, args.org)
-        draft = _read(args.file, admin.load_draft)
+        frameworks = await admin.frameworks_of(args.org)
+        draft = _read(args.file, lambda data, name: admin.load_draft(data, name, frameworks))
         if not draft.ok:
             for error in draft.errors:
                 print(error)
@@ -139,7 +140,7 @@ async def show_script(args: argparse.Namespace, settings: Settings) -> int:
             if not version.source_text.endswith("\n"):
                 sys.stdout.write("\n")
             return 0
-        script = admin.registry.load(version).script
+        script = (await admin.registry.loaded(version)).script
         by = await _who(runtime, version.published_by)
         print(f"{script.id} version {version.version} ({_scope(version.org_id)})")
         print(f"  title: {version.title}")

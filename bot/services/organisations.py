@@ -10,10 +10,12 @@ from datetime import timedelta
 
 from bot.services.digests.digest_windows import Segment, plan_of
 from bot.services.periods import local_today, zone
+from frameworks import default_frameworks
 from storage.db import Database
 from storage.errors import AlreadyExists, NotFound
 from storage.invites import Invite, InviteRepo, InviteRole
 from storage.orgs import Org, OrgRepo
+from storage.own_frameworks import OwnFrameworkRepo
 from storage.people import PeopleRepo
 
 NAME_LIMIT = 120
@@ -52,6 +54,16 @@ class Organisations:
         if org is None:
             raise SetupError(f"there is no organisation {org_id}")
         return org
+
+    async def lens_choices(self, org_id: int) -> list[str]:
+        """The lenses this organisation may choose: the shipped frameworks and its own.
+
+        The one check of a lens, wherever it is set; another organisation's own
+        framework is never among them.
+        """
+        await self.get(org_id)
+        own = await OwnFrameworkRepo(self.db).live(org_id)
+        return [*default_frameworks().ids(), *(v.framework_id for v in own)]
 
     async def set_window(self, org_id: int, weeks: int) -> Segment:
         """Scores over windows of `weeks` weeks, from the start of the window in progress.
