@@ -13,9 +13,9 @@ from bot.services.periods import local_today, zone
 from frameworks import default_frameworks
 from storage.db import Database
 from storage.errors import AlreadyExists, NotFound
+from storage.framework_versions import OwnFrameworkRepo
 from storage.invites import Invite, InviteRepo, InviteRole
 from storage.orgs import Org, OrgRepo
-from storage.own_frameworks import OwnFrameworkRepo
 from storage.people import PeopleRepo
 
 NAME_LIMIT = 120

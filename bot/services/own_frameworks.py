@@ -32,7 +32,7 @@ from frameworks import (
     own_framework_yaml,
 )
 from storage.db import Database
-from storage.own_frameworks import FrameworkVersion, OwnFrameworkRepo, SourceFormat
+from storage.framework_versions import FrameworkVersion, OwnFrameworkRepo, SourceFormat
 from storage.scripts import ScriptRepo
 
 # A YAML framework says so on its first level; found in the text, so a broken file is

@@ -83,10 +83,9 @@ async def review_framework(
         "<b>"
         + escape(
             t(
-                "Framework {framework} is valid: {name}, {count} items.",
+                "Framework {framework} is valid: {name}.",
                 framework=framework.id,
                 name=framework.name(who.language),
-                count=len(framework.items),
             )
         )
         + "</b>"
