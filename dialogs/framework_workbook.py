@@ -16,10 +16,16 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
+from openpyxl import Workbook
+
+from dialogs.model import Language, Text
 from dialogs.source import Cell, LineMap, ScriptError
 from dialogs.workbook_reader import _identifier, _Reader, _Sheet, _words, open_workbook
+from dialogs.workbook_writer import _Writer
+from frameworks import Framework
 
 FRAMEWORK, ITEMS = "framework", "items"
 KEY = "framework"  # the document's top-level key, as in the YAML form
@@ -101,3 +107,29 @@ def _framework(reader: _Reader, sheets: dict[str, _Sheet]) -> dict[str, Any]:
         listed.append(item)
     out["items"] = listed
     return out
+
+
+def write_framework_workbook(framework: Framework, languages: tuple[str, ...]) -> bytes:
+    """The framework as a workbook that `read_framework_workbook` reads back to the same."""
+    book = Workbook()
+    book.remove(book.worksheets[0])
+    written = cast(list[Language], list(languages))
+
+    def texts(values: Mapping[str, str]) -> Text | None:
+        return cast(Text, {x: values[x] for x in written if values.get(x)}) or None
+
+    head = _Writer(book.create_sheet(FRAMEWORK), FRAMEWORK, written, COLUMNS)
+    head.next_row()
+    head.put("id", framework.id)
+    head.put("languages", ", ".join(languages))
+    head.put("needs_review", ", ".join(x for x in framework.needs_review if x in written) or None)
+    head.text("name", texts(framework.names), "name")
+    items = _Writer(book.create_sheet(ITEMS), ITEMS, written, COLUMNS)
+    for item in framework.items.values():
+        items.next_row()
+        items.put("id", item.id)
+        items.text("name", texts(item.names), item.id)
+        items.text("description", texts(item.description), item.id)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -62,6 +62,18 @@ def test_validate_yaml_workbook_and_errors(home: Path, capsys: pytest.CaptureFix
     assert code == 2 and err.startswith("carecheck: cannot read missing.yaml")
 
 
+def test_a_framework_file_as_a_workbook(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    example = str(EXAMPLE / "own-quality-areas.example.yaml")
+    code, out, _ = run(capsys, "framework", "workbook", example, "--out", "areas.xlsx")
+    assert code == 0 and out.startswith("wrote areas.xlsx")
+    code, out, _ = run(capsys, "framework", "validate", "areas.xlsx")
+    assert code == 0 and out.strip() == "areas.xlsx: ok (own-quality-areas, 7 items)"
+    (home / "bad.yaml").write_text("framework: {}\n", encoding="utf-8")
+    code, out, err = run(capsys, "framework", "workbook", "bad.yaml", "--out", "bad.xlsx")
+    assert code == 1 and "missing key 'id'" in out and "no workbook written" in err
+    assert not (home / "bad.xlsx").exists()
+
+
 def test_publish_list_show_and_versions(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     first, second = org(capsys, "Dom Sonce"), org(capsys, "Other")
     (home / "v1.yaml").write_text(VALUES, encoding="utf-8")

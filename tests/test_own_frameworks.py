@@ -127,6 +127,19 @@ def test_a_workbook_is_the_same_framework_and_its_errors_name_cells() -> None:
     assert any(at == "items!B3" and m.startswith("formulas are not allowed") for at, m in errors)
 
 
+def test_the_workbook_form_reads_back_to_the_same_framework() -> None:
+    text = values(dignity="=Equal dignity, 100 %")  # text that starts like a formula
+    draft = read_framework(text.encode(), "v.yaml")
+    again = read_framework(draft.workbook(), "v.xlsx")
+    assert again.ok and again.framework == draft.framework
+    assert again.framework is not None
+    assert again.framework.items["dignity"].name("en") == "=Equal dignity, 100 %"
+    assert (
+        again.languages == ("en", "cs")
+        and again.framework.needs_review == draft.framework.needs_review
+    )  # type: ignore[union-attr]
+
+
 def test_a_framework_is_told_from_a_script_and_neither_says_so() -> None:
     assert upload_kind(VALUES.encode(), "values.yaml") == "framework"
     assert upload_kind(b"\xef\xbb\xbf" + VALUES.encode(), "values.txt") == "framework"

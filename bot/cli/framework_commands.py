@@ -45,6 +45,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=list_frameworks)
 
+    book = sub.add_parser("workbook", help="write a valid framework file as an .xlsx workbook")
+    book.add_argument("file", type=Path, metavar="FILE")
+    book.add_argument("--out", type=Path, required=True, metavar="FILE.xlsx")
+    book.set_defaults(handler=write_workbook, needs_settings=False)
+
     show = sub.add_parser("show", help="print a version's stored text")
     show.add_argument("ref", metavar="ID[@VERSION]")
     _org(show)
@@ -79,6 +84,22 @@ async def validate_files(args: argparse.Namespace, settings: Settings | None) ->
     if failed:
         print(f"{failed} of {len(args.files)} files have errors", file=sys.stderr)
     return 1 if failed else 0
+
+
+async def write_workbook(args: argparse.Namespace, settings: Settings | None) -> int:
+    draft = _read(args.file)
+    if not draft.ok:
+        for error in draft.errors:
+            print(error)
+        print(f"{args.file}: no workbook written", file=sys.stderr)
+        return 1
+    data = draft.workbook()
+    try:
+        args.out.write_bytes(data)
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.out}: {exc.strerror}") from None
+    print(f"wrote {args.out} ({len(data)} bytes)")
+    return 0
 
 
 async def publish_file(args: argparse.Namespace, settings: Settings) -> int:

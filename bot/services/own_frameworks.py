@@ -22,7 +22,11 @@ from pathlib import PurePath
 from bot.services.organisations import Organisations
 from dialogs import limits
 from dialogs.framework_workbook import FRAMEWORK as FRAMEWORK_SHEET
-from dialogs.framework_workbook import read_framework_workbook, sheet_names
+from dialogs.framework_workbook import (
+    read_framework_workbook,
+    sheet_names,
+    write_framework_workbook,
+)
 from dialogs.source import LineMap, ScriptError, format_path, load_yaml, location_key
 from frameworks import (
     Framework,
@@ -68,10 +72,17 @@ class FrameworkDraft:
     framework: Framework | None
     errors: tuple[ScriptError, ...] = ()
     text: str | None = None  # the YAML text that publishing stores
+    languages: tuple[str, ...] = ()  # those the organisation wrote, in its order
 
     @property
     def ok(self) -> bool:
         return self.framework is not None and self.text is not None and not self.errors
+
+    def workbook(self) -> bytes:
+        """The framework in its workbook form: sheets `framework` and `items`."""
+        if self.framework is None:
+            raise FrameworkInUse(list(self.errors))
+        return write_framework_workbook(self.framework, self.languages)
 
     @property
     def digest(self) -> str:
@@ -146,7 +157,7 @@ def read_framework(data: bytes, filename: str) -> FrameworkDraft:
         text = data.decode("utf-8-sig")
     else:
         text = own_framework_yaml(check.framework, check.languages)
-    return FrameworkDraft(name, fmt, check.framework, (), text)
+    return FrameworkDraft(name, fmt, check.framework, (), text, check.languages)
 
 
 def _located(file: str, lines: LineMap, path: tuple[str | int, ...], message: str) -> ScriptError:
