@@ -171,3 +171,16 @@ async def test_staff_and_a_units_admin_are_refused(bot: Harness) -> None:
         notice = await bot.press(who, last, encode("fl", "own-values"), check=False)
         assert notice.get("text") == T("Only administrators can do this.")
     assert await versions(bot, home) == 0
+
+
+async def test_a_global_admin_is_told_it_is_an_organisations_own(bot: Harness) -> None:
+    home = await bot.org()
+    gil = bot.user("Gil")
+    await bot.rt.organisations.add_admin(gil.id)
+    await bot.command(gil, "/help")
+    replies = await upload(bot, gil, VALUES.encode(), "values.yaml")
+    assert replies[-1].text == T(
+        "An organisation's own framework is published by an administrator of that "
+        "organisation, or with: carecheck framework publish FILE --org ID"
+    )
+    assert await versions(bot, home) == 0

@@ -21,7 +21,7 @@ from bot.infra.message_split import split_message
 from bot.services.identity import Identity
 from bot.services.own_frameworks import FrameworkInUse, read_framework
 from bot.telegram import flows
-from bot.telegram.callbacks import decode, encode
+from bot.telegram.callbacks import Callback, decode, encode
 from bot.telegram.context import CarecheckContext
 from bot.telegram.replies import View, answers_query, button, identify, say, show
 from bot.telegram.script_handlers import (
@@ -124,14 +124,9 @@ async def review_framework(
 @answers_query
 async def on_framework_button(update: Update, context: CarecheckContext) -> str | None:
     """Publish or discard the framework under review."""
-    query = update.callback_query
-    assert query is not None and query.message is not None
-    who = await identify(update, context)
-    t = translator(who.language)
-    org_id = framework_scope(who)
+    (data, chat_id, message_id), who, t, org_id = await _pressed(update, context)
     if org_id is None:
         raise flows.Next(flows.END, t(ADMIN_ONLY))
-    data = decode(query.data)
     draft = context.person.framework
     if (
         draft is None
@@ -141,7 +136,6 @@ async def on_framework_button(update: Update, context: CarecheckContext) -> str 
         leave(context)
         raise flows.Next(flows.END, t(DRAFT_GONE))
     leave(context)
-    chat_id, message_id = query.message.chat.id, query.message.message_id
     if data.kind == "fx":
         text = escape(t("Draft discarded. Nothing was changed."))
         await show(context, chat_id, View(text), message_id)
@@ -182,19 +176,27 @@ async def on_framework_button(update: Update, context: CarecheckContext) -> str 
 @answers_query
 async def on_lens_button(update: Update, context: CarecheckContext) -> str | None:
     """Make the organisation's own framework its digest lens."""
-    query = update.callback_query
-    assert query is not None and query.message is not None
-    who = await identify(update, context)
-    t = translator(who.language)
-    org_id = framework_scope(who)
+    (data, chat_id, message_id), _who, t, org_id = await _pressed(update, context)
     if org_id is None:
         return t(ADMIN_ONLY)
-    framework_id = decode(query.data).framework or ""
+    framework_id = data.framework or ""
     if not await context.runtime.own_frameworks.choose_lens(org_id, framework_id):
         return t("Your organisation cannot use that framework as its lens.")
     text = t("Done: your digests now report under {framework}.", framework=framework_id)
-    await show(context, query.message.chat.id, View(escape(text)), query.message.message_id)
+    await show(context, chat_id, View(escape(text)), message_id)
     return None
+
+
+async def _pressed(
+    update: Update, context: CarecheckContext
+) -> tuple[tuple[Callback, int, int], Identity, Translator, int | None]:
+    """The press (its data, chat and message), who pressed, their language, and the
+    organisation they may act for."""
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    who = await identify(update, context)
+    where = (decode(query.data), query.message.chat.id, query.message.message_id)
+    return where, who, translator(who.language), framework_scope(who)
 
 
 @answers_query
