@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 
 from bot.cli.main import main
+from dialogs import SHIPPED_SCRIPTS
 from storage import Database, OrgRepo
 from tests.fake_clock import FakeClock
-from tests.own_framework_docs import VALUES, values, workbook
+from tests.own_framework_docs import VALUES, staff_variant, values, workbook
 
 EXAMPLE = Path(__file__).parent.parent / "frameworks" / "examples"
+STAFF = (SHIPPED_SCRIPTS / "staff-pulse.yaml").read_text(encoding="utf-8")
 
 
 @pytest.fixture(autouse=True)
@@ -143,3 +145,21 @@ def test_the_digest_reports_under_the_own_lens(
     assert code == 0 and "Our values" not in out
     code, _, err = run(capsys, "digest", "--org", second, "--lens", "own-values")
     assert code == 2 and "unknown lens 'own-values'" in err
+
+
+def test_a_variant_is_validated_against_its_organisations_frameworks(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = org(capsys, "Dom Sonce"), org(capsys, "Other")
+    (home / "v1.yaml").write_text(VALUES, encoding="utf-8")
+    assert run(capsys, "framework", "publish", "v1.yaml", "--org", first)[0] == 0
+    (home / "staff.yaml").write_text(staff_variant(STAFF), encoding="utf-8")
+    code, out, _ = run(capsys, "script", "validate", "staff.yaml", "--org", first)
+    assert code == 0 and out.startswith("staff.yaml: ok (staff-pulse,")
+    for scope in ((), ("--org", second)):
+        code, out, _ = run(capsys, "script", "validate", "staff.yaml", *scope)
+        assert code == 1 and "unknown framework 'own-values'" in out
+    code, out, _ = run(capsys, "script", "publish", "staff.yaml", "--org", first)
+    assert code == 0 and "published staff-pulse version 1 (organisation " in out
+    code, _, err = run(capsys, "script", "validate", "staff.yaml", "--org", "99")
+    assert code == 2 and "no organisation 99" in err
