@@ -13,7 +13,7 @@ from bot.services.digests.digest_compute import DigestError, compute_digest
 from bot.services.digests.digest_delivery import deliver_due
 from bot.services.digests.digest_render import RenderedDigest, plain_text, report_html
 from bot.services.own_frameworks import (
-    FrameworkInUse,
+    FrameworkRefused,
     read_framework,
     upload_kind,
 )
@@ -147,6 +147,7 @@ def test_a_framework_is_told_from_a_script_and_neither_says_so() -> None:
     assert upload_kind(STAFF.encode(), "staff.yaml") == "script"
     assert upload_kind(workbook(), "values.xlsx") == "framework"
     assert upload_kind(b"hello: world\n", "x.yaml") == "neither"
+    assert upload_kind("id: x\n".encode("utf-16"), "x.yaml") == "script"  # "not UTF-8"
     assert upload_kind(b"PK\x03\x04 not a zip", "x.xlsx") == "script"  # the reader says why
     assert upload_kind(b"PK\x03\x04 not a zip", "x.zip") == "neither"
 
@@ -263,7 +264,7 @@ async def test_a_version_that_drops_a_mapped_item_is_refused(
     )
     await admin.publish(variant, a, None)
     without = VALUES.replace("    - id: dignity\n", "    - id: respect\n")
-    with pytest.raises(FrameworkInUse, match="item 'dignity' is gone"):
+    with pytest.raises(FrameworkRefused, match="item 'dignity' is gone"):
         await own.publish(read_framework(without.encode(), "v.yaml"), a, None)
     assert [v.version for v in await own.versions(a, "own-values")] == [1]
 

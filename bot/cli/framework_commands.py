@@ -103,7 +103,7 @@ async def write_workbook(args: argparse.Namespace, settings: Settings | None) ->
 
 
 async def publish_file(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.services.own_frameworks import FrameworkInUse
+    from bot.services.own_frameworks import FrameworkRefused
 
     draft = _read(args.file)
     async with _own(settings) as (own, runtime):
@@ -115,7 +115,7 @@ async def publish_file(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         try:
             published = await own.publish(draft, args.org, await runtime.organisations.person())
-        except FrameworkInUse as refused:
+        except FrameworkRefused as refused:
             for error in refused.errors:
                 print(error)
             print(f"{args.file}: not published", file=sys.stderr)

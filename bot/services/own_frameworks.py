@@ -27,7 +27,14 @@ from dialogs.framework_workbook import (
     sheet_names,
     write_framework_workbook,
 )
-from dialogs.source import LineMap, ScriptError, format_path, load_yaml, location_key
+from dialogs.source import (
+    LineMap,
+    ScriptError,
+    decode,
+    format_path,
+    load_yaml,
+    location_key,
+)
 from frameworks import (
     Framework,
     Frameworks,
@@ -55,8 +62,9 @@ class FrameworkNotFound(LookupError):
     """The organisation has no such framework, or no such version of it."""
 
 
-class FrameworkInUse(ValueError):
-    """Publishing would drop items the organisation's live questions map to."""
+class FrameworkRefused(ValueError):
+    """Not published: the draft has errors, or it drops items the organisation's live
+    questions map to; `errors` says which, located."""
 
     def __init__(self, errors: list[ScriptError]) -> None:
         super().__init__("; ".join(str(e) for e in errors))
@@ -81,7 +89,7 @@ class FrameworkDraft:
     def workbook(self) -> bytes:
         """The framework in its workbook form: sheets `framework` and `items`."""
         if self.framework is None:
-            raise FrameworkInUse(list(self.errors))
+            raise ValueError("a framework with errors has no workbook form")
         return write_framework_workbook(self.framework, self.languages)
 
     @property
@@ -121,6 +129,8 @@ def upload_kind(data: bytes, filename: str) -> str:
         return "framework"
     if _SCRIPT_KEY.search(text) or suffix in (".xlsx", ".xls", ".xlsm"):
         return "script"
+    if decode(data, filename)[0] is None:
+        return "script"  # not text at all: the script reader says why (size, encoding)
     return "neither"
 
 
@@ -229,15 +239,15 @@ class OwnFrameworks:
     ) -> PublishedFramework:
         """Make a valid draft the organisation's live version of that framework.
 
-        Refused (FrameworkInUse) when it drops an item that a question of the
+        Refused (FrameworkRefused) when it drops an item that a question of the
         organisation's live script variants maps to: those would stop validating.
         """
         if not draft.ok or draft.framework is None or draft.text is None:
-            raise FrameworkInUse(list(draft.errors))
+            raise FrameworkRefused(list(draft.errors))
         framework = draft.framework
         dropped = await self._dropped_in_use(org_id, framework)
         if dropped:
-            raise FrameworkInUse(
+            raise FrameworkRefused(
                 [
                     ScriptError(
                         draft.filename,
@@ -263,7 +273,7 @@ class OwnFrameworks:
     async def change(self, draft: FrameworkDraft, org_id: int) -> FrameworkChange:
         """What publishing the draft would change for the organisation."""
         if draft.framework is None:
-            raise FrameworkInUse(list(draft.errors))
+            raise FrameworkRefused(list(draft.errors))
         new = draft.framework
         live = next((v for v in await self.repo.live(org_id) if v.framework_id == new.id), None)
         if live is None:

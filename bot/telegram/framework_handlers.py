@@ -19,7 +19,7 @@ from telegram.constants import ParseMode
 from bot.infra.i18n import Translator, translator
 from bot.infra.message_split import split_message
 from bot.services.identity import Identity
-from bot.services.own_frameworks import FrameworkInUse, read_framework
+from bot.services.own_frameworks import FrameworkRefused, read_framework
 from bot.telegram import flows
 from bot.telegram.callbacks import Callback, decode, encode
 from bot.telegram.context import CarecheckContext
@@ -143,7 +143,7 @@ async def on_framework_button(update: Update, context: CarecheckContext) -> str 
     own = context.runtime.own_frameworks
     try:
         published = await own.publish(draft, org_id, who.person.id if who.person else None)
-    except FrameworkInUse as refused:
+    except FrameworkRefused as refused:
         log.info("framework publish refused: %s", refused)
         lines = [escape(t("Not published: your questions still map to items it drops."))]
         lines += [f"• <code>{escape(str(e))}</code>" for e in refused.errors[:MAX_ERRORS_SHOWN]]
