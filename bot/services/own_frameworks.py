@@ -270,6 +270,13 @@ class OwnFrameworks:
         )
         return PublishedFramework(version, created)
 
+    async def review(
+        self, data: bytes, filename: str, org_id: int
+    ) -> tuple[FrameworkDraft, FrameworkChange | None]:
+        """An upload checked, and (when valid) what publishing it would change."""
+        draft = read_framework(data, filename)
+        return draft, await self.change(draft, org_id) if draft.ok else None
+
     async def change(self, draft: FrameworkDraft, org_id: int) -> FrameworkChange:
         """What publishing the draft would change for the organisation."""
         if draft.framework is None:

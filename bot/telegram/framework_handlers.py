@@ -19,7 +19,7 @@ from telegram.constants import ParseMode
 from bot.infra.i18n import Translator, translator
 from bot.infra.message_split import split_message
 from bot.services.identity import Identity
-from bot.services.own_frameworks import FrameworkRefused, read_framework
+from bot.services.own_frameworks import FrameworkRefused
 from bot.telegram import flows
 from bot.telegram.callbacks import Callback, decode, encode
 from bot.telegram.context import CarecheckContext
@@ -66,8 +66,8 @@ async def review_framework(
             ),
         )
         raise flows.Next(flows.END)
-    draft = read_framework(data, filename)
-    if not draft.ok or draft.framework is None:
+    draft, change = await context.runtime.own_frameworks.review(data, filename, org_id)
+    if change is None or draft.framework is None:
         head = t.plural(
             "The framework has {n} error. Nothing was changed:",
             "The framework has {n} errors. Nothing was changed:",
@@ -77,7 +77,6 @@ async def review_framework(
         raise flows.Next(flows.END)
     context.person.framework = draft
     context.person.draft_since = flows.started(context)
-    change = await context.runtime.own_frameworks.change(draft, org_id)
     framework = draft.framework
     lines = [
         "<b>"
