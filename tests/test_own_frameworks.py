@@ -342,3 +342,16 @@ async def test_the_weekly_delivery_uses_each_organisations_own_view(runtime: Run
     assert "Values of B" not in sent[71] and "B's way" not in sent[71]
     assert "Values of B" in sent[72] and "Dignity, B&#39;s way" in sent[72]
     assert "Dom Sonce" not in sent[72] and "Dignity first" not in sent[72]
+
+
+async def test_a_stored_version_that_no_longer_validates_leaves_the_shipped_lenses(
+    runtime: Runtime,
+) -> None:
+    org = await OrgRepo(runtime.db).create_org("A", k=3)
+    await runtime.own_frameworks.repo.publish(
+        org, "own-values", "framework: {id: own-values}\n", "yaml", "broken", None
+    )
+    seen = await runtime.own_frameworks.of(org)
+    assert "own-values" not in seen and "equass" in seen
+    digest = await compute_digest(runtime.db, seen, org, now=NOW)
+    assert digest.lens == "equass"

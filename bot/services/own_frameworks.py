@@ -15,6 +15,7 @@ that view.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -45,6 +46,8 @@ from frameworks import (
 from storage.db import Database
 from storage.framework_versions import FrameworkVersion, OwnFrameworkRepo, SourceFormat
 from storage.scripts import ScriptRepo
+
+log = logging.getLogger(__name__)
 
 # A YAML framework says so on its first level; found in the text, so a broken file is
 # still told apart from a script and gets the framework's errors.
@@ -204,7 +207,14 @@ class OwnFrameworks:
         """
         if org_id is None:
             return self.shipped
-        own = [self.framework(v) for v in await self.repo.live(org_id)]
+        own = []
+        for version in await self.repo.live(org_id):
+            try:
+                own.append(self.framework(version))
+            except FrameworkNotFound:
+                # Checked when published; a later release's stricter rules must not take
+                # the organisation's shipped lenses and digests down with it.
+                log.warning("organisation %s: %s", org_id, version.framework_id, exc_info=True)
         if not own:
             return self.shipped
         return Frameworks([*self.shipped, *own])
