@@ -56,14 +56,9 @@ def read_workbook(
     a zip bomb, too many rows, a sheet missing).
     """
     lines = LineMap()
-    errors = check_workbook_bytes(data, file)
-    if errors:
+    book, errors = open_workbook(data, file)
+    if book is None:
         return None, lines, errors
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
-    except Exception as exc:  # openpyxl raises anything from KeyError to XML errors on bad input
-        message = f"the workbook cannot be read: {type(exc).__name__}: {exc}"[:300]
-        return None, lines, [ScriptError(file, None, "", message, "not_xlsx")]
     try:
         reader = _Reader(file, lines)
         sheets = reader.sheets(book)
@@ -72,6 +67,19 @@ def read_workbook(
         return reader.document(sheets), lines, reader.errors
     finally:
         book.close()
+
+
+def open_workbook(data: bytes, file: str) -> tuple[Any, list[ScriptError]]:
+    """The workbook opened for reading once its zip passed every check, or why it cannot be."""
+    errors = check_workbook_bytes(data, file)
+    if errors:
+        return None, errors
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
+    except Exception as exc:  # openpyxl raises anything from KeyError to XML errors on bad input
+        message = f"the workbook cannot be read: {type(exc).__name__}: {exc}"[:300]
+        return None, [ScriptError(file, None, "", message, "not_xlsx")]
+    return book, []
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,9 +130,14 @@ class _List:
 
 
 class _Reader:
-    def __init__(self, file: str, lines: LineMap) -> None:
+    """Cells to a located document; `columns` names the sheets it reads and their columns."""
+
+    def __init__(
+        self, file: str, lines: LineMap, columns: dict[str, dict[str, bool]] = COLUMNS
+    ) -> None:
         self.file = file
         self.lines = lines
+        self.columns = columns
         self.errors: list[ScriptError] = []
         self.languages: list[str] = []
         self.choices_sheet: _Sheet | None = None
@@ -134,13 +147,15 @@ class _Reader:
 
     # ---- sheets and cells ----
 
-    def sheets(self, book: Any) -> dict[str, _Sheet] | None:
+    def sheets(
+        self, book: Any, required: tuple[str, ...] = (SETTINGS, SURVEY)
+    ) -> dict[str, _Sheet] | None:
         found: dict[str, Any] = {}
         for worksheet in book.worksheets:
             kind = worksheet.title.strip().lower()
-            if kind in COLUMNS and kind not in found:
+            if kind in self.columns and kind not in found:
                 found[kind] = worksheet
-        missing = [k for k in (SETTINGS, SURVEY) if k not in found]
+        missing = [k for k in required if k not in found]
         if missing:
             names = ", ".join(repr(ws.title) for ws in book.worksheets)
             for kind in missing:
@@ -200,7 +215,7 @@ class _Reader:
         return values
 
     def _header(self, sheet: _Sheet, header: dict[int, Any]) -> None:
-        known = COLUMNS[sheet.kind]
+        known = self.columns[sheet.kind]
         seen: set[tuple[str, str | None]] = set()
         for index, raw in sorted(header.items()):
             where = Cell(sheet.title, 1, index)

@@ -121,12 +121,18 @@ class _Writer:
     Text cells stay text: one starting with `=` is never a formula.
     """
 
-    def __init__(self, sheet: Worksheet, kind: str, languages: list[Language]) -> None:
+    def __init__(
+        self,
+        sheet: Worksheet,
+        kind: str,
+        languages: list[Language],
+        layout: dict[str, dict[str, bool]] = COLUMNS,
+    ) -> None:
         self.sheet = sheet
         self.languages = languages
         columns = [
             (name, language)
-            for name, texted in COLUMNS[kind].items()
+            for name, texted in layout[kind].items()
             for language in (languages if texted else [None])
         ]
         self.index = {c: i for i, c in enumerate(columns, start=1)}

@@ -22,6 +22,7 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 LANGUAGES: tuple[str, ...] = ("en", "sl", "de", "cs", "lt")
 DEFAULT_LANGUAGE = "en"
 DATA_DIR = Path(__file__).parent / "data"
+OWN_PREFIX = "own-"  # organisations' own frameworks only, so no shipped id can clash
 
 # Ids travel in callback data and script references, so they stay short and plain.
 # Framework ids start with a letter; item ids may be numbers, as the Czech standards are.
@@ -265,16 +266,22 @@ _CONTAINERS = {"dict_type": "a mapping", "model_type": "a mapping", "list_type":
 
 def _explain(error: ErrorDetails, raw: object) -> tuple[str, str]:
     """Pydantic's error as the path of the offending value and what is wrong with it."""
+    loc, message = explain_at(error, _FrameworkFile)
+    return _path(raw, loc), message
+
+
+def explain_at(error: ErrorDetails, root: type[BaseModel]) -> tuple[tuple[int | str, ...], str]:
+    """Pydantic's error on a document of model `root`: where it is, and what is wrong there."""
     loc = error["loc"][:-1] if error["loc"][-1:] == ("[key]",) else error["loc"]
     kind = error["type"]
     if kind == "missing":
-        return _path(raw, loc[:-1]), f"missing key {loc[-1]!r}"
+        return loc[:-1], f"missing key {loc[-1]!r}"
     if kind in ("extra_forbidden", "invalid_key"):
-        allowed = ", ".join(_model_at(loc[:-1]).model_fields)
-        return _path(raw, loc), f"unknown key (allowed: {allowed})"
+        allowed = ", ".join(_model_at(loc[:-1], root).model_fields)
+        return loc, f"unknown key (allowed: {allowed})"
     if kind in _CONTAINERS:
-        return _path(raw, loc), f"must be {_CONTAINERS[kind]}, got {type(error['input']).__name__}"
-    return _path(raw, loc), "must not be empty" if kind == "too_short" else error["msg"]
+        return loc, f"must be {_CONTAINERS[kind]}, got {type(error['input']).__name__}"
+    return loc, "must not be empty" if kind == "too_short" else error["msg"]
 
 
 def _path(raw: object, loc: tuple[int | str, ...]) -> str:
@@ -295,9 +302,9 @@ def _child(node: object, part: int | str) -> object:
     return None
 
 
-def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel]:
+def _model_at(loc: tuple[int | str, ...], root: type[BaseModel]) -> type[BaseModel]:
     """The model of the mapping at `loc`: along field types, and list and mapping values."""
-    node: Any = _FrameworkFile
+    node: Any = root
     for part in loc:
         is_model = isinstance(node, type) and issubclass(node, BaseModel)
         node = node.model_fields[part].annotation if is_model else get_args(node)[-1]
@@ -466,6 +473,8 @@ def load_frameworks(directory: Path | None = None) -> Frameworks:
         except ValidationError as exc:
             problems += [_problem(file.name, *_explain(e, raw)) for e in exc.errors()]
         problems += [_problem(file.name, path, message) for path, message in _numbering(raw)]
+        if str(_mapping(raw).get("id", "")).startswith(OWN_PREFIX):
+            problems.append(_problem(file.name, "id", f"'{OWN_PREFIX}' begins own frameworks' ids"))
     problems += [_problem(*link) for link in _links(raws)]
     if problems:
         raise FrameworkError(problems)

@@ -256,6 +256,21 @@ CASES = (
     Case("preview a draft", ADMINS, (ADMIN_ONLY,), data="1:dp:nodraft", done=DRAFT_GONE),
     Case("publish a draft", ADMINS, (ADMIN_ONLY,), data="1:du:nodraft", done=DRAFT_GONE),
     Case("discard a draft", ADMINS, (ADMIN_ONLY,), data="1:dx:nodraft", done=DRAFT_GONE),
+    # An own framework is an organisation's: only an admin of the whole organisation acts
+    # on one (a global admin publishes it from the command line, `--org`).
+    Case(
+        "publish a framework draft", ORG_ADMIN, (ADMIN_ONLY,), data="1:fu:nodraft", done=DRAFT_GONE
+    ),
+    Case(
+        "discard a framework draft", ORG_ADMIN, (ADMIN_ONLY,), data="1:fx:nodraft", done=DRAFT_GONE
+    ),
+    Case(
+        "make a framework the organisation's lens",
+        ORG_ADMIN,
+        (ADMIN_ONLY,),
+        data="1:fl:own-values",
+        done=says(T("Your organisation cannot use that framework as its lens.")),
+    ),
     Case(
         "download the organisation's script",
         ADMINS,

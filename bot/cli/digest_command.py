@@ -36,6 +36,7 @@ async def run_digest(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services.digests.digest_compute import DigestError, compute_digest
     from bot.services.digests.digest_render import digest_json, plain_text, report_html
     from bot.services.organisations import Organisations
+    from bot.services.own_frameworks import OwnFrameworks
     from bot.services.periods import parse_period
     from bot.services.runtime import open_database
     from frameworks import default_frameworks
@@ -50,10 +51,9 @@ async def run_digest(args: argparse.Namespace, settings: Settings) -> int:
     gap = args.gap
     if gap is not None and not 0 < gap <= 4:
         raise UsageError("--gap is a difference on the 1-5 scale, between 0 and 4")
-    frameworks = default_frameworks()
-
     async with open_database(settings, system_clock) as db:
         org = await Organisations(db).get(args.org)
+        frameworks = await OwnFrameworks(db, default_frameworks()).of(args.org)
         try:
             digest = await compute_digest(
                 db, frameworks, args.org, args.unit, args.period, lens=args.lens, gap=gap

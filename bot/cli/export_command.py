@@ -57,13 +57,17 @@ async def _csv(db: Database, args: argparse.Namespace) -> int:
 async def _xlsx(db: Database, args: argparse.Namespace) -> int:
     from bot.services.answer_export import write_xlsx
     from bot.services.organisations import Organisations
+    from bot.services.own_frameworks import OwnFrameworks
     from frameworks import default_frameworks
 
     language = "en"
     if args.org is not None:
         language = (await Organisations(db).get(args.org)).language
+    # One organisation's summary covers its own frameworks too; all organisations'
+    # together only the shipped ones, which mean the same everywhere.
+    frameworks = await OwnFrameworks(db, default_frameworks()).of(args.org)
     target = sys.stdout.buffer if str(args.out) == "-" else args.out
     try:
-        return await write_xlsx(db, default_frameworks(), target, args.org, args.since, language)
+        return await write_xlsx(db, frameworks, target, args.org, args.since, language)
     except OSError as exc:
         raise UsageError(f"cannot write {args.out}: {exc.strerror or exc}") from None

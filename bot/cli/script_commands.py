@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.cli.arguments import UsageError, positive
-from bot.infra.config import Settings
+from bot.infra.config import Settings, load_settings
 from storage.times import system_clock
 
 if TYPE_CHECKING:
     from bot.services.runtime import Runtime
     from bot.services.script_admin import Draft, ScriptAdmin
+    from dialogs.validate import FrameworkIndex
     from storage.scripts import ScriptVersion
 
 
@@ -30,6 +31,12 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     validate = sub.add_parser("validate", help="check script files (.yaml or .xlsx)")
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    validate.add_argument(
+        "--org",
+        type=positive,
+        metavar="ID",
+        help="check as that organisation's variant",
+    )
     validate.set_defaults(handler=validate_files, needs_settings=False)
 
     publish = sub.add_parser("publish", help="check a script file and make it the live version")
@@ -75,7 +82,12 @@ async def validate_files(args: argparse.Namespace, settings: Settings | None) ->
     from bot.services.script_admin import read_draft
     from frameworks import default_frameworks
 
-    frameworks = default_frameworks()
+    frameworks: FrameworkIndex = default_frameworks()
+    if args.org is not None:
+        # An organisation's variant may also map to the organisation's own frameworks.
+        async with _admin(load_settings(config_file=args.config)) as (admin, runtime):
+            await _check_org(runtime, args.org)
+            frameworks = await admin.frameworks_of(args.org)
     failed = 0
     for path in args.files:
         draft = _read(path, lambda data, name: read_draft(data, name, frameworks))
@@ -94,7 +106,8 @@ async def validate_files(args: argparse.Namespace, settings: Settings | None) ->
 async def publish_file(args: argparse.Namespace, settings: Settings) -> int:
     async with _admin(settings) as (admin, runtime):
         await _check_org(runtime, args.org)
-        draft = _read(args.file, admin.load_draft)
+        frameworks = await admin.frameworks_of(args.org)
+        draft = _read(args.file, lambda data, name: admin.load_draft(data, name, frameworks))
         if not draft.ok:
             for error in draft.errors:
                 print(error)
@@ -139,7 +152,7 @@ async def show_script(args: argparse.Namespace, settings: Settings) -> int:
             if not version.source_text.endswith("\n"):
                 sys.stdout.write("\n")
             return 0
-        script = admin.registry.load(version).script
+        script = (await admin.registry.loaded(version)).script
         by = await _who(runtime, version.published_by)
         print(f"{script.id} version {version.version} ({_scope(version.org_id)})")
         print(f"  title: {version.title}")

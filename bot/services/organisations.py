@@ -14,6 +14,7 @@ from bot.services.periods import local_today, zone
 from frameworks import Frameworks, default_frameworks
 from storage.db import Database
 from storage.errors import AlreadyExists, NotFound
+from storage.framework_versions import OwnFrameworkRepo
 from storage.invites import Invite, InviteRepo, InviteRole
 from storage.orgs import ArchivedUnit, Org, OrgRepo, Unit
 from storage.people import Membership, PeopleRepo, Person
@@ -76,9 +77,11 @@ class Organisations:
 
     async def lens_choices(self, org_id: int) -> list[str]:
         """The frameworks the organisation's digests may report under: the one place a
-        lens is decided valid (for `org set`, /settings and the digest's choices)."""
+        lens is decided valid (for `org set`, /settings and the digest's choices): the
+        shipped frameworks and the organisation's own, never another organisation's."""
         await self.get(org_id)
-        return self.frameworks.ids()
+        own = await OwnFrameworkRepo(self.db).live(org_id)
+        return [*self.frameworks.ids(), *(v.framework_id for v in own)]
 
     async def window_weeks(self, org_id: int) -> int:
         """The window length in force now."""

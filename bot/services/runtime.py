@@ -20,6 +20,7 @@ from bot.services.invitations import Invitations
 from bot.services.onboarding import Onboarding
 from bot.services.org_calendar import OrgCalendar
 from bot.services.organisations import Organisations
+from bot.services.own_frameworks import OwnFrameworks
 from bot.services.personal_data import PersonalData
 from bot.services.script_admin import ScriptAdmin
 from bot.services.script_registry import ScriptRegistry
@@ -39,7 +40,8 @@ class Runtime:
     settings: Settings
     db: Database
     secret: bytes
-    frameworks: Frameworks
+    frameworks: Frameworks  # the shipped ones; `own_frameworks.of(org)` adds an organisation's
+    own_frameworks: OwnFrameworks
     scripts: ScriptRegistry
     calendar: OrgCalendar
     identities: IdentityService
@@ -81,7 +83,8 @@ async def open_runtime(settings: Settings, clock: Clock) -> AsyncIterator[Runtim
 
 async def build_runtime(settings: Settings, db: Database, secret: bytes) -> Runtime:
     frameworks = default_frameworks()
-    scripts = ScriptRegistry(db, frameworks)
+    own_frameworks = OwnFrameworks(db, frameworks)
+    scripts = ScriptRegistry(db, frameworks, own_frameworks)
     await scripts.ensure_shipped()
     calendar = OrgCalendar(db)
     identities = IdentityService(db, secret)
@@ -107,6 +110,7 @@ async def build_runtime(settings: Settings, db: Database, secret: bytes) -> Runt
         db=db,
         secret=secret,
         frameworks=frameworks,
+        own_frameworks=own_frameworks,
         scripts=scripts,
         calendar=calendar,
         identities=identities,

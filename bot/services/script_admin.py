@@ -151,13 +151,22 @@ class ScriptAdmin:
         self.registry = registry
         self.repo = registry.repo
 
-    def load_draft(self, data: bytes, filename: str) -> Draft:
-        return read_draft(data, filename, self.registry.frameworks)
+    def load_draft(
+        self, data: bytes, filename: str, frameworks: FrameworkIndex | None = None
+    ) -> Draft:
+        """Check an upload against `frameworks` (from `frameworks_of` its scope; default:
+        the shipped ones, all a global script may map to)."""
+        return read_draft(data, filename, frameworks or self.registry.frameworks)
+
+    async def frameworks_of(self, org_id: int | None) -> FrameworkIndex:
+        """What a script published in this scope may map to: an organisation's variant,
+        also the organisation's own frameworks."""
+        return await self.registry.index(org_id)
 
     async def active(self, script_id: str, org_id: int | None) -> LoadedScript | None:
         """What the organisation's people get now: its own variant, else the global one."""
         version = await self.repo.active(script_id, org_id)
-        return None if version is None else self.registry.load(version)
+        return None if version is None else await self.registry.loaded(version)
 
     async def summary(self, draft: Draft, org_id: int | None) -> ChangeSummary:
         """The draft against what the scope's people get now."""
@@ -177,16 +186,20 @@ class ScriptAdmin:
             raise InvalidDraft(draft.errors)
         summary = await self.summary(draft, org_id)
         before = await self.repo.active(draft.script.id, org_id)
-        if before is not None and before.org_id == org_id and self._same(before, draft.script):
+        if (
+            before is not None
+            and before.org_id == org_id
+            and await self._same(before, draft.script)
+        ):
             return Published(before, False, summary)  # nothing would change for anyone
         version = await self.registry.publish(
             draft.script, draft.text, draft.source_format, org_id, by_person_id
         )
         return Published(version, before is None or before.id != version.id, summary)
 
-    def _same(self, version: ScriptVersion, script: Script) -> bool:
+    async def _same(self, version: ScriptVersion, script: Script) -> bool:
         try:
-            return self.registry.load(version).script == script
+            return (await self.registry.loaded(version)).script == script
         except BrokenScript:
             return False
 
@@ -195,12 +208,14 @@ class ScriptAdmin:
     ) -> Published:
         """Publish an earlier version's text again, as a new version: history stays linear."""
         old = await self.version(script_id, org_id, to_version)
-        checked = self.registry.validate(old.source_text, f"{script_id}@{to_version}")
+        checked = self.registry.validate(
+            old.source_text, f"{script_id}@{to_version}", await self.registry.index(org_id)
+        )
         if not checked.ok or checked.script is None:
             raise InvalidDraft(checked.errors)  # e.g. a framework item it names is gone
         before = await self.repo.active(script_id, org_id)
         try:
-            live = self.registry.load(before) if before is not None else None
+            live = await self.registry.loaded(before) if before is not None else None
         except BrokenScript:
             live = None
         summary = summarise(live.script if live else None, checked.script)
@@ -246,10 +261,10 @@ class ScriptAdmin:
         if fmt == "yaml":
             data = version.source_text.encode("utf-8")
         else:
-            data = write_workbook(self.registry.load(version).script)
+            data = write_workbook((await self.registry.loaded(version)).script)
         return ExportFile(name, data, MEDIA_TYPES[fmt])
 
     async def graph(self, script_id: str, org_id: int | None, number: int | None = None) -> str:
         """Mermaid diagrams of the version's state machine and question flow."""
         version = await self.version(script_id, org_id, number)
-        return diagrams(self.registry.load(version).script)
+        return diagrams((await self.registry.loaded(version)).script)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from dialogs import SHIPPED_SCRIPTS
 from dialogs.engine import DialogEngine
@@ -32,11 +33,27 @@ class LoadedScript:
     engine: DialogEngine
 
 
+class FrameworkViews(Protocol):
+    """The frameworks each organisation sees (`bot.services.own_frameworks.OwnFrameworks`)."""
+
+    async def of(self, org_id: int | None) -> FrameworkIndex: ...
+
+
 class ScriptRegistry:
-    def __init__(self, db: Database, frameworks: FrameworkIndex) -> None:
+    def __init__(
+        self, db: Database, frameworks: FrameworkIndex, views: FrameworkViews | None = None
+    ) -> None:
         self.repo = ScriptRepo(db)
-        self.frameworks = frameworks
+        self.frameworks = frameworks  # the shipped ones: what global scripts may map to
+        self.views = views
         self._loaded: dict[int, LoadedScript] = {}
+
+    async def index(self, org_id: int | None) -> FrameworkIndex:
+        """What a script in this scope may map to: an organisation's variant also its own
+        frameworks; a global script the shipped ones only."""
+        if org_id is None or self.views is None:
+            return self.frameworks
+        return await self.views.of(org_id)
 
     async def ensure_shipped(self, directory: Path = SHIPPED_SCRIPTS) -> list[ScriptVersion]:
         """Publish the shipped scripts that are new or changed and not replaced by an admin."""
@@ -52,8 +69,10 @@ class ScriptRegistry:
             published.append(await self._publish(script, text, "yaml", None, None, shipped=True))
         return published
 
-    def validate(self, text: str | bytes, file: str) -> Validation:
-        return validate_source(text, file, self.frameworks)
+    def validate(
+        self, text: str | bytes, file: str, frameworks: FrameworkIndex | None = None
+    ) -> Validation:
+        return validate_source(text, file, frameworks or self.frameworks)
 
     async def publish(
         self, script: Script, text: str, source_format: str, org_id: int | None, by: int | None
@@ -77,7 +96,7 @@ class ScriptRegistry:
             source_format,  # type: ignore[arg-type]
             script.title.get("en") or next(iter(script.title.values())),
             by,
-            crosswalk(script, self.frameworks),
+            crosswalk(script, await self.index(org_id)),
             shipped=shipped,
         )
 
@@ -85,7 +104,7 @@ class ScriptRegistry:
         version = await self.repo.active(script_id, org_id)
         if version is None:
             raise ScriptNotFound(script_id)
-        return self.load(version)
+        return await self.loaded(version)
 
     async def by_version_id(self, version_id: int) -> LoadedScript:
         cached = self._loaded.get(version_id)
@@ -94,13 +113,25 @@ class ScriptRegistry:
         version = await self.repo.get(version_id)
         if version is None:
             raise ScriptNotFound(f"script version {version_id}")
-        return self.load(version)
+        return await self.loaded(version)
 
-    def load(self, version: ScriptVersion) -> LoadedScript:
+    async def loaded(self, version: ScriptVersion) -> LoadedScript:
+        """The version checked against what its scope may map to, parsed once."""
         cached = self._loaded.get(version.id)
         if cached is not None:
             return cached
-        validation = self.validate(version.source_text, f"{version.script_id}@{version.version}")
+        return self.load(version, await self.index(version.org_id))
+
+    def load(
+        self, version: ScriptVersion, frameworks: FrameworkIndex | None = None
+    ) -> LoadedScript:
+        """`loaded` for a caller that has the scope's frameworks (default: the shipped ones)."""
+        cached = self._loaded.get(version.id)
+        if cached is not None:
+            return cached
+        validation = self.validate(
+            version.source_text, f"{version.script_id}@{version.version}", frameworks
+        )
         if validation.script is None:
             raise BrokenScript("; ".join(str(e) for e in validation.errors))
         loaded = LoadedScript(version, validation.script, DialogEngine(validation.script))

@@ -24,6 +24,7 @@ from bot.telegram import (
     dialog_handlers,
     digest_handlers,
     fallback_handlers,
+    framework_handlers,
     privacy_handlers,
     script_handlers,
     settings_handlers,
@@ -118,6 +119,8 @@ def register(application: CarecheckApp) -> None:
         ("st",): settings_handlers.on_settings_button,
         ("ap", "ao", "aw"): digest_handlers.on_stale_plan_button,
         ("dp", "du", "dx"): script_handlers.on_stale_draft_button,
+        ("fu", "fx"): framework_handlers.on_stale_framework_button,
+        ("fl",): framework_handlers.on_lens_button,
         ("sx", "sr"): script_handlers.on_version_button,
     }
     for kinds, callback in buttons.items():

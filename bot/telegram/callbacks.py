@@ -33,6 +33,9 @@ KINDS = {
     "dp": ("draft",),  # preview an uploaded script draft
     "du": ("draft",),  # publish it
     "dx": ("draft",),  # discard it
+    "fu": ("draft",),  # publish an uploaded own framework
+    "fx": ("draft",),  # discard it
+    "fl": ("framework",),  # make the organisation's own framework its digest lens
     "sx": ("org", "script", "version", "fmt"),  # download a script version (org 0: global)
     "sr": ("org", "script", "version"),  # publish an earlier version again
     "ap": ("org", "unit", "framework", "item"),  # plan an action on a weak item (unit 0: all)

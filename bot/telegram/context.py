@@ -18,6 +18,7 @@ from bot.services.dialog_service import DialogService
 from bot.services.runtime import Runtime
 
 if TYPE_CHECKING:
+    from bot.services.own_frameworks import FrameworkDraft
     from bot.services.script_admin import Draft
     from bot.telegram.jobs import Scheduler
 
@@ -65,6 +66,7 @@ class PersonData:
 
     plan: Plan | None = None
     draft: Draft | None = None
+    framework: FrameworkDraft | None = None  # an own framework under review, instead
     draft_since: datetime | None = None
     preview: int | None = None  # the session of their preview of the draft
 

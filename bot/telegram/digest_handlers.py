@@ -146,7 +146,7 @@ async def send_digest_to(
     try:
         rendered = await digest_for(
             runtime.db,
-            runtime.frameworks,
+            await runtime.own_frameworks.of(request.org_id),
             who.memberships,
             request.org_id,
             request.unit_id,
@@ -181,7 +181,7 @@ async def plan_entry(update: Update, context: CarecheckContext) -> str | None:
     runtime = context.runtime
     refused = await may_plan(
         runtime.db,
-        runtime.frameworks,
+        await runtime.own_frameworks.of(org_id),
         who.memberships,
         org_id,
         unit_id,
@@ -247,7 +247,7 @@ async def plan_due(update: Update, context: CarecheckContext) -> str | None:
     try:
         action = await plan_action(
             runtime.db,
-            runtime.frameworks,
+            await runtime.own_frameworks.of(plan.org_id),
             who.memberships,
             org_id=plan.org_id,
             unit_id=plan.unit_id,

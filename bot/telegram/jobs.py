@@ -49,7 +49,7 @@ class Scheduler:
         with bulk_sending():
             checkins = await self.runtime.checkins.run_due(now, self.send_invitation)
             digests = await deliver_due(
-                self.runtime.db, self.runtime.frameworks, self.send_digest, now=now
+                self.runtime.db, self.runtime.own_frameworks, self.send_digest, now=now
             )
         report = JobReport(checkins.pulses, checkins.reminders, checkins.snoozes, checkins.failed)
         report.extra = [digests, await self.retention(now)]

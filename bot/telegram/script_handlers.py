@@ -10,6 +10,7 @@ and nothing of it is stored.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from html import escape
 
 from telegram import InlineKeyboardMarkup, InputFile, Update
@@ -21,6 +22,7 @@ from bot.infra.i18n import Translator, _, translator
 from bot.infra.message_split import split_message
 from bot.services.dialog_service import Press, Respondent
 from bot.services.identity import Identity
+from bot.services.own_frameworks import neither, upload_kind
 from bot.services.permissions import is_global_admin
 from bot.services.script_admin import (
     Draft,
@@ -37,6 +39,7 @@ from bot.telegram.context import CarecheckContext
 from bot.telegram.dialog_handlers import show_reply_to_text
 from bot.telegram.replies import View, answers_query, button, identify, say, show
 from bot.telegram.screens import intro_text, step_view
+from dialogs.source import ScriptError
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +94,23 @@ async def on_document(update: Update, context: CarecheckContext) -> None:
         log.warning("downloading an upload failed: %s", error)
         await say(update, context, t("I could not download the file. Please send it again."))
         raise flows.Next(flows.END) from None
-    draft = context.runtime.script_admin.load_draft(data, document.file_name or "script")
+    filename = document.file_name or "script"
+    kind = upload_kind(data, filename)
+    if kind == "framework":
+        from bot.telegram.framework_handlers import review_framework
+
+        _leave(context)
+        await review_framework(update, context, who, t, data, filename, REVIEWING)
+    admin = context.runtime.script_admin
+    draft = (
+        admin.load_draft(data, filename, await admin.frameworks_of(_scope))
+        if kind == "script"
+        else Draft(filename, "yaml", None, (neither(filename),))
+    )
     if not draft.ok:
         await report_errors(update, context, t, draft)
         raise flows.Next(flows.END)
-    _end_preview(context)
+    _leave(context)
     context.person.draft = draft
     context.person.draft_since = flows.started(context)
     await show_summary(update, context, who, t, draft)
@@ -105,12 +120,24 @@ async def on_document(update: Update, context: CarecheckContext) -> None:
 async def report_errors(
     update: Update, context: CarecheckContext, t: Translator, draft: Draft
 ) -> None:
-    errors = list(draft.errors)
     head = t.plural(
         "The script has {n} error. Nothing was changed:",
         "The script has {n} errors. Nothing was changed:",
-        len(errors),
+        len(draft.errors),
     )
+    if [e.code for e in draft.errors] == ["kind"]:
+        head = t("This file is neither a script nor a framework. Nothing was changed:")
+    await send_errors(update, context, t, head, draft.errors)
+
+
+async def send_errors(
+    update: Update,
+    context: CarecheckContext,
+    t: Translator,
+    head: str,
+    errors: Sequence[ScriptError],
+) -> None:
+    """Every error of an upload, located, under `head`; the first 25 and how many more."""
     lines = [f"<b>{escape(head)}</b>"]
     lines += [f"• <code>{escape(str(e))}</code>" for e in errors[:MAX_ERRORS_SHOWN]]
     if len(errors) > MAX_ERRORS_SHOWN:
@@ -241,6 +268,7 @@ def _leave(context: CarecheckContext) -> None:
     """The review is over: its draft and preview go."""
     _end_preview(context)
     context.person.draft = None
+    context.person.framework = None
     context.person.draft_since = None
 
 
@@ -256,6 +284,8 @@ async def on_stale_draft_button(update: Update, context: CarecheckContext) -> st
 
 
 def review_flow() -> ConversationHandler[CarecheckContext]:
+    from bot.telegram.framework_handlers import on_framework_button
+
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     return flows.declare(
         "reviewing a draft script",
@@ -263,6 +293,7 @@ def review_flow() -> ConversationHandler[CarecheckContext]:
         states={
             REVIEWING: [
                 CallbackQueryHandler(on_draft_button, pattern=pattern("dp", "du", "dx")),
+                CallbackQueryHandler(on_framework_button, pattern=pattern("fu", "fx")),
                 MessageHandler(private & filters.TEXT & ~filters.COMMAND, on_preview_text),
             ]
         },

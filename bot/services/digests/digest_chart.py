@@ -95,7 +95,7 @@ def build_figure(digest: Digest, frameworks: Frameworks, language: str) -> Figur
         window = t("Demo data") + " · " + window
     lines = [*textwrap.wrap(where, 60), *textwrap.wrap(window, 70)]
     lines += textwrap.wrap(framework.name(language), 60)
-    figure.suptitle("\n".join(lines), fontsize=14, fontweight="bold")
+    figure.suptitle(_literal("\n".join(lines)), fontsize=14, fontweight="bold")
     figure.legend(
         handles=[
             *(_marker(a, hollow=False, label=t(AUDIENCE_GROUPS[a])) for a in AUDIENCES),
@@ -182,4 +182,10 @@ def _marker(
 
 
 def _label(name: str, item: ItemScore) -> str:
-    return "\n".join(textwrap.wrap(name, 22)) or item.item_id
+    return _literal("\n".join(textwrap.wrap(name, 22)) or item.item_id)
+
+
+def _literal(text: str) -> str:
+    """Text matplotlib shows as written: a pair of `$` would start its math mode, and an
+    organisation's own names (and its name) may hold any."""
+    return text.replace("$", r"\$")

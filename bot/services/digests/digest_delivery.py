@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from bot.services.digests.digest_access import require_view
 from bot.services.digests.digest_compute import Viewer, compute_digest
@@ -144,14 +145,34 @@ async def deliver(
     return Delivery(sent, already, failed)
 
 
+class FrameworkViews(Protocol):
+    """The frameworks each organisation sees (`bot.services.own_frameworks.OwnFrameworks`)."""
+
+    async def of(self, org_id: int | None) -> Frameworks: ...
+
+
 async def deliver_due(
-    db: Database, frameworks: Frameworks, send: Send, *, now: datetime, pace: float = PACE
+    db: Database,
+    frameworks: Frameworks | FrameworkViews,
+    send: Send,
+    *,
+    now: datetime,
+    pace: float = PACE,
 ) -> Delivery:
-    """The weekly job in one call: every due digest to everyone still owed it."""
+    """The weekly job in one call: every due digest to everyone still owed it.
+
+    Each organisation's digest is made with the frameworks it sees (`frameworks.of`),
+    so its own framework can be its lens and no other organisation's is.
+    """
     sent = already = failed = 0
     for due in await due_digests(db, now):
         try:
-            result = await deliver(db, frameworks, due, send, now=now, pace=pace)
+            seen = (
+                frameworks
+                if isinstance(frameworks, Frameworks)
+                else await frameworks.of(due.org.id)
+            )
+            result = await deliver(db, seen, due, send, now=now, pace=pace)
         except Exception:
             # One organisation's broken digest (say an unknown lens) must not stop the others.
             log.exception("digest of organisation %s for %s failed", due.org.id, due.period)
