@@ -204,6 +204,15 @@ async def test_a_group_counts_toward_k_without_the_readers_own_answers(runtime: 
     assert mine.participation.staff is None
 
 
+async def test_nobody_answering_reads_as_none_not_as_withheld(runtime: Runtime) -> None:
+    """A count of nobody gives no one away: it is said, where a count below k is withheld."""
+    org_id = await OrgRepo(runtime.db).create_org("Quiet", k=5)
+    await staff_member(runtime, org_id, 7150)
+    digest = await compute_digest(runtime.db, runtime.frameworks, org_id, now=NOW)
+    assert (digest.participation.staff, digest.participation.service_users) == (0, 0)
+    assert digest.participation.staff_enrolled == 1
+
+
 async def test_answered_never_exceeds_enrolled(runtime: Runtime) -> None:
     """Someone who answered and has left since still counts among those who could answer."""
     org_id = await OrgRepo(runtime.db).create_org("Leavers", k=1)

@@ -34,7 +34,14 @@ from bot.services.digests.digest_schedule import default_period
 from bot.services.digests.digest_windows import HALF_YEAR, YEAR, Window, plan_of
 from bot.services.digests.disclosure import ORGANISATION, REST
 from bot.services.digests.score_statistics import Difference, difference
-from bot.services.digests.window_cells import Group, ItemCells, WindowCells, figures, window_cells
+from bot.services.digests.window_cells import (
+    AudienceWindow,
+    Group,
+    ItemCells,
+    WindowCells,
+    figures,
+    window_cells,
+)
 from bot.services.periods import local_today, parse_period, zone
 from frameworks import Frameworks, Item
 from storage.actions import Action
@@ -427,10 +434,16 @@ def _participation(windows: _Windows, window: Window, scope: Group) -> Participa
     audiences = windows.cells(window).audiences
     staff, users = audiences["staff"], audiences["service_user"]
     return Participation(
-        staff=staff.counts.get(scope, 0) if scope in staff.counts_shown else None,
+        staff=_count(staff, scope),
         staff_enrolled=windows.populations(window).get(scope, 0),
-        service_users=users.counts.get(scope, 0) if scope in users.counts_shown else None,
+        service_users=_count(users, scope),
     )
+
+
+def _count(audience: AudienceWindow, scope: Group) -> int | None:
+    """How many answered, when released; nobody at all is said as 0, which gives no one away."""
+    count = audience.counts.get(scope, 0)
+    return count if count == 0 or scope in audience.counts_shown else None
 
 
 def _trend_point(
