@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
+import string
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -15,8 +16,10 @@ from storage.times import instant_text
 
 InviteRole = Literal["staff", "service_user", "manager", "admin"]
 
-# 16 random bytes -> 22 characters of A-Za-z0-9_-: fits a deep-link payload with room to spare.
-_CODE_BYTES = 16
+# Letters and digits only: a code that began with '-' would read as an option on the
+# command line (`invite revoke CODE`). 22 of 62 symbols carry 130 bits, as 16 random bytes.
+_CODE_ALPHABET = string.ascii_letters + string.digits
+_CODE_LENGTH = 22
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ class InviteRepo:
             "INSERT INTO invites (code, org_id, unit_id, role, max_uses, expires_at, created_by,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
             (
-                secrets.token_urlsafe(_CODE_BYTES),
+                new_code(),
                 org_id,
                 unit_id,
                 role,
@@ -125,3 +128,8 @@ class InviteRepo:
             (org_id,),
         )
         return [record(Invite, row) for row in rows]
+
+
+def new_code() -> str:
+    """A fresh invite code: unguessable, and safe in a t.me link and on a command line."""
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_LENGTH))

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from storage import Database, InviteError, InviteRepo, OrgRepo
+from storage.invites import new_code
 from tests.fake_clock import FakeClock
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -165,3 +166,9 @@ async def test_concurrent_redeems_across_two_connections(tmp_path: Path) -> None
         assert sum(not isinstance(r, BaseException) for r in results) == 5
         assert all(isinstance(r, InviteError) for r in results if isinstance(r, BaseException))
         assert (await InviteRepo(second).get(invite.code)).uses == 5
+
+
+def test_codes_are_letters_and_digits_so_no_code_reads_as_an_option() -> None:
+    codes = {new_code() for _ in range(2000)}
+    assert len(codes) == 2000
+    assert all(len(c) == 22 and c.isascii() and c.isalnum() for c in codes)
