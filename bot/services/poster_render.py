@@ -20,7 +20,9 @@ from typing import Any, Literal
 
 import matplotlib
 import segno
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 Format = Literal["pdf", "png"]
 
@@ -30,7 +32,6 @@ MARGIN = 0.06  # of the page's width, each side
 INK = "#1a1a1a"
 MUTED = "#555555"
 ACCENT = "#0072B2"
-NAME_LINES = 2
 NAME_CHARS = 120  # an organisation name is at most this long, and its lines are cut to fit
 # Roughly how wide a DejaVu Sans character is, as a share of its size, to wrap by.
 CHAR_WIDTH = 0.56
@@ -62,6 +63,7 @@ def render(fmt: Format, title: list[Line], body: list[Line], link: str | None = 
     """The page: `title` at the top, then the QR code of `link` (if any), then `body`."""
     with matplotlib.rc_context(RC):  # type: ignore[arg-type]
         figure = Figure(figsize=A4)
+        FigureCanvasAgg(figure)  # measures text, so a line wider than the page is shrunk
         top = 0.955
         top = _place(figure, title, top, 0.16, align="center")
         if link is not None:
@@ -93,6 +95,15 @@ def _qr(figure: Figure, link: str, top: float) -> float:
     return top - height - 0.005
 
 
+def _fit(figure: Figure, drawn: Text, size: float) -> None:
+    """Shrink a line of wide letters (the wrapping guessed an average width) to the page."""
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    share = drawn.get_window_extent(renderer).width / figure.bbox.width
+    usable = 1 - 2 * MARGIN
+    if share > usable:
+        drawn.set_fontsize(size * usable / share * 0.98)
+
+
 def _wrapped(line: Line, scale: float) -> list[str]:
     usable = A4[0] * (1 - 2 * MARGIN) * 72  # points
     chars = max(12, int(usable / (line.size * scale * CHAR_WIDTH)))
@@ -118,10 +129,11 @@ def _place(figure: Figure, lines: list[Line], top: float, bottom: float, align: 
         size = line.size * scale
         step = size * 1.25 / (A4[1] * 72)
         for text in _wrapped(line, scale):
-            figure.text(
+            drawn = figure.text(
                 x, y, text, ha=align, va="top", fontsize=size, fontweight=line.weight,
                 color=line.colour, parse_math=False, wrap=False,
             )  # fmt: skip
+            _fit(figure, drawn, size)
             y -= step
         y -= line.gap_after * size / (A4[1] * 72)
     return y
