@@ -72,6 +72,8 @@ def render(fmt: Format, title: list[Line], body: list[Line], link: str | None = 
                 0.5, top, link, ha="center", va="top", fontsize=8, color=MUTED, parse_math=False
             )
             top -= 0.03
+        else:
+            top -= 0.025
         _place(figure, body, top, 0.035, align="left")
         buffer = io.BytesIO()
         metadata = {"Creator": "carecheck"} if fmt == "pdf" else {"Software": "carecheck"}

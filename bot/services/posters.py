@@ -125,8 +125,9 @@ class Posters:
             )
         frameworks = await self.frameworks.of(org.id)
         title = [
-            Line(" · ".join(dict.fromkeys(translator(lang)(WE_DID) for lang in chosen)), 28,
-                 "bold", ACCENT, gap_after=0.2),
+            Line(heading, 26, "bold", ACCENT, gap_after=0.1)
+            for heading in dict.fromkeys(translator(lang)(WE_DID) for lang in chosen)
+        ] + [
             Line(plain(org.name, NAME_CHARS), 18, "bold", gap_after=0.3),
         ] + [
             Line(translator(lang)(WE_DID_SPAN, start=day(start, lang), end=day(end, lang)), 11,
