@@ -132,6 +132,13 @@ class ActionNewsRepo:
         )
         return changed == 1
 
+    async def told(self, action_id: int) -> set[int]:
+        """The people whose message of this action is claimed (sent, or being sent)."""
+        rows = await self._db.fetchall(
+            "SELECT person_id FROM action_news_sent WHERE action_id = ?", (action_id,)
+        )
+        return {int(row["person_id"]) for row in rows}
+
     async def unclaim(self, action_id: int, person_id: int) -> None:
         """A send that failed for now: the next run tries that person again."""
         await self._db.execute(

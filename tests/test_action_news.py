@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from bot.infra.i18n import translator
-from bot.services.digests.action_news import NewsReport
+from bot.services.checkin_schedule import Sent
+from bot.services.digests.action_news import NewsReport, deliver_news
 from bot.services.digests.improvement_actions import set_action_status
 from bot.telegram.jobs import Scheduler
-from storage.actions import ActionRepo
+from storage.actions import Action, ActionRepo
 from storage.orgs import OrgRepo
-from storage.people import Membership
+from storage.people import Membership, Person
 from tests.fakebotapi.models import StoredMessage, User
 from tests.harness import Harness, button
 
@@ -115,3 +116,32 @@ async def test_done_elsewhere_is_told_by_the_next_run(bot: Harness) -> None:
     assert [r.sent for r in news_reports] == [2, 0]
     assert [len(news(bot, u)) for u in (ana, bor)] == [1, 1]
     assert all("Reopened" not in m.text for u in (ana, bor) for m in bot.api.messages(u.id))
+
+
+async def test_a_failed_send_is_tried_again_alone(bot: Harness) -> None:
+    """The service with its port: a send that failed keeps the action queued, and the next
+    run sends to that person only."""
+    bot.clock.now = NOW
+    org = await bot.org()
+    ana = await join(bot, org, "staff", "Ana")
+    bor = await join(bot, org, "staff", "Bor")
+    action = await ActionRepo(bot.rt.db).create(
+        org, None, "equass", "rights", TITLE, None, None, None, None
+    )
+    await ActionRepo(bot.rt.db).set_status(action.id, "done", NOW.date())
+    calls: list[tuple[int, str | None]] = []
+    failing = {bor.id}
+
+    async def send(person: Person, done: Action, principle: str | None) -> Sent:
+        calls.append((person.telegram_id, principle))
+        return "failed" if person.telegram_id in failing else "sent"
+
+    first = await deliver_news(bot.rt.db, bot.rt.own_frameworks, send)
+    assert (first.sent, first.failed) == (1, 1)
+    assert await bot.rt.db.fetchall("SELECT action_id FROM action_news_due") != []
+    failing.clear()
+    second = await deliver_news(bot.rt.db, bot.rt.own_frameworks, send)
+    third = await deliver_news(bot.rt.db, bot.rt.own_frameworks, send)
+    assert (second.sent, third.sent) == (1, 0)
+    assert sorted(calls) == sorted([(ana.id, "Rights"), (bor.id, "Rights"), (bor.id, "Rights")])
+    assert await bot.rt.db.fetchall("SELECT action_id FROM action_news_due") == []

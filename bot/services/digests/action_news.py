@@ -47,13 +47,13 @@ async def deliver_news(db: Database, frameworks: FrameworkViews, send: SendNews)
     queue = ActionNewsRepo(db)
     for action in await queue.due():
         try:
-            failed = await _deliver(db, frameworks, queue, action, send, report)
+            done = await _deliver(db, frameworks, queue, action, send, report)
         except Exception:
             # One organisation's broken news must not hold up the others'.
             log.exception("news of action %s failed; will try again", action.id)
             report.failed += 1
             continue
-        if not failed:
+        if done:
             await queue.finished(action.id)
     return report
 
@@ -65,11 +65,12 @@ async def _deliver(
     action: Action,
     send: SendNews,
     report: NewsReport,
-) -> int:
-    """Send one action's news to each of its staff not told yet; returns how many failed."""
+) -> bool:
+    """Send one action's news to each of its staff not told yet; True when every one of
+    them has been (by this run or another running beside it)."""
     org = await OrgRepo(db).get_org(action.org_id)
     if org is None or org.is_demo:
-        return 0  # a demo organisation's staff are synthetic: nobody to tell
+        return True  # a demo organisation's staff are synthetic: nobody to tell
     item = (await frameworks.of(org.id)).item(action.framework, action.item_id)
     people = PeopleRepo(db)
     staff = await people.staff_of(org.id, action.unit_id)
@@ -92,6 +93,7 @@ async def _deliver(
 
     results = await asyncio.gather(*(one(p) for p in staff))
     report.sent += sum(r is True for r in results)
-    failed = sum(r is False for r in results)
-    report.failed += failed
-    return failed
+    report.failed += sum(r is False for r in results)
+    # A claim another run withdrew after a failed send leaves that person untold: the
+    # action stays queued until everyone's message is claimed.
+    return {p.id for p in staff} <= await queue.told(action.id)
