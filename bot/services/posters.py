@@ -33,8 +33,9 @@ CHOOSE = _("2. Choose your language.")
 TAP = _("3. Tap your answers.")
 PROMISE = _("Anonymous · no login · one minute")
 WHAT_HAPPENS = _(
-    "What happens with your answers: the team sees only totals of many answers, never who"
-    " gave them, and uses them to make the service better."
+    "What happens with your answers: the team never learns who answered. They see your"
+    " answers only together with many others' (and what you write, without your name), and"
+    " use them to improve the service."
 )
 WE_DID = _("You said, we did")
 WE_DID_SPAN = _("What we changed after your feedback, {start} – {end}:")
