@@ -103,3 +103,45 @@ class ActionRepo:
         if row is None:
             raise NotFound(f"action {action_id} does not exist")
         return record(Action, row)
+
+
+class ActionNewsRepo:
+    """Done actions whose staff are still to be told ("you said, we did"), and who was."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def due(self) -> list[Action]:
+        """Actions queued by becoming done (the trigger of `actions`), oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT a.* FROM action_news_due q JOIN actions a ON a.id = q.action_id"
+            " WHERE a.status = 'done' ORDER BY a.id"
+        )
+        return [record(Action, row) for row in rows]
+
+    async def finished(self, action_id: int) -> None:
+        """Everyone it concerns has been told (or could not be, for good)."""
+        await self._db.execute("DELETE FROM action_news_due WHERE action_id = ?", (action_id,))
+
+    async def claim(self, action_id: int, person_id: int) -> bool:
+        """Claim one person's message; False when it was claimed already (do not send)."""
+        changed = await self._db.execute(
+            "INSERT INTO action_news_sent (action_id, person_id, sent_at) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (action_id, person_id, self._db.now_text()),
+        )
+        return changed == 1
+
+    async def told(self, action_id: int) -> set[int]:
+        """The people whose message of this action is claimed (sent, or being sent)."""
+        rows = await self._db.fetchall(
+            "SELECT person_id FROM action_news_sent WHERE action_id = ?", (action_id,)
+        )
+        return {int(row["person_id"]) for row in rows}
+
+    async def unclaim(self, action_id: int, person_id: int) -> None:
+        """A send that failed for now: the next run tries that person again."""
+        await self._db.execute(
+            "DELETE FROM action_news_sent WHERE action_id = ? AND person_id = ?",
+            (action_id, person_id),
+        )

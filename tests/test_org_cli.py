@@ -41,7 +41,17 @@ def test_org_unit_and_invites(env: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert len(invite["code"]) <= 64 and invite["code"].replace("-", "").replace("_", "").isalnum()
     poster = env / "poster.png"
     code, out, _ = run(
-        capsys, "invite", "create", "--org", str(org), "--role", "service_user", "--qr", str(poster)
+        capsys,
+        "invite",
+        "create",
+        "--org",
+        str(org),
+        "--role",
+        "service_user",
+        "--qr",
+        str(poster),
+        "--bot",
+        "carecheck_test_bot",
     )
     assert code == 0 and out.startswith("https://t.me/")
     assert poster.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -70,7 +80,10 @@ def test_org_unit_and_invites(env: Path, capsys: pytest.CaptureFixture[str]) -> 
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["invite", "create", "--org", "99", "--role", "staff"], "no organisation 99"),
+        (
+            ["invite", "create", "--org", "99", "--role", "staff", "--bot", "a_bot_of_ours"],
+            "no organisation 99",
+        ),
         (["unit", "create", "--org", "99", "--name", "X"], "no organisation 99"),
         (["org", "create", "--name", "X", "--timezone", "Mars/Olympus"], "unknown time zone"),
         (["org", "create", "--name", "   "], "1 to 120 characters"),
@@ -103,5 +116,7 @@ def test_a_unit_of_another_organisation_is_refused(
         str(unit["id"]),
         "--role",
         "staff",
+        "--bot",
+        "a_bot_of_ours",
     )
     assert code == 2 and f"organisation {second} has no unit" in err

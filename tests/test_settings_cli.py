@@ -183,9 +183,9 @@ def test_units_list_rename_and_archive(
     assert code == 2 and "no unit 99" in err
 
     # People and links of the unit: a staff member, a unit manager, a link.
-    link = as_json(
-        capsys, "invite", "create", "--org", str(org), "--unit", str(ward), "--role", "staff"
-    )["code"]
+    invite_to_ward = ["invite", "create", "--org", str(org), "--unit", str(ward), "--role",
+                      "staff", "--bot", "carecheck_test_bot"]  # fmt: skip
+    link = as_json(capsys, *invite_to_ward)["code"]
     add_person(env, 501, org, "staff", unit=ward)
     add_person(env, 502, org, "manager", unit=ward)
     archived = as_json(capsys, "unit", "archive", str(ward))
@@ -199,9 +199,7 @@ def test_units_list_rename_and_archive(
     assert sql(env, "SELECT person_id, unit_id, role FROM memberships") == [(1, None, "staff")]
     invites = as_json(capsys, "invite", "list", "--org", str(org))
     assert invites[0]["code"] == link and invites[0]["revoked_at"] is not None
-    code, _, err = run(
-        capsys, "invite", "create", "--org", str(org), "--unit", str(ward), "--role", "staff"
-    )
+    code, _, err = run(capsys, *invite_to_ward)
     assert code == 2 and "archived" in err
     code, _, err = run(capsys, "unit", "archive", str(ward))
     assert code == 2 and "archived already" in err
@@ -225,7 +223,7 @@ def add_person(env: Path, telegram_id: int, org: int, *roles: str, unit: int | N
 def test_invite_list_and_revoke(org: int, capsys: pytest.CaptureFixture[str]) -> None:
     made = as_json(
         capsys, "invite", "create", "--org", str(org), "--role", "staff", "--uses", "3",
-        "--expires-days", "7",
+        "--expires-days", "7", "--bot", "a_bot_of_ours",
     )  # fmt: skip
     listed = as_json(capsys, "invite", "list", "--org", str(org))
     assert len(listed) == 1

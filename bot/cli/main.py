@@ -20,6 +20,7 @@ from bot.cli import (
     digest_command,
     export_command,
     framework_commands,
+    poster_command,
     run_command,
     script_commands,
     setup_commands,
@@ -43,6 +44,7 @@ GROUPS = (
     digest_command,
     demo_command,
     backup_command,
+    poster_command,
 )
 
 

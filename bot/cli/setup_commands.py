@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.cli.arguments import UsageError, between, positive
+from bot.cli.bot_account import bot_username, username
 from bot.infra.config import Settings
 from bot.infra.i18n import LANGUAGES
 from storage.times import instant_text, system_clock
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     from storage.orgs import Org, Unit
 
 ROLES = ("staff", "service_user", "manager", "admin")
-DEFAULT_BOT = "carecheck_bot"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -106,7 +106,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--uses", type=between(1, 1_000_000), help="how many people may use it"
     )
     invite_create.add_argument("--expires-days", type=between(1, 3650))
-    invite_create.add_argument("--bot", default=DEFAULT_BOT, help="the bot's username")
+    invite_create.add_argument(
+        "--bot", type=username, help="the bot's username (default: from getMe with the token)"
+    )
     invite_create.add_argument("--qr", type=Path, metavar="FILE.png", help="write a QR poster")
     invite_create.add_argument("--json", action="store_true")
     invite_create.set_defaults(handler=create_invite)
@@ -393,11 +395,12 @@ async def remove_admin(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def create_invite(args: argparse.Namespace, settings: Settings) -> int:
+    bot = await bot_username(args.bot, settings)
     async with _organisations(settings) as organisations:
         invite = await organisations.create_invite(
             args.org, args.unit, args.role, args.uses, args.expires_days
         )
-    link = f"https://t.me/{args.bot}?start={invite.code}"
+    link = f"https://t.me/{bot}?start={invite.code}"
     if args.qr:
         write_qr(link, args.qr)
     print(json.dumps({"code": invite.code, "link": link}) if args.json else link)

@@ -73,6 +73,8 @@ STATUS_NAMES = {
 NO_PLAN = _("Only managers of this organisation can plan actions.")
 PLAN_ENDED = _("This plan has ended. Start again from the digest.")
 DID_NOT_WORK = _("That did not work. Please try again.")
+WE_DID = _("You said, we did")
+CHANGED_AFTER = _("Changed after your feedback on “{principle}”.")
 TITLE, OWNER, DUE = range(3)
 
 
@@ -404,4 +406,17 @@ async def on_status_button(update: Update, context: CarecheckContext) -> str | N
     except ActionError as error:
         return t(ACTION_ERRORS.get(error.code, DID_NOT_WORK))
     await show(context, query.message.chat.id, action_view(action, t), query.message.message_id)
+    scheduler = context.bot_data.scheduler
+    if action.status == "done" and scheduler is not None:
+        # Its staff hear of it now rather than at the next tick; a double press or the
+        # tick running at the same time is kept from sending twice by the claims.
+        context.application.create_task(scheduler.tell_staff(), update=update)
     return None
+
+
+def news_text(action: Action, principle: str | None, t: Translator) -> str:
+    """ "You said, we did" for a staff member: what changed, and after which feedback."""
+    lines = [f"✅ <b>{escape(t(WE_DID))}</b>", escape(action.title)]
+    if principle:
+        lines.append(escape(t(CHANGED_AFTER, principle=principle)))
+    return "\n".join(lines)

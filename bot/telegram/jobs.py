@@ -11,20 +11,22 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from telegram import Bot
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.infra.i18n import translator
 from bot.services.checkin_schedule import CheckinReport, Sent
+from bot.services.digests.action_news import NewsReport, deliver_news
 from bot.services.digests.digest_delivery import deliver_due
 from bot.services.digests.digest_render import RenderedDigest
 from bot.services.retention import DailyRetention
 from bot.services.runtime import Runtime
 from bot.telegram.context import CarecheckContext
-from bot.telegram.digest_handlers import send_digest_part
+from bot.telegram.digest_handlers import news_text, send_digest_part
 from bot.telegram.ratelimit import bulk_sending
 from bot.telegram.screens import checkin_invitation
+from storage.actions import Action
 from storage.digest_log import Recipient
 from storage.people import Person
 
@@ -51,23 +53,43 @@ class Scheduler:
             digests = await deliver_due(
                 self.runtime.db, self.runtime.own_frameworks, self.send_digest, now=now
             )
+            news = await self.tell_staff()
         report = JobReport(checkins.pulses, checkins.reminders, checkins.snoozes, checkins.failed)
-        report.extra = [digests, await self.retention(now)]
+        report.extra = [digests, news, await self.retention(now)]
         return report
+
+    async def tell_staff(self) -> NewsReport:
+        """ "You said, we did": the news of actions marked done, to their staff, once.
+
+        Called by every tick and right after a manager marks an action done; the claims
+        in the database keep two calls at once from sending anything twice.
+        """
+        with bulk_sending():
+            return await deliver_news(self.runtime.db, self.runtime.own_frameworks, self.send_news)
+
+    async def send_news(self, person: Person, action: Action, principle: str | None) -> Sent:
+        text = news_text(action, principle, translator(person.language))
+        return await self._send(person, text, None, "news of a done action")
 
     async def send_invitation(self, person: Person, reminder: bool) -> Sent:
         view = checkin_invitation(translator(person.language), reminder)
+        return await self._send(person, view.text, view.keyboard, "invitation")
+
+    async def _send(
+        self, person: Person, text: str, keyboard: InlineKeyboardMarkup | None, what: str
+    ) -> Sent:
+        """A message the bot sends by itself, and how it went."""
         try:
             await self.bot.send_message(
-                person.telegram_id, view.text, parse_mode=ParseMode.HTML, reply_markup=view.keyboard
+                person.telegram_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard
             )
         except Forbidden:
             return "blocked"
         except BadRequest as error:
-            log.warning("invitation to person %s refused: %s", person.id, error)
+            log.warning("%s to person %s refused: %s", what, person.id, error)
             return "refused"
         except TelegramError as error:
-            log.warning("invitation to person %s failed, will retry: %s", person.id, error)
+            log.warning("%s to person %s failed, will retry: %s", what, person.id, error)
             return "failed"
         return "sent"
 
