@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from cachetools import LRUCache
 
 from bot.infra.i18n import DEFAULT_LANGUAGE, pick_language
+from bot.services.comment_replies import Offer
 from bot.services.digests.digest_windows import Window
 from bot.services.org_calendar import OrgCalendar
 from bot.services.periods import iso_week, local_today
@@ -51,6 +52,8 @@ BEHIND = frozenset({"stale", "finished", "paused"})
 # "What we changed after your feedback" lines for an organisation, on a day.
 ChangesFor = Callable[[int, date], Awaitable[list[str]]]
 Keyer = Callable[[int], str]  # a Telegram id -> the keyed hash service users are known by
+# The reply opt-in for a comment just committed: (Telegram id, session id, question id).
+OfferFor = Callable[[int, int, str], Awaitable[Offer | None]]
 
 
 class AlreadySubmitted(Exception):
@@ -124,7 +127,10 @@ class Press:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """A session's screen, for the renderer; `changes` close a service user's feedback."""
+    """A session's screen, for the renderer; `changes` close a service user's feedback.
+
+    `offer`: the comment just committed may get anonymous replies, if its author agrees.
+    """
 
     session_id: int
     org_id: int
@@ -134,6 +140,7 @@ class Step:
     resumed: bool = False
     duplicate: bool = False
     changes: tuple[str, ...] = ()
+    offer: Offer | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +175,7 @@ class DialogService:
         changes_for: ChangesFor | None = None,
         live_sessions: int = LIVE_SESSIONS,
         gone: type[NotYourSession] = NotYourSession,
+        offer_for: OfferFor | None = None,
     ) -> None:
         self.store = store
         self.scripts = scripts
@@ -175,6 +183,7 @@ class DialogService:
         self.clock = clock
         self.keyer = keyer
         self.changes_for = changes_for
+        self.offer_for = offer_for
         self.gone = gone  # what a session that is nowhere to be found is called
         self._live: LRUCache[int, _Live] = LRUCache(maxsize=live_sessions)
         # One start at a time per respondent: two at once (a double tap, two /checkin)
@@ -492,8 +501,15 @@ class DialogService:
         return Step(live.row.id, live.row.org_id, live.loaded, live.session.screen(), change)
 
     async def _shown(self, live: _Live, change: Change | None = None) -> Step:
-        """The screen after an input; a service user's finished feedback says what changed."""
+        """The screen after an input; a service user's finished feedback says what changed.
+
+        A comment just committed comes with the offer of anonymous replies.
+        """
         step = self._step(live, change)
+        upsert = change.upsert if change is not None else None
+        if upsert is not None and self.offer_for is not None and _row(upsert, live.loaded).comment:
+            offer = await self.offer_for(live.owner, live.row.id, upsert.question_id)
+            step = replace(step, offer=offer)
         if step.screen.phase != "done" or live.row.audience != "service_user":
             return step
         today = local_today(self.clock(), live.timezone)

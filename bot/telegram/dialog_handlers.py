@@ -14,6 +14,7 @@ from bot.services.dialog_service import Press, Reply
 from bot.telegram.callbacks import decode, sessions_on
 from bot.telegram.context import CarecheckContext
 from bot.telegram.replies import answers_query, say, show
+from bot.telegram.reply_handlers import offer_view
 from bot.telegram.screens import step_view
 
 ACTIONS = {
@@ -66,10 +67,16 @@ async def on_typed_answer(update: Update, context: CarecheckContext) -> None:
 
 
 async def show_reply_to_text(update: Update, context: CarecheckContext, reply: Reply) -> None:
-    """A dialog's answer to typed text: its next screen as a new message, or why not."""
+    """A dialog's answer to typed text: its next screen as a new message, or why not.
+
+    A comment just committed is first followed by the offer of anonymous replies, so
+    the dialog's next screen stays the newest message.
+    """
     t = translator(reply.language)
     if reply.refusal is not None:
         await say(update, context, explain(t, reply.refusal))
     elif reply.step is not None:
         assert update.effective_chat is not None
+        if reply.step.offer is not None:
+            await show(context, update.effective_chat.id, offer_view(reply.step.offer, t))
         await show(context, update.effective_chat.id, step_view(reply.step, t))
