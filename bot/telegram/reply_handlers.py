@@ -35,6 +35,9 @@ REFUSALS = {
     "empty": _("Please send some text."),
     "no_access": _("You cannot see that digest."),
 }
+REPLIED = _("The team replied to your comment “{comment}”:\n\n{reply}")
+ANSWER_BUTTON = _("✍ Answer")
+ANSWERED = _("The author of the comment “{comment}” answered your reply:\n\n{answer}")
 FLOW_ENDED = _("This has ended. Press the button again to start over.")
 PER_MESSAGE = 5  # comments per message of the full list: well within Telegram's 4096
 TEXT = 0
@@ -166,12 +169,8 @@ async def reply_text(update: Update, context: CarecheckContext) -> int:
         await say(update, context, _refused(t, refusal))
         raise flows.Next(flows.END) from None
     author = translator(sent.language)
-    text = author(
-        "The team replied to your comment “{comment}”:\n\n{reply}",
-        comment=sent.comment,
-        reply=sent.text,
-    )
-    keyboard = InlineKeyboardMarkup([[button(author("✍ Answer"), encode("ra", sent.route_id))]])
+    text = author(REPLIED, comment=sent.comment, reply=sent.text)
+    keyboard = InlineKeyboardMarkup([[button(author(ANSWER_BUTTON), encode("ra", sent.route_id))]])
     try:
         await context.bot.send_message(
             sent.chat_id, escape(text), parse_mode=ParseMode.HTML, reply_markup=keyboard
@@ -222,11 +221,7 @@ async def answer_text(update: Update, context: CarecheckContext) -> int:
         await say(update, context, _refused(t, refusal))
         raise flows.Next(flows.END) from None
     for chat_id, language in answer.recipients:
-        text = translator(language)(
-            "The author of the comment “{comment}” answered your reply:\n\n{answer}",
-            comment=answer.comment,
-            answer=answer.text,
-        )
+        text = translator(language)(ANSWERED, comment=answer.comment, answer=answer.text)
         try:
             await context.bot.send_message(chat_id, escape(text), parse_mode=ParseMode.HTML)
         except TelegramError as error:
