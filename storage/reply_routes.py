@@ -29,15 +29,21 @@ class Route:
 
 @dataclass(frozen=True)
 class Commented:
-    """A comment just committed in a session: what an opt-in button may point at."""
+    """A stored comment: what an opt-in button may point at."""
 
     answer_id: int
     org_id: int
+    comment: str
 
 
 _ROUTE = """
 SELECT r.id, r.answer_id, r.org_id, r.sealed, r.expires_on, r.answered, a.comment
 FROM reply_routes r JOIN answers a ON a.id = r.answer_id
+"""
+
+
+_COMMENTED = """
+SELECT id, org_id, comment FROM answers WHERE comment IS NOT NULL AND trim(comment) <> ''
 """
 
 
@@ -51,22 +57,14 @@ class ReplyRouteRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def commented(self, session_id: int, question_id: str) -> Commented | None:
-        """The stored answer with a non-empty comment of this session and question, if any."""
-        row = await self.db.fetchone(
-            "SELECT id, org_id FROM answers WHERE session_id = ? AND question_id = ?"
-            " AND comment IS NOT NULL AND trim(comment) <> ''",
-            (session_id, question_id),
-        )
-        return None if row is None else Commented(int(row[0]), int(row[1]))
+    async def commented(self, session_id: int) -> list[Commented]:
+        """The session's answers with a non-empty comment, in the order given."""
+        rows = await self.db.fetchall(_COMMENTED + " AND session_id = ? ORDER BY id", (session_id,))
+        return [Commented(int(r[0]), int(r[1]), str(r[2])) for r in rows]
 
     async def answer_comment(self, answer_id: int) -> Commented | None:
-        row = await self.db.fetchone(
-            "SELECT id, org_id FROM answers WHERE id = ?"
-            " AND comment IS NOT NULL AND trim(comment) <> ''",
-            (answer_id,),
-        )
-        return None if row is None else Commented(int(row[0]), int(row[1]))
+        row = await self.db.fetchone(_COMMENTED + " AND id = ?", (answer_id,))
+        return None if row is None else Commented(int(row[0]), int(row[1]), str(row[2]))
 
     async def add(self, answer_id: int, org_id: int, sealed: bytes, expires_on: date) -> bool:
         """Store a route under a random id; False if the answer has one already."""

@@ -68,6 +68,10 @@ async def opted_in(bot: Harness, org: int, unit: int, name: str = "Zofija") -> U
     bot.clock.now = datetime.combine(await window_end(bot, org), time(10), tzinfo=UTC)
     guest = await feedback_with_comment(bot, org, unit, name)
     offer = await bot.settle(lambda: last_with(bot, guest, OFFER))
+    # Asked after the thank-you, about the comment it quotes.
+    before = bot.api.messages(guest.id)[-2]
+    assert T("Thank you! Your answers help us do better.") in before.text
+    assert offer.text.startswith(f"You wrote: “{COMMENT}”")
     await bot.press(guest, offer, button(offer, T("✓ Yes, they may reply")))
     thanked = bot.api.message(guest.id, offer.message_id)
     assert thanked.text == T(
@@ -95,8 +99,6 @@ def exposes(text: str, user: User) -> list[str]:
 async def test_the_round_trip_stays_anonymous(bot: Harness) -> None:
     org, unit, maja = await demo(bot)
     zofija = await opted_in(bot, org, unit)
-    # The dialog went on: its thank-you is the newest message, after the offer.
-    assert T("Thank you! Your answers help us do better.") in bot.api.messages(zofija.id)[-1].text
     assert [r["answered"] for r in await bot.rt.db.fetchall("SELECT * FROM reply_routes")] == [0]
 
     listed = await comment_list(bot, maja, org)
@@ -257,3 +259,32 @@ async def test_forged_presses_are_refused(bot: Harness) -> None:
     assert len(await bot.rt.replies.kept_for(pia.id)) == 1
     assert await bot.rt.replies.kept_for(stranger.id) == []
     assert await bot.rt.db.fetchall("SELECT * FROM reply_senders") == []
+
+
+async def test_staff_are_asked_once_their_check_in_is_done(bot: Harness) -> None:
+    org = await bot.org()
+    mia = bot.user("Mia")
+    await bot.command(mia, "/start", await bot.invite(org, "staff"))
+    after = bot.api.last_message(mia.id).message_id  # type: ignore[union-attr]
+    bot.api.send_command(mia, "/checkin")
+    question = await bot.settle(
+        lambda: next(
+            (m for m in bot.api.messages(mia.id) if m.message_id > after and "1/5" in m.text),
+            None,
+        )
+    )
+    await bot.press(mia, question, button(question, "😞"))  # low: a comment is asked
+    second = await bot.text(mia, "Night shifts are too long")
+    assert "2/5" in second.text  # the check-in goes on, not interrupted by the offer
+    for _ in range(8):
+        screen = bot.api.message(mia.id, second.message_id)
+        if not screen.buttons:
+            break
+        await bot.press(mia, screen, button(screen, "🙂"))
+    offer = await bot.settle(lambda: last_with(bot, mia, OFFER))
+    assert offer.text.startswith("You wrote: “Night shifts are too long”")
+    assert sum(OFFER in m.text for m in bot.api.messages(mia.id)) == 1
+    await bot.press(mia, offer, button(offer, T("✓ Yes, they may reply")))
+    assert len(await bot.rt.replies.kept_for(mia.id)) == 1
+    shown = await bot.command(mia, "/privacy")
+    assert "anonymous replies to 1 of your comments" in shown.text

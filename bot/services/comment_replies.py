@@ -1,7 +1,8 @@
 """Anonymous replies to comments, only for authors who agreed, and their one answer back.
 
-After a comment is committed, its author is offered (two buttons) that the team may
-reply there, their name staying hidden. Nothing is stored unless they agree: the
+When a session with comments is finished, its author is asked for each comment (two
+buttons) whether the team may reply there, their name staying hidden; asked at the
+end, so nothing interrupts the check-in. Nothing is stored unless they agree: the
 offer is a proof in the button, made from the answer and their Telegram id. If they
 agree, a route is stored: their chat id and language sealed under the installation
 secret (`storage/sealing.py`), bound to the answer, for `ROUTE_DAYS` days.
@@ -69,6 +70,7 @@ class Offer:
 
     answer_id: int
     proof: str
+    comment: str  # what they wrote, to say which comment the question is about
 
 
 @dataclass(frozen=True)
@@ -116,12 +118,12 @@ class CommentReplies:
 
     # ---------------------------------------------------------------- the author
 
-    async def offer(self, telegram_id: int, session_id: int, question_id: str) -> Offer | None:
-        """The opt-in for a comment just committed; None if the answer holds no comment."""
-        commented = await self.routes.commented(session_id, question_id)
-        if commented is None:
-            return None
-        return Offer(commented.answer_id, self._proof(commented.answer_id, telegram_id))
+    async def offers(self, telegram_id: int, session_id: int) -> list[Offer]:
+        """The opt-ins for the comments of a session just finished (none stored yet)."""
+        return [
+            Offer(c.answer_id, self._proof(c.answer_id, telegram_id), c.comment)
+            for c in await self.routes.commented(session_id)
+        ]
 
     async def opt_in(self, telegram_id: int, answer_id: int, proof: str, language: str) -> bool:
         """The author agreed: store the sealed route. False if it was stored already."""

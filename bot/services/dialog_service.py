@@ -52,8 +52,8 @@ BEHIND = frozenset({"stale", "finished", "paused"})
 # "What we changed after your feedback" lines for an organisation, on a day.
 ChangesFor = Callable[[int, date], Awaitable[list[str]]]
 Keyer = Callable[[int], str]  # a Telegram id -> the keyed hash service users are known by
-# The reply opt-in for a comment just committed: (Telegram id, session id, question id).
-OfferFor = Callable[[int, int, str], Awaitable[Offer | None]]
+# The reply opt-ins for the comments of a session just finished: (Telegram id, session id).
+OffersFor = Callable[[int, int], Awaitable[list[Offer]]]
 
 
 class AlreadySubmitted(Exception):
@@ -129,7 +129,8 @@ class Press:
 class Step:
     """A session's screen, for the renderer; `changes` close a service user's feedback.
 
-    `offer`: the comment just committed may get anonymous replies, if its author agrees.
+    `offers`: the comments of a session just finished may get anonymous replies, if
+    their author agrees (asked once the session is over, so nothing interrupts it).
     """
 
     session_id: int
@@ -140,7 +141,7 @@ class Step:
     resumed: bool = False
     duplicate: bool = False
     changes: tuple[str, ...] = ()
-    offer: Offer | None = None
+    offers: tuple[Offer, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +176,7 @@ class DialogService:
         changes_for: ChangesFor | None = None,
         live_sessions: int = LIVE_SESSIONS,
         gone: type[NotYourSession] = NotYourSession,
-        offer_for: OfferFor | None = None,
+        offers_for: OffersFor | None = None,
     ) -> None:
         self.store = store
         self.scripts = scripts
@@ -183,7 +184,7 @@ class DialogService:
         self.clock = clock
         self.keyer = keyer
         self.changes_for = changes_for
-        self.offer_for = offer_for
+        self.offers_for = offers_for
         self.gone = gone  # what a session that is nowhere to be found is called
         self._live: LRUCache[int, _Live] = LRUCache(maxsize=live_sessions)
         # One start at a time per respondent: two at once (a double tap, two /checkin)
@@ -503,13 +504,11 @@ class DialogService:
     async def _shown(self, live: _Live, change: Change | None = None) -> Step:
         """The screen after an input; a service user's finished feedback says what changed.
 
-        A comment just committed comes with the offer of anonymous replies.
+        A session this input finished offers anonymous replies to its comments.
         """
         step = self._step(live, change)
-        upsert = change.upsert if change is not None else None
-        if upsert is not None and self.offer_for is not None and _row(upsert, live.loaded).comment:
-            offer = await self.offer_for(live.owner, live.row.id, upsert.question_id)
-            step = replace(step, offer=offer)
+        if change is not None and change.finished and self.offers_for is not None:
+            step = replace(step, offers=tuple(await self.offers_for(live.owner, live.row.id)))
         if step.screen.phase != "done" or live.row.audience != "service_user":
             return step
         today = local_today(self.clock(), live.timezone)

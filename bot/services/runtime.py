@@ -102,7 +102,7 @@ async def build_runtime(settings: Settings, db: Database, secret: bytes) -> Runt
         db.clock,
         identities.key,
         changes_for,
-        offer_for=replies.offer,
+        offers_for=replies.offers,
     )
     previews = DialogService(
         MemorySessions(),

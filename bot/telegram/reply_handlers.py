@@ -21,7 +21,7 @@ from bot.services.comment_replies import Offer, ReplyRefused
 from bot.telegram import flows
 from bot.telegram.callbacks import decode, encode, pattern
 from bot.telegram.context import Answering, CarecheckContext, Replying
-from bot.telegram.replies import View, answers_query, button, identify, say, show
+from bot.telegram.replies import View, answers_query, button, clip, identify, say, show
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ REPLIED = _("The team replied to your comment “{comment}”:\n\n{reply}")
 ANSWER_BUTTON = _("✍ Answer")
 ANSWERED = _("The author of the comment “{comment}” answered your reply:\n\n{answer}")
 FLOW_ENDED = _("This has ended. Press the button again to start over.")
+OFFER_QUOTE = 200  # characters of the comment quoted in its opt-in
 PER_MESSAGE = 5  # comments per message of the full list: well within Telegram's 4096
 TEXT = 0
 
@@ -46,9 +47,10 @@ TEXT = 0
 def offer_view(offer: Offer, t: Translator) -> View:
     """The two opt-in buttons after a comment: nothing is stored unless "Yes"."""
     text = t(
-        "May the team reply to your comment here? They will not see your name or anything "
-        "else about you. If you agree, the way back to you is kept encrypted for 30 days; "
-        "/forget removes it."
+        "You wrote: “{comment}”\n\nMay the team reply to your comment here? They will not "
+        "see your name or anything else about you. If you agree, the way back to you is kept "
+        "encrypted for 30 days; /forget removes it.",
+        comment=clip(offer.comment, OFFER_QUOTE),
     )
     keyboard = InlineKeyboardMarkup(
         [
