@@ -9,6 +9,7 @@ refused, and only the author's own chat opens their route.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from html import escape
 
 from telegram import InlineKeyboardMarkup, Update
@@ -18,6 +19,7 @@ from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandl
 
 from bot.infra.i18n import Translator, _, translator
 from bot.services.comment_replies import Offer, ReplyRefused
+from bot.services.identity import Identity
 from bot.telegram import flows
 from bot.telegram.callbacks import decode, encode, pattern
 from bot.telegram.context import Answering, CarecheckContext, Replying
@@ -153,29 +155,41 @@ async def reply_entry(update: Update, context: CarecheckContext) -> str | None:
     raise flows.Next(TEXT)
 
 
-async def reply_text(update: Update, context: CarecheckContext) -> int:
+async def _typed(
+    update: Update, context: CarecheckContext, since: datetime | None
+) -> tuple[Identity, Translator, str] | None:
+    """Who typed what in a flow's text step; None (and said so) when the flow ran out."""
     who = await identify(update, context)
     t = translator(who.language)
-    replying = context.person.replying
-    context.person.replying = None
-    if replying is None or flows.expired(context, replying.since):
+    if flows.expired(context, since):
         await say(update, context, t(FLOW_ENDED))
-        return flows.END
+        return None
     message = update.effective_message
     assert message is not None and message.text is not None
+    return who, t, message.text
+
+
+async def reply_text(update: Update, context: CarecheckContext) -> int:
+    replying, context.person.replying = context.person.replying, None
+    typed = await _typed(update, context, replying.since if replying else None)
+    if typed is None or replying is None:
+        return flows.END
+    who, t, text = typed
     try:
         sent = await context.runtime.replies.reply(
-            who, replying.org_id, replying.unit_id, replying.period, replying.route, message.text
+            who, replying.org_id, replying.unit_id, replying.period, replying.route, text
         )
     except ReplyRefused as refusal:
         await say(update, context, _refused(t, refusal))
         raise flows.Next(flows.END) from None
     author = translator(sent.language)
-    text = author(REPLIED, comment=sent.comment, reply=sent.text)
     keyboard = InlineKeyboardMarkup([[button(author(ANSWER_BUTTON), encode("ra", sent.route_id))]])
     try:
         await context.bot.send_message(
-            sent.chat_id, escape(text), parse_mode=ParseMode.HTML, reply_markup=keyboard
+            sent.chat_id,
+            escape(author(REPLIED, comment=sent.comment, reply=sent.text)),
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard,
         )
     except TelegramError as error:
         log.info("a reply along route %d was not delivered: %s", sent.route_id, error)
@@ -206,19 +220,13 @@ async def answer_entry(update: Update, context: CarecheckContext) -> str | None:
 
 
 async def answer_text(update: Update, context: CarecheckContext) -> int:
-    who = await identify(update, context)
-    t = translator(who.language)
-    answering = context.person.answering
-    context.person.answering = None
-    if answering is None or flows.expired(context, answering.since):
-        await say(update, context, t(FLOW_ENDED))
+    answering, context.person.answering = context.person.answering, None
+    typed = await _typed(update, context, answering.since if answering else None)
+    if typed is None or answering is None:
         return flows.END
-    message = update.effective_message
-    assert message is not None and message.text is not None
+    who, t, text = typed
     try:
-        answer = await context.runtime.replies.answer(
-            who.telegram_id, answering.route, message.text
-        )
+        answer = await context.runtime.replies.answer(who.telegram_id, answering.route, text)
     except ReplyRefused as refusal:
         await say(update, context, _refused(t, refusal))
         raise flows.Next(flows.END) from None
