@@ -89,8 +89,10 @@ _WINDOW_COMMENTS = f"""
 SELECT a.audience, a.unit_id, {_WHO} AS respondent, a.comment,
        (SELECT json_group_array(q.item_id) FROM question_items q
          WHERE q.script_version_id = a.script_version_id AND q.question_id = a.question_id
-           AND q.framework = :framework) AS items
+           AND q.framework = :framework) AS items,
+       r.id AS route
 FROM answers a JOIN sessions s ON s.id = a.session_id
+LEFT JOIN reply_routes r ON r.answer_id = a.id
 WHERE a.org_id = :org AND a.answered_on BETWEEN :start AND :end
   AND a.comment IS NOT NULL AND trim(a.comment) <> ''
 ORDER BY a.answered_on DESC, a.id DESC
@@ -164,6 +166,7 @@ class WindowComment(NamedTuple):
     respondent: str
     comment: str
     item_ids: tuple[str, ...]
+    route: int | None = None  # its author's reply route, if they agreed to replies
 
 
 class SummaryRow(NamedTuple):
@@ -242,8 +245,8 @@ class ReportSnapshot:
     ) -> list[WindowComment]:
         params = _window(org_id, framework, start, end)
         return [
-            WindowComment(audience, unit_id, who, comment, tuple(json.loads(items)))
-            for audience, unit_id, who, comment, items in self._conn.execute(
+            WindowComment(audience, unit_id, who, comment, tuple(json.loads(items)), route)
+            for audience, unit_id, who, comment, items, route in self._conn.execute(
                 _WINDOW_COMMENTS, params
             )
         ]

@@ -53,6 +53,8 @@ def test_piped_staff_check_in_is_stored_and_exported(tmp_path: Path, language: s
     assert [r["value"] for r in rows] == ["4", "5", "1", "3", ""]
     assert [r["not_applicable"] for r in rows] == ["0", "0", "0", "0", "1"]
     assert rows[2]["text"] == "more breaks"
+    # A comment, but no way to reply in a terminal: said, and no route is kept.
+    assert t("Anonymous replies to comments work on Telegram only; none is kept.") in result.stdout
     assert {r["script"] for r in rows} == {"staff-pulse"}
     assert all(r["framework_items"].count("equass:") >= 1 for r in rows)
 

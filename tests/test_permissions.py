@@ -54,6 +54,7 @@ NOT_YOURS = T("This button is not for you.")
 NO_PLAN = T("Only managers of this organisation can plan actions.")
 NO_CHANGE = T("Only managers of this organisation can change actions.")
 USAGE = T("Usage: /digest [unit number] [week like 2026-W47]")
+NO_DIGEST_SEEN = T("You cannot see that digest.")
 NO_SETTINGS = T("Only administrators of the whole organisation can change its settings.")
 
 
@@ -400,6 +401,35 @@ CASES = (
         data=lambda s: f"1:iv:staff:{s.away}",
         done=INVITED,
     ),
+    # Anonymous replies: the comment list is a digest's; a Reply must be to a comment in
+    # the digest the presser sees, and only a comment's author has their routes' buttons.
+    Case(
+        "the organisation's comments",
+        MANAGERS | GLOBAL,
+        (NO_DIGEST_SEEN,),
+        data=lambda s: f"1:cm:{s.home}:0:",
+        done=says(T("This digest holds no comments.")),
+    ),
+    Case(
+        "the other organisation's comments",
+        GLOBAL,
+        (NO_DIGEST_SEEN,),
+        data=lambda s: f"1:cm:{s.away}:0:",
+        done=says(T("This digest holds no comments.")),
+    ),
+    Case(
+        "reply to a comment in no digest",
+        NOBODY,
+        (NO_DIGEST_SEEN, T("That comment is not shown in this digest, so it cannot be answered.")),
+        data=lambda s: f"1:rp:{s.home}:0::123456789",
+    ),
+    Case(
+        "answer a reply that is not one's own",
+        NOBODY,
+        (T("That comment can no longer be answered."),),
+        data="1:ra:123456789",
+    ),
+    Case("agree to replies to another's comment", NOBODY, (NOT_VALID,), data="1:ry:1:00:y"),
     # Settings last: a settings button edits the message pressed, which the cases above
     # read after their own edits.
     Case(

@@ -112,6 +112,7 @@ async def test_finished_feedback_keeps_only_the_mark_until_the_window_ends(bot: 
         current = bot.api.message(user.id, first[-1].message_id)
         await bot.press(user, current, button(current, label))
     await bot.text(user, "All good")
+    await bot.settle(lambda: "May the team reply" in bot.api.messages(user.id)[-1].text)
     shown = await bot.command(user, "/privacy")
     assert (
         "that you already answered in this period (not what you answered), kept until "

@@ -105,6 +105,8 @@ class Console:
                 self.say(self.t("Paused. Run the same command again to continue."))
                 return 0
         self.say(pick(step.loaded.script.thanks, self.language))
+        if step.offers:  # the console cannot receive a reply, so none is offered
+            self.say(self.t("Anonymous replies to comments work on Telegram only; none is kept."))
         return 0
 
     def show(self, step: Step) -> None:

@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from cachetools import LRUCache
 
 from bot.infra.i18n import DEFAULT_LANGUAGE, pick_language
+from bot.services.comment_replies import Offer
 from bot.services.digests.digest_windows import Window
 from bot.services.org_calendar import OrgCalendar
 from bot.services.periods import iso_week, local_today
@@ -51,6 +52,8 @@ BEHIND = frozenset({"stale", "finished", "paused"})
 # "What we changed after your feedback" lines for an organisation, on a day.
 ChangesFor = Callable[[int, date], Awaitable[list[str]]]
 Keyer = Callable[[int], str]  # a Telegram id -> the keyed hash service users are known by
+# The reply opt-ins for the comments of a session just finished: (Telegram id, session id).
+OffersFor = Callable[[int, int], Awaitable[list[Offer]]]
 
 
 class AlreadySubmitted(Exception):
@@ -124,7 +127,11 @@ class Press:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """A session's screen, for the renderer; `changes` close a service user's feedback."""
+    """A session's screen, for the renderer; `changes` close a service user's feedback.
+
+    `offers`: the comments of a session just finished may get anonymous replies, if
+    their author agrees (asked once the session is over, so nothing interrupts it).
+    """
 
     session_id: int
     org_id: int
@@ -134,6 +141,7 @@ class Step:
     resumed: bool = False
     duplicate: bool = False
     changes: tuple[str, ...] = ()
+    offers: tuple[Offer, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +176,7 @@ class DialogService:
         changes_for: ChangesFor | None = None,
         live_sessions: int = LIVE_SESSIONS,
         gone: type[NotYourSession] = NotYourSession,
+        offers_for: OffersFor | None = None,
     ) -> None:
         self.store = store
         self.scripts = scripts
@@ -175,6 +184,7 @@ class DialogService:
         self.clock = clock
         self.keyer = keyer
         self.changes_for = changes_for
+        self.offers_for = offers_for
         self.gone = gone  # what a session that is nowhere to be found is called
         self._live: LRUCache[int, _Live] = LRUCache(maxsize=live_sessions)
         # One start at a time per respondent: two at once (a double tap, two /checkin)
@@ -492,8 +502,13 @@ class DialogService:
         return Step(live.row.id, live.row.org_id, live.loaded, live.session.screen(), change)
 
     async def _shown(self, live: _Live, change: Change | None = None) -> Step:
-        """The screen after an input; a service user's finished feedback says what changed."""
+        """The screen after an input; a service user's finished feedback says what changed.
+
+        A session this input finished offers anonymous replies to its comments.
+        """
         step = self._step(live, change)
+        if change is not None and change.finished and self.offers_for is not None:
+            step = replace(step, offers=tuple(await self.offers_for(live.owner, live.row.id)))
         if step.screen.phase != "done" or live.row.audience != "service_user":
             return step
         today = local_today(self.clock(), live.timezone)

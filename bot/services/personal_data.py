@@ -3,7 +3,8 @@
 `/privacy` shows it and `/forget` deletes it. A staff member's person row goes with
 their roles, rotation and reminders; their answers stay in the group results,
 unlinked. Whatever sits under the keyed hash of their Telegram id goes as well: a
-service user's language choice and unfinished feedback. What stays, and /privacy
+service user's language choice and unfinished feedback; and the sealed ways back to
+their comments for anonymous replies (`comment_replies.py`). What stays, and /privacy
 says so with its last day, are the marks that stop a second answer in the same
 period and a second count in the same window (`respondents.py`); retention deletes
 them once their period is over.
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.infra.i18n import Translator, _
+from bot.services.comment_replies import CommentReplies
 from bot.services.dialog_service import DialogService
 from bot.services.digests.locale_format import day
 from bot.services.identity import Identity, IdentityService
@@ -41,15 +43,16 @@ class Stored:
     staff: StaffRecord | None
     respondent: RespondentRecord
     kept_until: date | None = None  # a staff member's /forget would keep marks until then
+    reply_routes: tuple[date, ...] = ()  # the last day of each way back to a comment of theirs
 
     @property
     def empty(self) -> bool:
-        return self.staff is None and self.respondent.empty
+        return self.staff is None and self.respondent.empty and not self.reply_routes
 
     @property
     def deletable(self) -> bool:
         """Whether /forget has anything to delete (marks stay until their day)."""
-        return self.staff is not None or self.respondent.deletable
+        return self.staff is not None or self.respondent.deletable or bool(self.reply_routes)
 
 
 class PersonalData:
@@ -59,8 +62,10 @@ class PersonalData:
         identities: IdentityService,
         dialogs: DialogService,
         calendar: OrgCalendar,
+        replies: CommentReplies,
     ) -> None:
         self.db = db
+        self.replies = replies
         self.records = PrivacyRepo(db)
         self.people = PeopleRepo(db)
         self.identities = identities
@@ -76,11 +81,13 @@ class PersonalData:
             kept_until = max((k.until for k in kept), default=None)
         marks = await marks_in_progress(self.calendar.orgs, who.key, self.db.clock())
         respondent = await self.records.respondent_record(who.key, marks)
-        return Stored(staff, respondent, kept_until)
+        routes = tuple(r.expires_on for r in await self.replies.kept_for(who.telegram_id))
+        return Stored(staff, respondent, kept_until, routes)
 
     async def forget(self, who: Identity) -> None:
         """Delete the person and everything under their keyed hash, in that order of need."""
         await self.records.forget_respondent(who.key)
+        await self.replies.forget(who.telegram_id)
         if who.person is not None:
             await self.people.forget(who.person.id, await self._kept(who.person.id, who.key))
         self.identities.forget_cached(who.telegram_id)
@@ -126,6 +133,14 @@ def describe(stored: Stored, t: Translator) -> str:
             if until:
                 lines.append("• " + t(message, day=day(max(until), t.language)))
         lines.append(t("Finished feedback carries no code and no name."))
+    if stored.reply_routes:
+        text = t(
+            "the way back to you for the team's anonymous replies to {n} of your comments, "
+            "encrypted, until {day} at the latest",
+            n=len(stored.reply_routes),
+            day=day(max(stored.reply_routes), t.language),
+        )
+        lines.append("• " + text)
     if stored.deletable:
         kept = respondent.answered or respondent.counted
         lines.append(
@@ -184,7 +199,10 @@ def forget_warning(stored: Stored, t: Translator) -> str:
                 day=day(stored.kept_until, t.language),
             )
     else:
-        text = t("This deletes your language choice and any unfinished feedback.")
+        text = t(
+            "This deletes your language choice, any unfinished feedback and the way back "
+            "to you for replies to your comments."
+        )
         if stored.respondent.answered:
             text += " " + t(
                 "That you already answered (not what) stays recorded until {day}, "

@@ -6,8 +6,8 @@ likely to identify someone. Scores stay for the trends; the text goes once it is
 older than `retention_months` (24 by default) in the organisation's own calendar.
 The marks that stop a second answer in a period, and keep a forgotten staff
 member's answers of a window one respondent's (`respondents.py`), go the day after
-their last day is over everywhere. The scheduler calls the job every minute; it
-works once a day.
+their last day is over everywhere, and so do reply routes (`comment_replies.py`).
+The scheduler calls the job every minute; it works once a day.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from bot.services.periods import local_today
 from storage.db import Database
 from storage.orgs import OrgRepo
 from storage.personal_records import PrivacyRepo
+from storage.reply_routes import ReplyRouteRepo
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,18 @@ async def purge_marks(db: Database, now: datetime) -> int:
     return deleted
 
 
+async def purge_reply_routes(db: Database, now: datetime) -> int:
+    """Delete the reply routes whose last day is over everywhere; returns how many.
+
+    A route's last day (30 days after its author agreed) is a day of its
+    organisation, which UTC can be a day ahead of, hence the margin.
+    """
+    deleted = await ReplyRouteRepo(db).purge(now.date() - MARK_MARGIN)
+    if deleted:
+        log.info("retention: deleted %d expired reply routes", deleted)
+    return deleted
+
+
 class DailyRetention:
     """The scheduler's extra job: both purges, at most once per UTC day; rows deleted."""
 
@@ -73,6 +86,10 @@ class DailyRetention:
         today = now.date()
         if self.last == today:
             return 0
-        deleted = await purge_comments(self.db, now) + await purge_marks(self.db, now)
+        deleted = (
+            await purge_comments(self.db, now)
+            + await purge_marks(self.db, now)
+            + await purge_reply_routes(self.db, now)
+        )
         self.last = today
         return deleted

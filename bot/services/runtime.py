@@ -13,6 +13,7 @@ from datetime import date
 
 from bot.infra.config import Settings
 from bot.services.checkin_schedule import CheckinSchedule
+from bot.services.comment_replies import CommentReplies
 from bot.services.dialog_service import DialogService, PreviewEnded
 from bot.services.digests.improvement_actions import what_we_changed
 from bot.services.identity import IdentityService
@@ -54,6 +55,7 @@ class Runtime:
     personal_data: PersonalData
     script_admin: ScriptAdmin
     settings_desk: SettingsDesk
+    replies: CommentReplies
 
     @property
     def clock(self) -> Clock:
@@ -92,8 +94,15 @@ async def build_runtime(settings: Settings, db: Database, secret: bytes) -> Runt
     async def changes_for(org_id: int, today: date) -> list[str]:
         return await what_we_changed(db, org_id, None, today)
 
+    replies = CommentReplies(db, secret, calendar, own_frameworks)
     dialogs = DialogService(
-        SessionRepo(db), scripts, calendar, db.clock, identities.key, changes_for
+        SessionRepo(db),
+        scripts,
+        calendar,
+        db.clock,
+        identities.key,
+        changes_for,
+        offers_for=replies.offers,
     )
     previews = DialogService(
         MemorySessions(),
@@ -120,7 +129,8 @@ async def build_runtime(settings: Settings, db: Database, secret: bytes) -> Runt
         invitations=Invitations(db),
         checkins=CheckinSchedule(db),
         organisations=organisations,
-        personal_data=PersonalData(db, identities, dialogs, calendar),
+        personal_data=PersonalData(db, identities, dialogs, calendar, replies),
         script_admin=ScriptAdmin(scripts),
         settings_desk=SettingsDesk(organisations),
+        replies=replies,
     )

@@ -26,6 +26,7 @@ from bot.telegram import (
     fallback_handlers,
     framework_handlers,
     privacy_handlers,
+    reply_handlers,
     script_handlers,
     settings_handlers,
     start_handlers,
@@ -88,6 +89,8 @@ def register(application: CarecheckApp) -> None:
 
     on(digest_handlers.planning_flow(), FLOWS)
     on(script_handlers.review_flow(), FLOWS)
+    on(reply_handlers.reply_flow(), FLOWS)
+    on(reply_handlers.answer_flow(), FLOWS)
     on(MessageHandler(groups, fallback_handlers.on_group))
     on(ChatMemberHandler(fallback_handlers.on_group, ChatMemberHandler.MY_CHAT_MEMBER))
     commands: dict[str, Handler] = {
@@ -122,6 +125,8 @@ def register(application: CarecheckApp) -> None:
         ("fu", "fx"): framework_handlers.on_stale_framework_button,
         ("fl",): framework_handlers.on_lens_button,
         ("sx", "sr"): script_handlers.on_version_button,
+        ("ry",): reply_handlers.on_opt_in,
+        ("cm",): reply_handlers.on_all_comments,
     }
     for kinds, callback in buttons.items():
         on(CallbackQueryHandler(callback, pattern=pattern(*kinds)))

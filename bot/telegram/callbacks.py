@@ -49,8 +49,16 @@ KINDS = {
     # An organisation's settings: the overview (setting "m"), a setting's choices (no
     # value), or a value chosen (see bot/services/settings_desk.py for the codes).
     "st": ("org", "setting", "value"),
+    # Anonymous replies: the author's opt-in (y/n, with the offer's proof), a digest's
+    # full comment list (unit 0: all), a manager's Reply, the author's one Answer.
+    "ry": ("answer", "proof", "choice"),
+    "cm": ("org", "unit", "period"),
+    "rp": ("org", "unit", "period", "route"),
+    "ra": ("route",),
 }
-NUMBERS = frozenset({"session", "step", "org", "version", "unit", "weeks", "action"})
+NUMBERS = frozenset(
+    {"session", "step", "org", "version", "unit", "weeks", "action", "answer", "route"}
+)
 SIGNED = frozenset({"session"})  # previews' sessions are negative
 DIALOG = ("a", "t", "c", "s", "b", "p", "r")  # the buttons of a dialog screen
 _FIELD = re.compile(r"^[A-Za-z0-9_-]{0,64}$")
@@ -84,6 +92,9 @@ class Callback:
     role: str | None = None
     setting: str | None = None
     value: str | None = None
+    answer: int | None = None
+    proof: str | None = None
+    route: int | None = None
 
 
 def encode(kind: str, *fields: object) -> str:

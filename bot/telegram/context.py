@@ -61,6 +61,25 @@ class Plan:
 
 
 @dataclass
+class Replying:
+    """A manager's reply to a comment under way (`route`), from the digest it is in."""
+
+    org_id: int
+    unit_id: int | None
+    period: str | None
+    route: int
+    since: datetime
+
+
+@dataclass
+class Answering:
+    """A comment's author answering a reply along `route`, once."""
+
+    route: int
+    since: datetime
+
+
+@dataclass
 class PersonData:
     """`user_data`: the multi-step flows a person is in; each ends, or expires."""
 
@@ -69,6 +88,8 @@ class PersonData:
     framework: FrameworkDraft | None = None  # an own framework under review, instead
     draft_since: datetime | None = None
     preview: int | None = None  # the session of their preview of the draft
+    replying: Replying | None = None
+    answering: Answering | None = None
 
 
 class CarecheckContext(CallbackContext[ExtBot[None], PersonData, dict[Any, Any], BotData]):

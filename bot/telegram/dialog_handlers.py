@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.infra.i18n import translator
+from bot.infra.i18n import Translator, translator
 from bot.services.dialog_phrases import explain
-from bot.services.dialog_service import Press, Reply
+from bot.services.dialog_service import Press, Reply, Step
 from bot.telegram.callbacks import decode, sessions_on
 from bot.telegram.context import CarecheckContext
 from bot.telegram.replies import answers_query, say, show
+from bot.telegram.reply_handlers import offer_view
 from bot.telegram.screens import step_view
 
 ACTIONS = {
@@ -51,6 +52,7 @@ async def on_dialog_button(update: Update, context: CarecheckContext) -> str | N
         # A refused press shows where the session is, unless the pressed message does.
         showing = markup if reply.refusal is not None else None
         await show(context, chat_id, step_view(reply.step, t), message_id, showing=showing)
+        await offer_replies(context, chat_id, reply.step, t)
     return explain(t, reply.refusal) if reply.refusal is not None else None
 
 
@@ -73,3 +75,10 @@ async def show_reply_to_text(update: Update, context: CarecheckContext, reply: R
     elif reply.step is not None:
         assert update.effective_chat is not None
         await show(context, update.effective_chat.id, step_view(reply.step, t))
+        await offer_replies(context, update.effective_chat.id, reply.step, t)
+
+
+async def offer_replies(context: CarecheckContext, chat_id: int, step: Step, t: Translator) -> None:
+    """After a finished session's thank-you: may the team reply to each of its comments?"""
+    for offer in step.offers:
+        await show(context, chat_id, offer_view(offer, t))

@@ -112,6 +112,15 @@ async def send_digest_part(
             escape(t("Weak spots: plan an improvement action?")),
             reply_markup=InlineKeyboardMarkup(rows),
         )
+    elif part == "comments":
+        data = encode("cm", rendered.org_id, rendered.unit_id or 0, rendered.period)
+        keyboard = InlineKeyboardMarkup([[button(t("💬 All comments"), data)]])
+        text = t.plural(
+            "{n} comment in this digest. Some may be answered anonymously.",
+            "{n} comments in this digest. Some may be answered anonymously.",
+            rendered.comments,
+        )
+        await bot.send_message(chat_id, escape(text), reply_markup=keyboard)
 
 
 async def on_digest(update: Update, context: CarecheckContext) -> None:

@@ -482,7 +482,7 @@ def _comments(
             continue
         text = scrub(row.comment)
         if text:
-            kept.append(Comment(row.audience, text, row.item_ids))
+            kept.append(Comment(row.audience, text, row.item_ids, row.route))
         if len(kept) >= limit:
             break
     return tuple(kept)

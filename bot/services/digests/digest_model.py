@@ -133,6 +133,7 @@ class Comment:
     audience: Audience
     text: str
     item_ids: tuple[str, ...]  # the question's items under the digest's lens
+    route: int | None = None  # a reply route, if its author agreed to replies
 
 
 @dataclass(frozen=True)

@@ -131,12 +131,14 @@ class RenderedDigest:
     period: str
     lens: str
     weak_items: tuple[tuple[str, str], ...]  # (item id, name): the "Plan an action" buttons
+    comments: int = 0  # comments the digest holds: the "All comments" button
 
     @property
     def parts(self) -> tuple[str, ...]:
         """What is sent, in order, each on its own: it is delivered, or retried, alone."""
         messages = tuple(f"message {n}" for n in range(1, len(self.messages) + 1))
-        return (*messages, "chart", "report", *(("plan",) if self.weak_items else ()))
+        plan = ("plan",) if self.weak_items else ()
+        return (*messages, "chart", "report", *plan, *(("comments",) if self.comments else ()))
 
 
 @cache
@@ -200,7 +202,15 @@ def render_all(digest: Digest, frameworks: Frameworks, language: str) -> Rendere
         period=digest.period,
         lens=digest.lens,
         weak_items=tuple(weak_spots(digest, frameworks, language)),
+        comments=len(digest.comments),
     )
+
+
+def comment_lines(digest: Digest, frameworks: Frameworks, language: str) -> list[CommentLine]:
+    """Every comment the digest holds, labelled as the digest shows it (the full list)."""
+    framework = frameworks.get(digest.lens)
+    names = {i.item_id: framework.items[i.item_id].name(language) for i in digest.items}
+    return [_comment_line(c, names, translator(language)) for c in digest.comments]
 
 
 def weak_spots(digest: Digest, frameworks: Frameworks, language: str) -> list[tuple[str, str]]:
