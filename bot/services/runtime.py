@@ -22,6 +22,7 @@ from bot.services.org_calendar import OrgCalendar
 from bot.services.organisations import Organisations
 from bot.services.own_frameworks import OwnFrameworks
 from bot.services.personal_data import PersonalData
+from bot.services.safeguarding import Safeguarding
 from bot.services.script_admin import ScriptAdmin
 from bot.services.script_registry import ScriptRegistry
 from bot.services.settings_desk import SettingsDesk
@@ -54,6 +55,7 @@ class Runtime:
     personal_data: PersonalData
     script_admin: ScriptAdmin
     settings_desk: SettingsDesk
+    safeguarding: Safeguarding
 
     @property
     def clock(self) -> Clock:
@@ -92,8 +94,15 @@ async def build_runtime(settings: Settings, db: Database, secret: bytes) -> Runt
     async def changes_for(org_id: int, today: date) -> list[str]:
         return await what_we_changed(db, org_id, None, today)
 
+    safeguarding = Safeguarding(db, scripts)
     dialogs = DialogService(
-        SessionRepo(db), scripts, calendar, db.clock, identities.key, changes_for
+        SessionRepo(db),
+        scripts,
+        calendar,
+        db.clock,
+        identities.key,
+        changes_for,
+        help_for=safeguarding.help_text,
     )
     previews = DialogService(
         MemorySessions(),
@@ -101,6 +110,7 @@ async def build_runtime(settings: Settings, db: Database, secret: bytes) -> Runt
         calendar,
         db.clock,
         identities.key,
+        help_for=safeguarding.help_text,
         live_sessions=PREVIEWS,
         gone=PreviewEnded,
     )
@@ -123,4 +133,5 @@ async def build_runtime(settings: Settings, db: Database, secret: bytes) -> Runt
         personal_data=PersonalData(db, identities, dialogs, calendar),
         script_admin=ScriptAdmin(scripts),
         settings_desk=SettingsDesk(organisations),
+        safeguarding=safeguarding,
     )

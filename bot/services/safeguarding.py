@@ -1,0 +1,243 @@
+"""Safeguarding: the help a person sees at once, and the alerts their answer leaves.
+
+An answer that makes a question's `safeguard_if` hold is committed with a signal that
+names the unit, the day, the question and the answer: never the session, the person or
+the time (`storage.sessions.SignalWrite`). Every minute `deliver_due` gathers each
+organisation's waiting signals into one alert, at most one an hour, and sends it to
+its safeguarding contacts (people flagged for it, else its managers) and the managers
+of the units it names. A first signal is sent within five minutes; the ones after it
+in the same hour wait for that hour's batch, with counts, so a stream of alerts cannot
+single out whoever answered. Contacts mark an alert seen or followed up; digests list
+what is not followed up.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import yaml
+
+from bot.infra.i18n import _, translator
+from bot.services.permissions import allowed
+from bot.services.script_registry import ScriptNotFound, ScriptRegistry
+from dialogs.engine import Answer
+from dialogs.model import LANGUAGES, Text
+from storage.db import Database
+from storage.orgs import OrgRepo
+from storage.people import Membership
+from storage.safeguard_store import Alert, AlertRecipient, SafeguardStore, Signal
+from storage.sessions import SignalWrite
+
+log = logging.getLogger(__name__)
+
+# A signal's batch goes out this long after the answer at the earliest: the job runs
+# every minute, so a first alert arrives within five minutes of the answer.
+GATHER = timedelta(minutes=3)
+MAX_HELP_CHARS = 1500
+MAX_HELP_FILE = 16_000
+
+DEFAULT_HELP = _(
+    "If you do not feel safe, or something is wrong, you do not have to deal with it"
+    " alone. Talk to a member of staff you trust, or to the manager. In an emergency,"
+    " call 112."
+)
+
+Status = Literal["seen", "followed_up"]
+# Sends one recipient's alert text, with the alert's id for its buttons.
+Send = Callable[[AlertRecipient, str, int], Awaitable[None]]
+
+
+class HelpTextRefused(ValueError):
+    """A help-text file that cannot be used; the message says why, in one line."""
+
+
+class NotAContact(PermissionError):
+    """The presser may not mark this alert (not the organisation's contact, manager or admin)."""
+
+
+@dataclass(frozen=True)
+class AlertDelivery:
+    sent: int
+    already_sent: int
+    failed: int
+
+
+def signal_of(answer: Answer | None, now: datetime) -> SignalWrite | None:
+    """What an answer that fired a rule leaves for the alert: its question and value."""
+    if answer is None:
+        return None
+    value = answer.value
+    text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+    return SignalWrite(answer.question_id, text, now + GATHER)
+
+
+def parse_help_file(data: bytes, org_language: str) -> dict[str, str]:
+    """A help-text file: YAML `{en: ..., sl: ...}`, or plain text in the organisation's language."""
+    if len(data) > MAX_HELP_FILE:
+        raise HelpTextRefused(f"the file is over {MAX_HELP_FILE} bytes")
+    try:
+        text = data.decode("utf-8")
+        loaded: Any = yaml.safe_load(text)
+    except (UnicodeDecodeError, yaml.YAMLError) as error:
+        raise HelpTextRefused(f"not UTF-8 YAML or text: {type(error).__name__}") from None
+    if isinstance(loaded, str) or loaded is None:
+        texts = {org_language: text.strip()}
+    elif isinstance(loaded, dict):
+        texts = {str(k): v for k, v in loaded.items()}
+    else:
+        raise HelpTextRefused("write a text, or one text per language: 'en: ...'")
+    for language, value in texts.items():
+        if language not in LANGUAGES:
+            raise HelpTextRefused(f"unknown language {language!r}; use {', '.join(LANGUAGES)}")
+        if not isinstance(value, str) or not value.strip():
+            raise HelpTextRefused(f"the {language} text is empty")
+        if len(value.strip()) > MAX_HELP_CHARS:
+            raise HelpTextRefused(f"the {language} text is over {MAX_HELP_CHARS} characters")
+    return {k: str(v).strip() for k, v in texts.items()}
+
+
+class Safeguarding:
+    def __init__(self, db: Database, scripts: ScriptRegistry) -> None:
+        self.db = db
+        self.store = SafeguardStore(db)
+        self.scripts = scripts
+
+    # ---------------------------------------------------------------- help text
+
+    async def help_text(self, org_id: int, language: str) -> str:
+        """The organisation's help text in the language, else the default in it."""
+        own = await self.store.help_texts(org_id)
+        return own.get(language) or translator(language)(DEFAULT_HELP)
+
+    async def set_help_texts(self, org_id: int, texts: dict[str, str]) -> None:
+        """Replace the organisation's texts; {} goes back to the default in every language."""
+        await self.store.set_help_texts(org_id, texts)
+
+    async def help_texts(self, org_id: int) -> dict[str, str]:
+        return await self.store.help_texts(org_id)
+
+    # ---------------------------------------------------------------- contacts
+
+    async def contacts(self, org_id: int) -> list[int]:
+        return await self.store.contacts(org_id)
+
+    async def add_contact(self, org_id: int, person_id: int) -> bool:
+        return await self.store.add_contact(org_id, person_id)
+
+    async def remove_contact(self, org_id: int, person_id: int) -> bool:
+        return await self.store.remove_contact(org_id, person_id)
+
+    # ---------------------------------------------------------------- alerts
+
+    async def deliver_due(self, now: datetime, send: Send) -> AlertDelivery:
+        """Batch what is due and send every alert to whoever is still owed it, once."""
+        sent = already = failed = 0
+        for alert in await self.store.claim_due(now):
+            for recipient in await self.store.recipients(alert):
+                lines = [
+                    s
+                    for s in alert.signals
+                    if recipient.units is None or s.unit_id in recipient.units
+                ]
+                if not lines:
+                    continue
+                if not await self.store.claim_send(alert.id, recipient.person_id):
+                    already += 1
+                    continue
+                try:
+                    text = await self.render_alert(alert.org_id, lines, recipient.language)
+                    await send(recipient, text, alert.id)
+                except Exception:
+                    await self.store.unclaim_send(alert.id, recipient.person_id)
+                    log.exception(
+                        "safeguarding alert %s to person %s failed; will retry",
+                        alert.id,
+                        recipient.person_id,
+                    )
+                    failed += 1
+                    continue
+                sent += 1
+        return AlertDelivery(sent, already, failed)
+
+    async def render_alert(self, org_id: int, signals: Iterable[Signal], language: str) -> str:
+        """The alert: how many answers, then one line per day, unit, question and answer."""
+        t = translator(language)
+        signals = list(signals)
+        head = t.plural(
+            "⚠️ Safeguarding: {n} answer calls for attention.",
+            "⚠️ Safeguarding: {n} answers call for attention.",
+            len(signals),
+        )
+        lines = await self.lines(org_id, signals, language)
+        note = t(
+            "Who answered and when is not known, and is not to be sought out."
+            " Please check in with the people of these units, and mark this alert."
+        )
+        return "\n".join([head, "", *lines, "", note])
+
+    async def lines(self, org_id: int, signals: Iterable[Signal], language: str) -> list[str]:
+        """'30 Nov · Unit · question: answer (×2)', grouped, in the language."""
+        t = translator(language)
+        units = {u.id: u.name for u in await OrgRepo(self.db).list_units(org_id)}
+        counts = Counter(
+            (s.day, s.unit_id, s.script_version_id, s.question_id, s.answer) for s in signals
+        )
+        out = []
+        for (day, unit_id, version_id, question_id, answer), n in counts.items():
+            question, label = await self._words(version_id, question_id, answer, language)
+            unit = units.get(unit_id, "?") if unit_id is not None else t("the whole organisation")
+            count = f" (×{n})" if n > 1 else ""
+            out.append(f"• {day.isoformat()} · {unit} · {question}: {label}{count}")
+        return out
+
+    async def _words(
+        self, version_id: int, question_id: str, answer: str, language: str
+    ) -> tuple[str, str]:
+        try:
+            loaded = await self.scripts.by_version_id(version_id)
+        except ScriptNotFound:
+            return question_id, answer
+        question = loaded.engine.questions.get(question_id)
+        if question is None:
+            return question_id, answer
+        text = _in(question.text, language)
+        for choice in loaded.engine.choices(question):
+            if str(choice.value) == answer and choice.label is not None:
+                return text, f"{choice.emoji or ''} {_in(choice.label, language)}".strip()
+        return text, answer
+
+    async def mark(
+        self, memberships: list[Membership], person_id: int, alert_id: int, status: Status
+    ) -> Alert:
+        """A contact marks an alert; checked against the presser's own roles, never the data."""
+        alert = await self.store.alert(alert_id)
+        if alert is None or not await self.may_mark(memberships, person_id, alert):
+            raise NotAContact(f"person {person_id} may not mark alert {alert_id}")
+        await self.store.mark(alert_id, status, person_id)
+        marked = await self.store.alert(alert_id)
+        assert marked is not None
+        return marked
+
+    async def may_mark(self, memberships: list[Membership], person_id: int, alert: Alert) -> bool:
+        if person_id in await self.store.contacts(alert.org_id):
+            return True
+        if allowed(memberships, "digest", alert.org_id):
+            return True  # a manager or admin of the whole organisation (or a global admin)
+        units = {s.unit_id for s in alert.signals if s.unit_id is not None}
+        return any(allowed(memberships, "digest", alert.org_id, u) for u in units)
+
+    async def open_lines(self, org_id: int, unit_id: int | None, language: str) -> list[str]:
+        """What a digest of this scope lists: the lines of alerts not yet followed up."""
+        signals = await self.store.open_signals(org_id, unit_id)
+        return await self.lines(org_id, signals, language) if signals else []
+
+
+def _in(text: Text, language: str) -> str:
+    """A script text in the language, else in the script's first."""
+    words = {str(k): v for k, v in text.items()}
+    return words.get(language) or next(iter(words.values()))
