@@ -42,7 +42,7 @@ class ChangeSummary:
     reworded: tuple[Reworded, ...] = ()
     moved: tuple[Moved, ...] = ()
     answers_changed: tuple[str, ...] = ()  # type, scale or options changed under the same id
-    logic_changed: tuple[str, ...] = ()  # required, show_if, follow-up or safeguarding condition, lengths
+    logic_changed: tuple[str, ...] = ()  # required, conditions (also safeguarding), lengths
     remapped: tuple[str, ...] = ()  # framework items changed: digests file them elsewhere
     languages_added: tuple[str, ...] = ()
     languages_removed: tuple[str, ...] = ()

@@ -61,6 +61,13 @@ class NotAContact(PermissionError):
 
 
 @dataclass(frozen=True)
+class MarkedAlert:
+    alert_id: int
+    status: str  # open, seen or followed_up
+    text: str
+
+
+@dataclass(frozen=True)
 class AlertDelivery:
     sent: int
     already_sent: int
@@ -212,24 +219,40 @@ class Safeguarding:
         return text, answer
 
     async def mark(
-        self, memberships: list[Membership], person_id: int, alert_id: int, status: Status
-    ) -> Alert:
-        """A contact marks an alert; checked against the presser's own roles, never the data."""
+        self,
+        memberships: list[Membership],
+        person_id: int,
+        alert_id: int,
+        status: Status,
+        language: str,
+    ) -> MarkedAlert:
+        """A contact marks an alert; checked against the presser's own roles, never the data.
+
+        Returns the alert as the presser may read it (a unit's manager: their units' lines).
+        """
         alert = await self.store.alert(alert_id)
-        if alert is None or not await self.may_mark(memberships, person_id, alert):
+        visible = None if alert is None else await self.visible(memberships, person_id, alert)
+        if alert is None or not visible:
             raise NotAContact(f"person {person_id} may not mark alert {alert_id}")
         await self.store.mark(alert_id, status, person_id)
         marked = await self.store.alert(alert_id)
         assert marked is not None
-        return marked
+        text = await self.render_alert(alert.org_id, visible, language)
+        return MarkedAlert(alert_id, marked.status, text)
 
-    async def may_mark(self, memberships: list[Membership], person_id: int, alert: Alert) -> bool:
-        if person_id in await self.store.contacts(alert.org_id):
-            return True
-        if allowed(memberships, "digest", alert.org_id):
-            return True  # a manager or admin of the whole organisation (or a global admin)
-        units = {s.unit_id for s in alert.signals if s.unit_id is not None}
-        return any(allowed(memberships, "digest", alert.org_id, u) for u in units)
+    async def visible(
+        self, memberships: list[Membership], person_id: int, alert: Alert
+    ) -> list[Signal]:
+        """The lines of the alert this person may read; none: they may not mark it."""
+        if person_id in await self.store.contacts(alert.org_id) or allowed(
+            memberships, "digest", alert.org_id
+        ):
+            return list(alert.signals)  # a contact, the organisation's manager or an admin
+        return [
+            s
+            for s in alert.signals
+            if s.unit_id is not None and allowed(memberships, "digest", alert.org_id, s.unit_id)
+        ]
 
     async def open_lines(self, org_id: int, unit_id: int | None, language: str) -> list[str]:
         """What a digest of this scope lists: the lines of alerts not yet followed up."""

@@ -49,8 +49,9 @@ KINDS = {
     # An organisation's settings: the overview (setting "m"), a setting's choices (no
     # value), or a value chosen (see bot/services/settings_desk.py for the codes).
     "st": ("org", "setting", "value"),
+    "sg": ("alert", "status"),  # mark a safeguarding alert seen (s) or followed up (f)
 }
-NUMBERS = frozenset({"session", "step", "org", "version", "unit", "weeks", "action"})
+NUMBERS = frozenset({"session", "step", "org", "version", "unit", "weeks", "action", "alert"})
 SIGNED = frozenset({"session"})  # previews' sessions are negative
 DIALOG = ("a", "t", "c", "s", "b", "p", "r")  # the buttons of a dialog screen
 _FIELD = re.compile(r"^[A-Za-z0-9_-]{0,64}$")
@@ -77,6 +78,7 @@ class Callback:
     framework: str | None = None
     item: str | None = None
     weeks: int | None = None
+    alert: int | None = None
     action: int | None = None
     status: str | None = None
     choice: str | None = None

@@ -24,9 +24,11 @@ from bot.services.runtime import Runtime
 from bot.telegram.context import CarecheckContext
 from bot.telegram.digest_handlers import send_digest_part
 from bot.telegram.ratelimit import bulk_sending
+from bot.telegram.safeguarding_handlers import alert_view
 from bot.telegram.screens import checkin_invitation
 from storage.digest_log import Recipient
 from storage.people import Person
+from storage.safeguard_store import AlertRecipient
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +50,12 @@ class Scheduler:
         now = now or self.runtime.clock()
         with bulk_sending():
             checkins = await self.runtime.checkins.run_due(now, self.send_invitation)
+            alerts = await self.runtime.safeguarding.deliver_due(now, self.send_alert)
             digests = await deliver_due(
                 self.runtime.db, self.runtime.own_frameworks, self.send_digest, now=now
             )
         report = JobReport(checkins.pulses, checkins.reminders, checkins.snoozes, checkins.failed)
-        report.extra = [digests, await self.retention(now)]
+        report.extra = [alerts, digests, await self.retention(now)]
         return report
 
     async def send_invitation(self, person: Person, reminder: bool) -> Sent:
@@ -70,6 +73,23 @@ class Scheduler:
             log.warning("invitation to person %s failed, will retry: %s", person.id, error)
             return "failed"
         return "sent"
+
+    async def send_alert(self, recipient: AlertRecipient, text: str, alert_id: int) -> None:
+        """One safeguarding alert; a blocked bot counts as delivered, anything else retries."""
+        view = alert_view(text, alert_id, "open", translator(recipient.language))
+        try:
+            await self.bot.send_message(
+                recipient.telegram_id,
+                view.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=view.keyboard,
+            )
+        except Forbidden:
+            log.info(
+                "person %s blocked the bot; safeguarding alert %s skipped",
+                recipient.person_id,
+                alert_id,
+            )
 
     async def send_digest(self, recipient: Recipient, rendered: RenderedDigest, part: str) -> None:
         t = translator(recipient.language)
