@@ -22,11 +22,12 @@ from typing import Any, Literal
 
 import yaml
 
-from bot.infra.i18n import _, translator
+from bot.infra.i18n import Translator, _, translator
 from bot.services.permissions import allowed
-from bot.services.script_registry import ScriptNotFound, ScriptRegistry
+from bot.services.safeguard_line import SafeguardLine
+from bot.services.script_registry import BrokenScript, ScriptNotFound, ScriptRegistry
 from dialogs.engine import Answer
-from dialogs.model import LANGUAGES, Text
+from dialogs.model import LANGUAGES
 from storage.db import Database
 from storage.orgs import OrgRepo
 from storage.people import Membership
@@ -188,35 +189,46 @@ class Safeguarding:
         return "\n".join([head, "", *lines, "", note])
 
     async def lines(self, org_id: int, signals: Iterable[Signal], language: str) -> list[str]:
-        """'30 Nov · Unit · question: answer (×2)', grouped, in the language."""
+        """'2026-11-30 · Unit · question: answer (×2)', grouped, in the language."""
         t = translator(language)
+        return [line_text(line, t) for line in await self.resolve(org_id, signals)]
+
+    async def resolve(self, org_id: int, signals: Iterable[Signal]) -> list[SafeguardLine]:
+        """Signals grouped by day, unit, question and answer, in the script's words."""
         units = {u.id: u.name for u in await OrgRepo(self.db).list_units(org_id)}
         counts = Counter(
             (s.day, s.unit_id, s.script_version_id, s.question_id, s.answer) for s in signals
         )
         out = []
         for (day, unit_id, version_id, question_id, answer), n in counts.items():
-            question, label = await self._words(version_id, question_id, answer, language)
-            unit = units.get(unit_id, "?") if unit_id is not None else t("the whole organisation")
-            count = f" (×{n})" if n > 1 else ""
-            out.append(f"• {day.isoformat()} · {unit} · {question}: {label}{count}")
+            question, label = await self._words(version_id, question_id, answer)
+            unit = None if unit_id is None else units.get(unit_id, "?")
+            out.append(SafeguardLine(day, unit, question, label, n))
         return out
 
     async def _words(
-        self, version_id: int, question_id: str, answer: str, language: str
-    ) -> tuple[str, str]:
+        self, version_id: int, question_id: str, answer: str
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """The question's text and the answer's label in every language of its script."""
+        plain = ({"en": question_id}, {"en": answer})
         try:
             loaded = await self.scripts.by_version_id(version_id)
-        except ScriptNotFound:
-            return question_id, answer
+        except (ScriptNotFound, BrokenScript):
+            return plain
         question = loaded.engine.questions.get(question_id)
         if question is None:
-            return question_id, answer
-        text = _in(question.text, language)
+            return plain
+        text = {str(k): v for k, v in question.text.items()}
         for choice in loaded.engine.choices(question):
             if str(choice.value) == answer and choice.label is not None:
-                return text, f"{choice.emoji or ''} {_in(choice.label, language)}".strip()
-        return text, answer
+                emoji = f"{choice.emoji} " if choice.emoji else ""
+                return text, {str(k): emoji + v for k, v in choice.label.items()}
+        return text, {"en": answer}
+
+    async def open_lines(self, org_id: int, unit_id: int | None) -> tuple[SafeguardLine, ...]:
+        """What a digest of this scope lists: the lines of alerts not yet followed up."""
+        signals = await self.store.open_signals(org_id, unit_id)
+        return tuple(await self.resolve(org_id, signals)) if signals else ()
 
     async def mark(
         self,
@@ -254,13 +266,10 @@ class Safeguarding:
             if s.unit_id is not None and allowed(memberships, "digest", alert.org_id, s.unit_id)
         ]
 
-    async def open_lines(self, org_id: int, unit_id: int | None, language: str) -> list[str]:
-        """What a digest of this scope lists: the lines of alerts not yet followed up."""
-        signals = await self.store.open_signals(org_id, unit_id)
-        return await self.lines(org_id, signals, language) if signals else []
 
-
-def _in(text: Text, language: str) -> str:
-    """A script text in the language, else in the script's first."""
-    words = {str(k): v for k, v in text.items()}
-    return words.get(language) or next(iter(words.values()))
+def line_text(line: SafeguardLine, t: Translator) -> str:
+    """One line of an alert or a digest, in the translator's language."""
+    question, answer = line.words(t.language)
+    unit = line.unit if line.unit is not None else t("the whole organisation")
+    count = f" (×{line.count})" if line.count > 1 else ""
+    return f"• {line.day.isoformat()} · {unit} · {question}: {answer}{count}"
