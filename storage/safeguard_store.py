@@ -189,6 +189,14 @@ class SafeguardStore:
         )
         return [int(r["person_id"]) for r in rows]
 
+    async def is_member(self, org_id: int, person_id: int) -> bool:
+        row = await self._db.fetchone(
+            "SELECT 1 FROM memberships m JOIN people p ON p.id = m.person_id"
+            " WHERE m.org_id = ? AND m.person_id = ? AND p.active = 1",
+            (org_id, person_id),
+        )
+        return row is not None
+
     async def add_contact(self, org_id: int, person_id: int) -> bool:
         changed = await self._db.execute(
             "INSERT INTO safeguarding_contacts (org_id, person_id) VALUES (?, ?)"

@@ -29,7 +29,7 @@ from bot.services.script_registry import BrokenScript, ScriptNotFound, ScriptReg
 from dialogs.engine import Answer
 from dialogs.model import LANGUAGES
 from storage.db import Database
-from storage.orgs import OrgRepo
+from storage.orgs import Org, OrgRepo
 from storage.people import Membership
 from storage.safeguard_store import Alert, AlertRecipient, SafeguardStore, Signal
 from storage.sessions import SignalWrite
@@ -53,8 +53,16 @@ Status = Literal["seen", "followed_up"]
 Send = Callable[[AlertRecipient, str, int], Awaitable[None]]
 
 
-class HelpTextRefused(ValueError):
+class SafeguardingRefused(ValueError):
+    """A safeguarding set-up value is wrong; the message is one line naming it."""
+
+
+class HelpTextRefused(SafeguardingRefused):
     """A help-text file that cannot be used; the message says why, in one line."""
+
+
+class NotAMember(SafeguardingRefused):
+    """A safeguarding contact must have a role in the organisation."""
 
 
 class NotAContact(PermissionError):
@@ -124,17 +132,37 @@ class Safeguarding:
 
     async def set_help_texts(self, org_id: int, texts: dict[str, str]) -> None:
         """Replace the organisation's texts; {} goes back to the default in every language."""
+        await self._org(org_id)
         await self.store.set_help_texts(org_id, texts)
 
+    async def set_help_file(self, org_id: int, data: bytes) -> dict[str, str]:
+        """`org set --help-text-file`: the file checked, then the organisation's texts replaced."""
+        org = await self._org(org_id)
+        texts = parse_help_file(data, org.language)
+        await self.store.set_help_texts(org_id, texts)
+        return texts
+
+    async def _org(self, org_id: int) -> Org:
+        org = await OrgRepo(self.db).get_org(org_id)
+        if org is None:
+            raise SafeguardingRefused(f"no organisation {org_id}")
+        return org
+
     async def help_texts(self, org_id: int) -> dict[str, str]:
+        """The organisation's own texts (languages without one get the default)."""
+        await self._org(org_id)
         return await self.store.help_texts(org_id)
 
     # ---------------------------------------------------------------- contacts
 
     async def contacts(self, org_id: int) -> list[int]:
+        await self._org(org_id)
         return await self.store.contacts(org_id)
 
     async def add_contact(self, org_id: int, person_id: int) -> bool:
+        await self._org(org_id)
+        if not await self.store.is_member(org_id, person_id):
+            raise NotAMember(f"person {person_id} has no role in organisation {org_id}")
         return await self.store.add_contact(org_id, person_id)
 
     async def remove_contact(self, org_id: int, person_id: int) -> bool:
