@@ -14,6 +14,7 @@ what is not followed up.
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -93,7 +94,11 @@ def signal_of(answer: Answer | None, now: datetime) -> SignalWrite | None:
 
 
 def parse_help_file(data: bytes, org_language: str) -> dict[str, str]:
-    """A help-text file: YAML `{en: ..., sl: ...}`, or plain text in the organisation's language."""
+    """A help-text file: YAML `{en: ..., sl: ...}`, or plain text in the organisation's language.
+
+    A mapping whose keys are all two-letter codes is a text per language; anything else is
+    one plain text.
+    """
     if len(data) > MAX_HELP_FILE:
         raise HelpTextRefused(f"the file is over {MAX_HELP_FILE} bytes")
     try:
@@ -101,12 +106,13 @@ def parse_help_file(data: bytes, org_language: str) -> dict[str, str]:
         loaded: Any = yaml.safe_load(text)
     except (UnicodeDecodeError, yaml.YAMLError) as error:
         raise HelpTextRefused(f"not UTF-8 YAML or text: {type(error).__name__}") from None
-    if isinstance(loaded, str) or loaded is None:
-        texts = {org_language: text.strip()}
-    elif isinstance(loaded, dict):
+    if isinstance(loaded, dict) and all(re.fullmatch(r"[a-z]{2}", str(k)) for k in loaded):
         texts = {str(k): v for k, v in loaded.items()}
-    else:
+    elif isinstance(loaded, list):
         raise HelpTextRefused("write a text, or one text per language: 'en: ...'")
+    else:
+        # Plain text ("Call Ana: 040 123 456" reads as YAML too): one language's text.
+        texts = {org_language: text.strip()}
     for language, value in texts.items():
         if language not in LANGUAGES:
             raise HelpTextRefused(f"unknown language {language!r}; use {', '.join(LANGUAGES)}")

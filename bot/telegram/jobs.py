@@ -37,7 +37,7 @@ TICK_SECONDS = 60
 
 @dataclass
 class JobReport(CheckinReport):
-    extra: list[object] = field(default_factory=list)  # the digests' delivery, the retention
+    extra: list[object] = field(default_factory=list)  # digests, retention, safeguarding alerts
 
 
 class Scheduler:
@@ -55,7 +55,7 @@ class Scheduler:
                 self.runtime.db, self.runtime.own_frameworks, self.send_digest, now=now
             )
         report = JobReport(checkins.pulses, checkins.reminders, checkins.snoozes, checkins.failed)
-        report.extra = [alerts, digests, await self.retention(now)]
+        report.extra = [digests, await self.retention(now), alerts]
         return report
 
     async def send_invitation(self, person: Person, reminder: bool) -> Sent:
