@@ -313,3 +313,27 @@ async def test_flagged_contacts_replace_the_managers(bot: Harness) -> None:
     await bot.press(sara, alert, button(alert, T("Followed up")))  # a contact may mark it
     statuses = await bot.rt.db.fetchall("SELECT status FROM safeguarding_alerts")
     assert [r["status"] for r in statuses] == ["followed_up"]
+
+
+async def test_settings_show_the_help_text_and_go_back_to_the_default(bot: Harness) -> None:
+    org = await bot.org()
+    await bot.rt.safeguarding.set_help_file(org, b"en: Ring Ana on 040 123 456, or 112.\n")
+    ada = bot.user("Ada")
+    await bot.command(ada, "/start", await bot.invite(org, "admin"))
+    panel = await bot.command(ada, "/settings")
+    own = T("your own ({languages})", languages="en")
+    assert T("Safeguarding help text: {which}", which=own) in panel.text
+    await bot.press(ada, panel, button(panel, T("Help text")))
+    choosing = bot.api.message(ada.id, panel.message_id)
+    assert "Ring Ana on 040 123 456, or 112." in choosing.text
+    assert f"carecheck org set {org} --help-text-file FILE" in choosing.text
+    # A staff member's forged press changes nothing.
+    sam = bot.user("Sam")
+    await bot.command(sam, "/start", await bot.invite(org, "staff"))
+    await bot.press(sam, choosing, f"1:st:{org}:help:d", check=False)
+    assert await bot.rt.safeguarding.help_texts(org) == {"en": "Ring Ana on 040 123 456, or 112."}
+    notice = await bot.press(ada, choosing, button(choosing, T("Back to the default text")))
+    assert notice.get("text") == T("Saved.")
+    assert await bot.rt.safeguarding.help_texts(org) == {}
+    shown = bot.api.message(ada.id, panel.message_id)
+    assert T("Safeguarding help text: {which}", which=T("the default")) in shown.text

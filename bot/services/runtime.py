@@ -132,6 +132,6 @@ async def build_runtime(settings: Settings, db: Database, secret: bytes) -> Runt
         organisations=organisations,
         personal_data=PersonalData(db, identities, dialogs, calendar),
         script_admin=ScriptAdmin(scripts),
-        settings_desk=SettingsDesk(organisations),
+        settings_desk=SettingsDesk(organisations, safeguarding),
         safeguarding=safeguarding,
     )
