@@ -180,6 +180,26 @@ class SafeguardStore:
         )
         return [record(Signal, r) for r in rows]
 
+    async def purge_followed_up(self, org_id: int, before: datetime) -> int:
+        """Delete the organisation's alerts followed up and made before `before`, with
+        their signals; returns how many alerts."""
+
+        def purge(conn: sqlite3.Connection) -> int:
+            gone = (
+                "SELECT id FROM safeguarding_alerts"
+                " WHERE org_id = ? AND status = 'followed_up' AND made_at < ?"
+            )
+            params = (org_id, instant_text(before))
+            conn.execute(f"DELETE FROM safeguarding_signals WHERE alert_id IN ({gone})", params)
+            conn.execute(f"DELETE FROM safeguarding_sends WHERE alert_id IN ({gone})", params)
+            return conn.execute(
+                "DELETE FROM safeguarding_alerts WHERE org_id = ? AND status = 'followed_up'"
+                " AND made_at < ?",
+                params,
+            ).rowcount
+
+        return await self._db.run(purge)
+
     # ---------------------------------------------------------------- contacts
 
     async def contacts(self, org_id: int) -> list[int]:

@@ -337,3 +337,22 @@ async def test_settings_show_the_help_text_and_go_back_to_the_default(bot: Harne
     assert await bot.rt.safeguarding.help_texts(org) == {}
     shown = bot.api.message(ada.id, panel.message_id)
     assert T("Safeguarding help text: {which}", which=T("the default")) in shown.text
+
+
+async def test_alerts_followed_up_go_with_the_retention_period(bot: Harness) -> None:
+    from bot.services.retention import purge_alerts
+
+    bot.clock.now = NOON
+    org = await bot.org()
+    maja = bot.user("Maja")
+    await bot.command(maja, "/start", await bot.invite(org, "manager"))
+    await feedback(bot, bot.user("Guest", "en"), await bot.invite(org, "service_user"), ["😞"])
+    bot.clock.now += timedelta(minutes=4)
+    await bot.app.bot_data.scheduler.run_due(bot.clock.now)  # type: ignore[union-attr]
+    alert = alerts_of(bot, maja)[-1]
+    much_later = NOON + timedelta(days=800)  # beyond the default 24 months
+    assert await purge_alerts(bot.rt.db, much_later) == 0  # open alerts stay
+    await bot.press(maja, alert, button(alert, T("Followed up")))
+    assert await purge_alerts(bot.rt.db, NOON + timedelta(days=30)) == 0
+    assert await purge_alerts(bot.rt.db, much_later) == 1
+    assert await bot.rt.db.fetchall("SELECT id FROM safeguarding_signals") == []

@@ -6,7 +6,8 @@ likely to identify someone. Scores stay for the trends; the text goes once it is
 older than `retention_months` (24 by default) in the organisation's own calendar.
 The marks that stop a second answer in a period, and keep a forgotten staff
 member's answers of a window one respondent's (`respondents.py`), go the day after
-their last day is over everywhere. The scheduler calls the job every minute; it
+their last day is over everywhere. Safeguarding alerts, once followed up, go with the
+comments of their time. The scheduler calls the job every minute; it
 works once a day.
 """
 
@@ -14,12 +15,13 @@ from __future__ import annotations
 
 import calendar
 import logging
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from bot.services.periods import local_today
 from storage.db import Database
 from storage.orgs import OrgRepo
 from storage.personal_records import PrivacyRepo
+from storage.safeguard_store import SafeguardStore
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,19 @@ async def purge_marks(db: Database, now: datetime) -> int:
     return deleted
 
 
+async def purge_alerts(db: Database, now: datetime) -> int:
+    """Delete safeguarding alerts followed up before the organisation's retention period."""
+    store = SafeguardStore(db)
+    deleted = 0
+    for org in await OrgRepo(db).list_orgs():
+        cutoff = months_before(local_today(now, org.timezone), org.retention_months)
+        moment = datetime(cutoff.year, cutoff.month, cutoff.day, tzinfo=UTC)
+        deleted += await store.purge_followed_up(org.id, moment)
+    if deleted:
+        log.info("retention: deleted %d safeguarding alerts followed up long ago", deleted)
+    return deleted
+
+
 class DailyRetention:
     """The scheduler's extra job: both purges, at most once per UTC day; rows deleted."""
 
@@ -74,5 +89,6 @@ class DailyRetention:
         if self.last == today:
             return 0
         deleted = await purge_comments(self.db, now) + await purge_marks(self.db, now)
+        deleted += await purge_alerts(self.db, now)
         self.last = today
         return deleted
