@@ -102,13 +102,13 @@ class SafeguardStore:
             return made
 
         await self._db.run(claim)
-        return await self.unsent()
+        return await self.recent(now)
 
-    async def unsent(self) -> list[Alert]:
-        """Alerts some recipient may still be owed (the newest day's), for the sender."""
+    async def recent(self, now: datetime) -> list[Alert]:
+        """The last day's alerts, which someone may still be owed (a send that failed)."""
         rows = await self._db.fetchall(
             "SELECT id FROM safeguarding_alerts WHERE made_at > ? ORDER BY id",
-            (instant_text(self._db.clock() - timedelta(days=1)),),
+            (instant_text(now - timedelta(days=1)),),
         )
         found = [await self.alert(int(r["id"])) for r in rows]
         return [a for a in found if a is not None]
@@ -144,6 +144,12 @@ class SafeguardStore:
                 units = None if known.units is None or units is None else known.units | units
             people[pid] = AlertRecipient(pid, int(r["telegram_id"]), str(r["language"]), units)
         return [people[p] for p in sorted(people)]
+
+    async def sent_to(self, alert_id: int) -> set[int]:
+        rows = await self._db.fetchall(
+            "SELECT person_id FROM safeguarding_sends WHERE alert_id = ?", (alert_id,)
+        )
+        return {int(r["person_id"]) for r in rows}
 
     async def claim_send(self, alert_id: int, person_id: int) -> bool:
         """Claim one recipient's message; False if it was claimed already (do not send)."""

@@ -180,7 +180,11 @@ class Safeguarding:
         """Batch what is due and send every alert to whoever is still owed it, once."""
         sent = already = failed = 0
         for alert in await self.store.claim_due(now):
+            done = await self.store.sent_to(alert.id)
             for recipient in await self.store.recipients(alert):
+                if recipient.person_id in done:
+                    already += 1
+                    continue
                 lines = [
                     s
                     for s in alert.signals
