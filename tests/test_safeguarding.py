@@ -356,3 +356,36 @@ async def test_alerts_followed_up_go_with_the_retention_period(bot: Harness) -> 
     assert await purge_alerts(bot.rt.db, NOON + timedelta(days=30)) == 0
     assert await purge_alerts(bot.rt.db, much_later) == 1
     assert await bot.rt.db.fetchall("SELECT id FROM safeguarding_signals") == []
+
+
+async def test_a_rule_only_change_is_published_as_a_new_version_with_the_same_ids(
+    tmp_path: Path,
+) -> None:
+    """As the shipped scripts are seeded: changed text, new version; answers keep theirs."""
+    from bot.services.script_registry import ScriptRegistry
+    from frameworks import default_frameworks
+    from storage.db import Database
+    from storage.scripts import ScriptRepo
+    from tests.fake_clock import FakeClock
+
+    before = tmp_path / "before"
+    before.mkdir()
+    (before / "service-user.yaml").write_text(
+        SHIPPED.read_text(encoding="utf-8").replace("        safeguard_if: {eq: 1}\n", ""),
+        encoding="utf-8",
+    )
+    db = await Database.open(tmp_path / "c.db", clock=FakeClock())
+    try:
+        registry = ScriptRegistry(db, default_frameworks())
+        await registry.ensure_shipped(before)
+        old = await ScriptRepo(db).active("service-user", None)
+        assert old is not None
+        published = await registry.ensure_shipped()
+        new = await ScriptRepo(db).active("service-user", None)
+        assert new is not None and new.version == old.version + 1
+        assert "service-user" in {v.script_id for v in published}
+        old_ids = [q.id for q in registry.load(old).script.questions()]
+        assert [q.id for q in registry.load(new).script.questions()] == old_ids
+        assert registry.load(old).script.questions()[3].safeguard_if is None
+    finally:
+        await db.close()
