@@ -42,7 +42,7 @@ class ChangeSummary:
     reworded: tuple[Reworded, ...] = ()
     moved: tuple[Moved, ...] = ()
     answers_changed: tuple[str, ...] = ()  # type, scale or options changed under the same id
-    logic_changed: tuple[str, ...] = ()  # required, show_if, follow-up condition or lengths
+    logic_changed: tuple[str, ...] = ()  # required, conditions (also safeguarding), lengths
     remapped: tuple[str, ...] = ()  # framework items changed: digests file them elsewhere
     languages_added: tuple[str, ...] = ()
     languages_removed: tuple[str, ...] = ()
@@ -207,6 +207,7 @@ def _logic(q: Question) -> tuple[object, ...]:
         q.show_if,
         q.max_length,
         None if follow is None else (follow.show_if, follow.max_length),
+        q.safeguard_if,
     )
 
 

@@ -99,11 +99,16 @@ class Screen:
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """What one step changed, for storage: an answer to write and answers to drop."""
+    """What one step changed, for storage: an answer to write and answers to drop.
+
+    `safeguarding` names the question whose safeguarding rule this answer made hold
+    (and did not hold before it): the caller shows help and stores a signal.
+    """
 
     upsert: Answer | None = None
     removed: tuple[str, ...] = ()
     finished: bool = False
+    safeguarding: str | None = None
 
 
 TRANSITIONS: list[dict[str, Any]] = [
@@ -368,6 +373,7 @@ class Session:
         """Apply an answer (or a follow-up comment) to the current screen."""
         question = self._current(step, question_id)
         removed: tuple[str, ...] = ()
+        signalled = self._signals(question)
         if self.state == "follow_up":
             assert question.follow_up is not None
             text = str(raw).strip() if raw is not None else ""
@@ -391,7 +397,10 @@ class Session:
                 self.answers[question.id] = answer
         self._next = self._next_visible(self.pos)
         self._fire("answer")
-        return Change(upsert=answer, removed=removed, finished=self.state == "done")
+        fired = question.id if self._signals(question) and not signalled else None
+        return Change(
+            upsert=answer, removed=removed, finished=self.state == "done", safeguarding=fired
+        )
 
     def skip(self, *, step: int | None = None, question_id: str | None = None) -> Change:
         """Leave the current question unanswered (or the follow-up without a comment)."""
@@ -544,6 +553,15 @@ class Session:
 
     def at_end(self) -> bool:
         return self._next is None
+
+    def _signals(self, question: Question) -> bool:
+        """Whether the question's safeguarding rule holds for its answer now.
+
+        Compared before and after an answer, so going back and giving the same answer
+        again (or adding a follow-up comment) does not signal twice.
+        """
+        rule = question.safeguard_if
+        return rule is not None and holds(rule, self.answers, question.id)
 
     def back_to_follow_up(self) -> bool:
         return self._back_to is not None and self._back_to[1] == "follow_up"

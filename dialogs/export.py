@@ -15,7 +15,7 @@ import yaml
 from dialogs.model import Script
 
 # Keys whose values read best on one line: `maps_to: {equass: [rights]}`.
-_ONE_LINE = frozenset({"languages", "needs_review", "pulse", "maps_to", "show_if"})
+_ONE_LINE = frozenset({"languages", "needs_review", "pulse", "maps_to", "show_if", "safeguard_if"})
 
 
 class _OneLine(dict[str, Any]):

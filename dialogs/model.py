@@ -29,8 +29,8 @@ class Strict(BaseModel):
 class Condition(Strict):
     """A structured condition on an earlier answer; exactly one operator per node.
 
-    `question` is required in `show_if` of a question and omitted in a follow-up,
-    where the condition reads the answer of the question it belongs to.
+    `question` is required in `show_if` of a question and omitted in a follow-up or a
+    `safeguard_if`, where the condition reads the answer of the question it belongs to.
     """
 
     question: Identifier | None = None
@@ -112,6 +112,10 @@ class Question(Strict):
     max_length: int | None = Field(default=None, ge=1, le=2000)  # type text
     show_if: Condition | None = None
     follow_up: FollowUp | None = None
+    # A safeguarding rule: a condition on this question's own answer (as a follow-up's
+    # `show_if`). When an answer makes it hold, the person sees the organisation's help
+    # text at once and its safeguarding contacts are alerted (`bot.services.safeguarding`).
+    safeguard_if: Condition | None = None
     # Framework items, e.g. {"equass": ["participation"]}; the section's when absent.
     maps_to: dict[Identifier, list[ItemId]] | None = None
 

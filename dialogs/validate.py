@@ -339,6 +339,12 @@ class _Rules:
             condition = follow_up.get("show_if")
             if isinstance(condition, dict):
                 self._condition((*path, "follow_up", "show_if"), condition, {}, subject=q)
+        rule = q.get("safeguard_if")
+        if isinstance(rule, dict):
+            if kind == "text":
+                self.err((*path, "safeguard_if"), "a text question cannot have a safeguarding rule")
+            else:
+                self._condition((*path, "safeguard_if"), rule, {}, subject=q)
 
     def _condition(
         self,
@@ -360,7 +366,8 @@ class _Rules:
         ref = cond.get("question")
         if subject is not None:
             if ref is not None and ref != subject.get("id"):
-                self.err((*path, "question"), "a follow-up condition reads its own question only")
+                where = "a safeguarding rule" if "safeguard_if" in path else "a follow-up condition"
+                self.err((*path, "question"), f"{where} reads its own question only")
                 return
             target = subject
         elif ref is None:

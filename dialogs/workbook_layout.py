@@ -16,7 +16,8 @@ survey -- one row per question, inside `begin section` ... `end section` rows:
     (`equass: participation, rights; cz-sqss: 5`; `-` maps a question to
     nothing), scale (a list in choices), choices (the list a choice or multi
     question offers), max_length, follow_up::xx, follow_up_if,
-    follow_up_max_length
+    follow_up_max_length, safeguard_if (like follow_up_if: when the answer calls
+    for the organisation's help text and an alert)
 choices -- one row per scale point or choice option:
     list_name, name (the stored value), label::xx, emoji, score; a row named
     `n/a` gives a scale's "not applicable" button. A list named in a question's
@@ -64,6 +65,7 @@ COLUMNS: dict[str, dict[str, bool]] = {
         "follow_up": True,
         "follow_up_if": False,
         "follow_up_max_length": False,
+        "safeguard_if": False,
     },
     CHOICES: {"list_name": False, "name": False, "label": True, "emoji": False, "score": False},
 }

@@ -543,6 +543,9 @@ class _Reader:
         follow_up = self.follow_up(sheet, row, (*path, "follow_up"))
         if follow_up is not None:
             q["follow_up"] = follow_up
+        rule = self.condition(sheet, row, "safeguard_if", (*path, "safeguard_if"), follow_up=True)
+        if rule is not None:
+            q["safeguard_if"] = rule
         return q
 
     def options_of(self, item: _List, path: Path_) -> list[dict[str, Any]]:

@@ -48,6 +48,7 @@ _HELP = [
     ("choices", "the list in the choices sheet a choice or multi question offers"),
     ("follow_up::xx", "an optional comment asked after the answer, when follow_up_if holds"),
     ("follow_up_if", "like show_if, about the answer itself: answer <= 2 | answer = no"),
+    ("safeguard_if", "like follow_up_if: the answer shows the help text and alerts contacts"),
     ("choices", "one row per button: list_name, name (the stored value), label::xx, emoji"),
     ("n/a", "a row named n/a gives a scale its 'not applicable' button"),
     ("formulas", "are refused; to start a text with '=', type an apostrophe before it"),
@@ -221,6 +222,9 @@ def _write_question(out: _Writer, q: Question, option_lists: dict[str, str], whe
         out.put("follow_up_if", condition, where=f"{where}.follow_up.show_if")
         if q.follow_up.max_length != 500:
             out.put("follow_up_max_length", q.follow_up.max_length)
+    if q.safeguard_if is not None:
+        rule = format_condition(q.safeguard_if, follow_up=True)
+        out.put("safeguard_if", rule, where=f"{where}.safeguard_if")
 
 
 def _write_choices(

@@ -16,13 +16,13 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Literal, Protocol
 
 from storage.db import Database
 from storage.errors import NotFound, StaleRevision, StorageError
 from storage.rows import record
-from storage.times import day_text, week_end
+from storage.times import day_text, instant_text, week_end
 
 Audience = Literal["staff", "service_user"]
 Status = Literal["active", "paused", "done"]
@@ -187,6 +187,19 @@ class SubmissionMark:
 
 
 @dataclass(frozen=True)
+class SignalWrite:
+    """A safeguarding rule the step's answer made hold: what the alert will name.
+
+    The session's organisation, unit and the day come from the session row; nothing
+    that leads back to the session is written with it.
+    """
+
+    question_id: str
+    answer: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
 class StepWrite:
     """One dialog step to commit: the session's new state and what it did to its answers.
 
@@ -203,6 +216,7 @@ class StepWrite:
     delete_questions: tuple[str, ...] = ()
     complete: bool = False
     mark: SubmissionMark | None = None
+    signal: SignalWrite | None = None
 
     def __post_init__(self) -> None:
         if (self.status == "done") != self.complete:
@@ -255,6 +269,20 @@ def _write_step(conn: sqlite3.Connection, write: StepWrite, erased: list[bool]) 
         conn.executemany(
             "DELETE FROM answers WHERE session_id = ? AND question_id = ?",
             [(write.session_id, q) for q in sorted(set(write.delete_questions))],
+        )
+    if write.signal is not None:
+        conn.execute(
+            "INSERT INTO safeguarding_signals (org_id, unit_id, day, script_version_id,"
+            " question_id, answer, due_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                session["org_id"],
+                session["unit_id"],
+                on,
+                session["script_version_id"],
+                write.signal.question_id,
+                write.signal.answer,
+                instant_text(write.signal.due_at),
+            ),
         )
     if write.complete and session["respondent_key"] is not None:
         mark = write.mark or SubmissionMark(session["period"], week_end(session["period"]))

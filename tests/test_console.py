@@ -112,3 +112,17 @@ def test_unknown_script_and_bad_arguments(tmp_path: Path) -> None:
     assert "Traceback" not in unknown.stderr
     bad_since = carecheck(tmp_path, "export", "--since", "yesterday")
     assert bad_since.returncode == 2 and "Traceback" not in bad_since.stderr
+
+
+@pytest.mark.parametrize("language", ["sl", "lt"])
+def test_not_safe_in_the_console_shows_the_help_text(tmp_path: Path, language: str) -> None:
+    from bot.services.safeguarding import DEFAULT_HELP
+
+    feedback = "5\n5\n5\n1\n5\n5\n5\n3\n"  # "Do you feel safe here?" answered "No"
+    result = carecheck(
+        tmp_path, "console", "--script", "service-user", "--lang", language, stdin=feedback
+    )
+    assert result.returncode == 0, result.stderr
+    t = translator(language)
+    assert result.stdout.count(t(DEFAULT_HELP)) == 1 and "112" in result.stdout
+    assert t("🤝 You can get help") in result.stdout

@@ -56,6 +56,7 @@ NO_CHANGE = T("Only managers of this organisation can change actions.")
 USAGE = T("Usage: /digest [unit number] [week like 2026-W47]")
 NO_DIGEST_SEEN = T("You cannot see that digest.")
 NO_SETTINGS = T("Only administrators of the whole organisation can change its settings.")
+NO_MARK = T("Only this organisation's safeguarding contacts and managers can mark alerts.")
 
 
 # Where the bot does not yet follow the table. "Plan an action" checks the manager's
@@ -254,6 +255,9 @@ CASES = (
     ),
     Case("answer someone's feedback", NOBODY, (NOT_YOURS,), data=lambda s: s.buttons["visitor"]),
     Case("skip in someone's feedback", NOBODY, (NOT_YOURS,), data=lambda s: s.skip["visitor"]),
+    # A safeguarding alert is marked only by its organisation's contacts and managers; one
+    # that does not exist (or a forged id) by nobody. tests/test_safeguarding.py has the rest.
+    Case("mark a safeguarding alert", NOBODY, (NO_MARK, NOT_VALID), data="1:sg:999:f"),
     Case("preview a draft", ADMINS, (ADMIN_ONLY,), data="1:dp:nodraft", done=DRAFT_GONE),
     Case("publish a draft", ADMINS, (ADMIN_ONLY,), data="1:du:nodraft", done=DRAFT_GONE),
     Case("discard a draft", ADMINS, (ADMIN_ONLY,), data="1:dx:nodraft", done=DRAFT_GONE),

@@ -101,6 +101,10 @@ class Console:
                 continue
             assert reply.step is not None
             step = reply.step
+            if step.help is not None:
+                self.say()
+                self.say(self.t("🤝 You can get help"))
+                self.say(step.help)
             if step.screen.phase == "paused":
                 self.say(self.t("Paused. Run the same command again to continue."))
                 return 0

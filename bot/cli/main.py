@@ -22,6 +22,7 @@ from bot.cli import (
     framework_commands,
     poster_command,
     run_command,
+    safeguarding_command,
     script_commands,
     setup_commands,
 )
@@ -30,6 +31,7 @@ from bot.infra.config import ConfigError, load_settings
 from bot.infra.logs import setup_logging
 from bot.services.org_settings import SettingRefused
 from bot.services.organisations import SetupError
+from bot.services.safeguarding import SafeguardingRefused
 from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,7 @@ GROUPS = (
     demo_command,
     backup_command,
     poster_command,
+    safeguarding_command,
 )
 
 
@@ -71,7 +74,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             quiet = settings.log_level if settings.log_level == "DEBUG" else "WARNING"
             setup_logging(quiet, settings.token)
         return int(asyncio.run(args.handler(args, settings)))
-    except (ConfigError, UsageError, SetupError, SettingRefused, StorageError) as exc:
+    except (
+        ConfigError,
+        UsageError,
+        SetupError,
+        SettingRefused,
+        SafeguardingRefused,
+        StorageError,
+    ) as exc:
         print(f"carecheck: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -67,6 +67,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     change.add_argument("--retention-months", metavar="M", help="1 to 120")
     change.add_argument("--gap", metavar="G", help="staff/service-user gap flagged, 0.1 to 2.0")
     change.add_argument("--window", metavar="W", help="weeks per score: 4, 8, 13, 26 or 52")
+    change.add_argument(
+        "--help-text-file",
+        type=Path,
+        metavar="FILE",
+        help="safeguarding help: YAML {en: ..., sl: ...} or one plain text (see safeguarding help)",
+    )
     change.add_argument("--json", action="store_true")
     change.set_defaults(handler=set_org)
 
@@ -185,10 +191,19 @@ async def show_org(args: argparse.Namespace, settings: Settings) -> int:
 
 async def set_org(args: argparse.Namespace, settings: Settings) -> int:
     change = settings_change(args)
-    if not change.given():
+    help_file = getattr(args, "help_text_file", None)
+    if not change.given() and help_file is None:
         raise UsageError("nothing to change: give at least one option, such as --lens")
+    if help_file is not None:
+        from bot.cli.safeguarding_command import read_help_file, set_help_file
+
+        await set_help_file(settings, args.org, read_help_file(help_file))
     async with _organisations(settings) as organisations:
-        org = await organisations.change_settings(args.org, change)
+        org = (
+            await organisations.change_settings(args.org, change)
+            if change.given()
+            else await organisations.get(args.org)
+        )
         fields = org_fields(org, await organisations.window_weeks(org.id))
     _print_fields(fields, args.json)
     return 0

@@ -26,6 +26,7 @@ from bot.services.digests.digest_windows import Window
 from bot.services.org_calendar import OrgCalendar
 from bot.services.periods import iso_week, local_today
 from bot.services.respondents import window_mark
+from bot.services.safeguarding import signal_of
 from bot.services.script_registry import LoadedScript, ScriptRegistry
 from dialogs.engine import Action, Answer, Change, Screen, Session
 from dialogs.rotation import plan_session
@@ -51,6 +52,8 @@ BEHIND = frozenset({"stale", "finished", "paused"})
 
 # "What we changed after your feedback" lines for an organisation, on a day.
 ChangesFor = Callable[[int, date], Awaitable[list[str]]]
+# The organisation's safeguarding help text in a language (`bot.services.safeguarding`).
+HelpFor = Callable[[int, str], Awaitable[str]]
 Keyer = Callable[[int], str]  # a Telegram id -> the keyed hash service users are known by
 # The reply opt-ins for the comments of a session just finished: (Telegram id, session id).
 OffersFor = Callable[[int, int], Awaitable[list[Offer]]]
@@ -131,6 +134,8 @@ class Step:
 
     `offers`: the comments of a session just finished may get anonymous replies, if
     their author agrees (asked once the session is over, so nothing interrupts it).
+    `help` is the organisation's safeguarding help text, when this step's answer made a
+    safeguarding rule hold: shown at once, before the next question.
     """
 
     session_id: int
@@ -142,6 +147,7 @@ class Step:
     duplicate: bool = False
     changes: tuple[str, ...] = ()
     offers: tuple[Offer, ...] = ()
+    help: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +180,7 @@ class DialogService:
         clock: Clock,
         keyer: Keyer,
         changes_for: ChangesFor | None = None,
+        help_for: HelpFor | None = None,
         live_sessions: int = LIVE_SESSIONS,
         gone: type[NotYourSession] = NotYourSession,
         offers_for: OffersFor | None = None,
@@ -185,6 +192,7 @@ class DialogService:
         self.keyer = keyer
         self.changes_for = changes_for
         self.offers_for = offers_for
+        self.help_for = help_for
         self.gone = gone  # what a session that is nowhere to be found is called
         self._live: LRUCache[int, _Live] = LRUCache(maxsize=live_sessions)
         # One start at a time per respondent: two at once (a double tap, two /checkin)
@@ -349,7 +357,10 @@ class DialogService:
             except NotYourSession as gone:
                 return Reply(language, None, gone)
             return Reply(language, await self._shown(live), behind)
-        return Reply(language, await self._shown(live, change))
+        step = await self._shown(live, change)
+        if change.safeguarding is not None and self.help_for is not None:
+            step = replace(step, help=await self.help_for(live.row.org_id, language))
+        return Reply(language, step)
 
     async def typed(
         self, telegram_id: int, text: str, input_key: str, language_code: str | None = None
@@ -424,6 +435,7 @@ class DialogService:
                     change.removed,
                     change.finished,
                     mark,
+                    signal_of(change.upsert, self.clock()) if change.safeguarding else None,
                 )
             )
         except StaleRevision:

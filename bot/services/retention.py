@@ -7,20 +7,22 @@ older than `retention_months` (24 by default) in the organisation's own calendar
 The marks that stop a second answer in a period, and keep a forgotten staff
 member's answers of a window one respondent's (`respondents.py`), go the day after
 their last day is over everywhere, and so do reply routes (`comment_replies.py`).
-The scheduler calls the job every minute; it works once a day.
+Safeguarding alerts, once followed up, go with the comments of their time. The
+scheduler calls the job every minute; it works once a day.
 """
 
 from __future__ import annotations
 
 import calendar
 import logging
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from bot.services.periods import local_today
 from storage.db import Database
 from storage.orgs import OrgRepo
 from storage.personal_records import PrivacyRepo
 from storage.reply_routes import ReplyRouteRepo
+from storage.safeguard_store import SafeguardStore
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,19 @@ async def purge_reply_routes(db: Database, now: datetime) -> int:
     return deleted
 
 
+async def purge_alerts(db: Database, now: datetime) -> int:
+    """Delete safeguarding alerts followed up before the organisation's retention period."""
+    store = SafeguardStore(db)
+    deleted = 0
+    for org in await OrgRepo(db).list_orgs():
+        cutoff = months_before(local_today(now, org.timezone), org.retention_months)
+        moment = datetime(cutoff.year, cutoff.month, cutoff.day, tzinfo=UTC)
+        deleted += await store.purge_followed_up(org.id, moment)
+    if deleted:
+        log.info("retention: deleted %d safeguarding alerts followed up long ago", deleted)
+    return deleted
+
+
 class DailyRetention:
     """The scheduler's extra job: both purges, at most once per UTC day; rows deleted."""
 
@@ -90,6 +105,7 @@ class DailyRetention:
             await purge_comments(self.db, now)
             + await purge_marks(self.db, now)
             + await purge_reply_routes(self.db, now)
+            + await purge_alerts(self.db, now)
         )
         self.last = today
         return deleted

@@ -23,6 +23,7 @@ from bot.services.org_calendar import OrgCalendar
 from bot.services.organisations import Organisations
 from bot.services.own_frameworks import OwnFrameworks
 from bot.services.personal_data import PersonalData
+from bot.services.safeguarding import Safeguarding
 from bot.services.script_admin import ScriptAdmin
 from bot.services.script_registry import ScriptRegistry
 from bot.services.settings_desk import SettingsDesk
@@ -56,6 +57,7 @@ class Runtime:
     script_admin: ScriptAdmin
     settings_desk: SettingsDesk
     replies: CommentReplies
+    safeguarding: Safeguarding
 
     @property
     def clock(self) -> Clock:
@@ -95,6 +97,7 @@ async def build_runtime(settings: Settings, db: Database, secret: bytes) -> Runt
         return await what_we_changed(db, org_id, None, today)
 
     replies = CommentReplies(db, secret, calendar, own_frameworks)
+    safeguarding = Safeguarding(db, scripts)
     dialogs = DialogService(
         SessionRepo(db),
         scripts,
@@ -103,6 +106,7 @@ async def build_runtime(settings: Settings, db: Database, secret: bytes) -> Runt
         identities.key,
         changes_for,
         offers_for=replies.offers,
+        help_for=safeguarding.help_text,
     )
     previews = DialogService(
         MemorySessions(),
@@ -110,6 +114,7 @@ async def build_runtime(settings: Settings, db: Database, secret: bytes) -> Runt
         calendar,
         db.clock,
         identities.key,
+        help_for=safeguarding.help_text,
         live_sessions=PREVIEWS,
         gone=PreviewEnded,
     )
@@ -131,6 +136,7 @@ async def build_runtime(settings: Settings, db: Database, secret: bytes) -> Runt
         organisations=organisations,
         personal_data=PersonalData(db, identities, dialogs, calendar, replies),
         script_admin=ScriptAdmin(scripts),
-        settings_desk=SettingsDesk(organisations),
+        settings_desk=SettingsDesk(organisations, safeguarding),
         replies=replies,
+        safeguarding=safeguarding,
     )

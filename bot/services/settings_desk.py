@@ -9,7 +9,7 @@ callback data allow only letters, digits, `-` and `_`): a time zone as its place
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.infra.i18n import LANGUAGES, _
 from bot.services.digests.digest_windows import WINDOW_CHOICES
@@ -30,13 +30,17 @@ from bot.services.org_settings import (
 )
 from bot.services.organisations import Organisations, SetupError
 from bot.services.refusal import Refusal
+from bot.services.safeguarding import Safeguarding
 from frameworks import Frameworks
 from storage.orgs import Org
 
 OVERVIEW = "m"
 # Each setting's code in a button, in the order the overview offers them.
-SETTINGS = ("lens", "day", "hour", "tz", "lang", "k", "ret", "gap", "win")
+SETTINGS = ("lens", "day", "hour", "tz", "lang", "k", "ret", "gap", "win", "help")
 KEEP_ZONE = "c"  # the organisation's own zone, when it is not one of ZONE_CHOICES
+# The safeguarding help text is written in a file (`carecheck org set --help-text-file`);
+# the chat shows it and offers only this: back to the default text.
+HELP_DEFAULT = "d"
 
 NOT_ALLOWED = _("Only administrators of the whole organisation can change its settings.")
 STALE = _("This button is no longer valid.")
@@ -52,6 +56,7 @@ class Panel:
     frameworks: Frameworks
     choosing: str | None = None  # a code of SETTINGS
     saved: bool = False
+    help_texts: dict[str, str] = field(default_factory=dict)  # the organisation's own, if any
 
     def lens_name(self, lens: str, language: str) -> str:
         """A framework's name in the language (its id, should it be gone)."""
@@ -89,6 +94,8 @@ class Panel:
             current = str(hundredths)
         elif self.choosing == "win":
             values, current = _with(WINDOW_CHOICES, self.window), str(self.window)
+        elif self.choosing == "help":
+            values, current = [HELP_DEFAULT], "" if self.help_texts else HELP_DEFAULT
         else:
             return []
         return [(value, value == current) for value in values]
@@ -99,8 +106,11 @@ def _with(choices: tuple[int, ...] | list[int], current: int) -> list[str]:
 
 
 class SettingsDesk:
-    def __init__(self, organisations: Organisations) -> None:
+    def __init__(
+        self, organisations: Organisations, safeguarding: Safeguarding | None = None
+    ) -> None:
         self.organisations = organisations
+        self.safeguarding = safeguarding
 
     async def press(self, who: Identity, org_id: int, setting: str, value: str) -> Panel | Refusal:
         """The overview (`OVERVIEW`), a setting's choices (no value), or a value chosen
@@ -117,6 +127,11 @@ class SettingsDesk:
             return Refusal(STALE)
         if not value:
             return await self._panel(org, setting)
+        if setting == "help":
+            if value != HELP_DEFAULT or self.safeguarding is None:
+                return Refusal(STALE)
+            await self.safeguarding.set_help_texts(org_id, {})
+            return await self._panel(org, saved=True)
         try:
             change = _change(setting, value)
             if change.given():
@@ -128,7 +143,9 @@ class SettingsDesk:
     async def _panel(self, org: Org, choosing: str | None = None, saved: bool = False) -> Panel:
         window = await self.organisations.window_weeks(org.id)
         lenses = tuple(await self.organisations.lens_choices(org.id))
-        return Panel(org, window, lenses, self.organisations.frameworks, choosing, saved)
+        own = {} if self.safeguarding is None else await self.safeguarding.help_texts(org.id)
+        frameworks = self.organisations.frameworks
+        return Panel(org, window, lenses, frameworks, choosing, saved, own)
 
 
 def _change(setting: str, value: str) -> SettingsChange:

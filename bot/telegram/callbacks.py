@@ -55,9 +55,10 @@ KINDS = {
     "cm": ("org", "unit", "period"),
     "rp": ("org", "unit", "period", "route"),
     "ra": ("route",),
+    "sg": ("alert", "status"),  # mark a safeguarding alert seen (s) or followed up (f)
 }
 NUMBERS = frozenset(
-    {"session", "step", "org", "version", "unit", "weeks", "action", "answer", "route"}
+    {"session", "step", "org", "version", "unit", "weeks", "action", "answer", "route", "alert"}
 )
 SIGNED = frozenset({"session"})  # previews' sessions are negative
 DIALOG = ("a", "t", "c", "s", "b", "p", "r")  # the buttons of a dialog screen
@@ -85,6 +86,7 @@ class Callback:
     framework: str | None = None
     item: str | None = None
     weeks: int | None = None
+    alert: int | None = None
     action: int | None = None
     status: str | None = None
     choice: str | None = None

@@ -6,7 +6,7 @@ session id): only the service behind it differs, the database's or memory's.
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 
 from bot.infra.i18n import Translator, translator
 from bot.services.dialog_phrases import explain
@@ -15,7 +15,7 @@ from bot.telegram.callbacks import decode, sessions_on
 from bot.telegram.context import CarecheckContext
 from bot.telegram.replies import answers_query, say, show
 from bot.telegram.reply_handlers import offer_view
-from bot.telegram.screens import step_view
+from bot.telegram.screens import help_view, step_view
 
 ACTIONS = {
     "a": "answer",
@@ -51,8 +51,7 @@ async def on_dialog_button(update: Update, context: CarecheckContext) -> str | N
         chat_id, message_id = query.message.chat.id, query.message.message_id
         # A refused press shows where the session is, unless the pressed message does.
         showing = markup if reply.refusal is not None else None
-        await show(context, chat_id, step_view(reply.step, t), message_id, showing=showing)
-        await offer_replies(context, chat_id, reply.step, t)
+        await show_step(context, chat_id, reply.step, t, message_id, showing)
     return explain(t, reply.refusal) if reply.refusal is not None else None
 
 
@@ -74,11 +73,23 @@ async def show_reply_to_text(update: Update, context: CarecheckContext, reply: R
         await say(update, context, explain(t, reply.refusal))
     elif reply.step is not None:
         assert update.effective_chat is not None
-        await show(context, update.effective_chat.id, step_view(reply.step, t))
-        await offer_replies(context, update.effective_chat.id, reply.step, t)
+        await show_step(context, update.effective_chat.id, reply.step, t)
 
 
-async def offer_replies(context: CarecheckContext, chat_id: int, step: Step, t: Translator) -> None:
-    """After a finished session's thank-you: may the team reply to each of its comments?"""
+async def show_step(
+    context: CarecheckContext,
+    chat_id: int,
+    step: Step,
+    t: Translator,
+    message_id: int | None = None,
+    showing: InlineKeyboardMarkup | None = None,
+) -> None:
+    """The step's screen; after an answer that calls for help, the help first, and the
+    screen below it as a new message, so the help is never edited away. After a finished
+    session's thank-you: may the team reply to each of its comments?"""
+    if step.help is not None:
+        await show(context, chat_id, help_view(step.help, t))
+        message_id = showing = None
+    await show(context, chat_id, step_view(step, t), message_id, showing=showing)
     for offer in step.offers:
         await show(context, chat_id, offer_view(offer, t))

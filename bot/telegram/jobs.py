@@ -25,10 +25,12 @@ from bot.services.runtime import Runtime
 from bot.telegram.context import CarecheckContext
 from bot.telegram.digest_handlers import news_text, send_digest_part
 from bot.telegram.ratelimit import bulk_sending
+from bot.telegram.safeguarding_handlers import alert_view
 from bot.telegram.screens import checkin_invitation
 from storage.actions import Action
 from storage.digest_log import Recipient
 from storage.people import Person
+from storage.safeguard_store import AlertRecipient
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ TICK_SECONDS = 60
 
 @dataclass
 class JobReport(CheckinReport):
-    extra: list[object] = field(default_factory=list)  # the digests' delivery, the retention
+    extra: list[object] = field(default_factory=list)  # digests, retention, safeguarding alerts
 
 
 class Scheduler:
@@ -50,12 +52,13 @@ class Scheduler:
         now = now or self.runtime.clock()
         with bulk_sending():
             checkins = await self.runtime.checkins.run_due(now, self.send_invitation)
+            alerts = await self.runtime.safeguarding.deliver_due(now, self.send_alert)
             digests = await deliver_due(
                 self.runtime.db, self.runtime.own_frameworks, self.send_digest, now=now
             )
             news = await self.tell_staff()
         report = JobReport(checkins.pulses, checkins.reminders, checkins.snoozes, checkins.failed)
-        report.extra = [digests, news, await self.retention(now)]
+        report.extra = [digests, news, await self.retention(now), alerts]
         return report
 
     async def tell_staff(self) -> NewsReport:
@@ -92,6 +95,23 @@ class Scheduler:
             log.warning("%s to person %s failed, will retry: %s", what, person.id, error)
             return "failed"
         return "sent"
+
+    async def send_alert(self, recipient: AlertRecipient, text: str, alert_id: int) -> None:
+        """One safeguarding alert; a blocked bot counts as delivered, anything else retries."""
+        view = alert_view(text, alert_id, "open", translator(recipient.language))
+        try:
+            await self.bot.send_message(
+                recipient.telegram_id,
+                view.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=view.keyboard,
+            )
+        except Forbidden:
+            log.info(
+                "person %s blocked the bot; safeguarding alert %s skipped",
+                recipient.person_id,
+                alert_id,
+            )
 
     async def send_digest(self, recipient: Recipient, rendered: RenderedDigest, part: str) -> None:
         t = translator(recipient.language)

@@ -111,6 +111,11 @@ def step_view(step: Step, t: Translator) -> View:
     return question_view(step, t)
 
 
+def help_view(help_text: str, t: Translator) -> View:
+    """The organisation's safeguarding help, shown at once after an answer that calls for it."""
+    return View(f"<b>{escape(t('🤝 You can get help'))}</b>\n\n{escape(help_text)}")
+
+
 def finished_view(step: Step, t: Translator) -> View:
     script = step.loaded.script
     lines = [

@@ -15,6 +15,7 @@ from bot.infra.i18n import LANGUAGE_NAMES, Translator, _, translator
 from bot.services.digests.locale_format import score
 from bot.services.org_settings import ZONE_CHOICES, day_name
 from bot.services.refusal import Refusal
+from bot.services.safeguarding import DEFAULT_HELP
 from bot.services.settings_desk import KEEP_ZONE, OVERVIEW, SETTINGS, Panel
 from bot.telegram.callbacks import decode, encode
 from bot.telegram.command_args import ChooseOrganisation, settings_scope
@@ -40,6 +41,7 @@ LABELS = {
     "ret": _("Comments kept"),
     "gap": _("Gap threshold"),
     "win": _("Score window"),
+    "help": _("Help text"),
 }
 # Buttons per row for each setting's choices.
 COLUMNS = {"lens": 1, "tz": 2, "hour": 6, "day": 4}
@@ -100,6 +102,7 @@ def panel_view(panel: Panel, t: Translator) -> View:
         t("Comments kept (months): {months}", months=org.retention_months),
         t("Gap threshold (points): {gap}", gap=score(org.gap_threshold, t.language, 2)),
         t("Score window (weeks): {weeks}", weeks=panel.window),
+        t("Safeguarding help text: {which}", which=_help_source(panel, t)),
     ]
     text = "\n".join([lines[0], *(escape(line) for line in lines[1:])])
     if panel.choosing is None:
@@ -118,7 +121,27 @@ def panel_view(panel: Panel, t: Translator) -> View:
     rows = [choices[i : i + width] for i in range(0, len(choices), width)]
     rows.append([button(t("◀ Back"), encode("st", org.id, OVERVIEW, ""))])
     prompt = escape(t("Choose: {setting}", setting=t(LABELS[setting])))
+    if setting == "help":
+        shown = panel.help_texts.get(t.language) or t(DEFAULT_HELP)
+        prompt = "\n\n".join(
+            [
+                f"<blockquote>{escape(shown)}</blockquote>",
+                escape(
+                    t(
+                        "To write your own, in each language: carecheck org set {org}"
+                        " --help-text-file FILE",
+                        org=org.id,
+                    )
+                ),
+            ]
+        )
     return View(f"{text}\n\n{prompt}", InlineKeyboardMarkup(rows))
+
+
+def _help_source(panel: Panel, t: Translator) -> str:
+    if not panel.help_texts:
+        return t("the default")
+    return t("your own ({languages})", languages=", ".join(sorted(panel.help_texts)))
 
 
 def _value_label(panel: Panel, setting: str, value: str, t: Translator) -> str:
@@ -134,4 +157,6 @@ def _value_label(panel: Panel, setting: str, value: str, t: Translator) -> str:
         return LANGUAGE_NAMES[value]
     if setting == "gap":
         return score(int(value) / 100, t.language, 2)
+    if setting == "help":
+        return t("Back to the default text")
     return value

@@ -9,7 +9,7 @@ changes and gaps the data support, rankings, comments, the trend and the actions
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Literal
 
@@ -43,6 +43,8 @@ from bot.services.digests.window_cells import (
     window_cells,
 )
 from bot.services.periods import local_today, parse_period, zone
+from bot.services.safeguarding import Safeguarding
+from bot.services.script_registry import ScriptRegistry
 from frameworks import Frameworks, Item
 from storage.actions import Action
 from storage.db import Database
@@ -109,7 +111,10 @@ async def compute_digest(
         except ValueError as exc:
             raise DigestError(str(exc)) from None
     request = _Request(org_id, unit_id, period, moment, lens, gap, comments, viewer)
-    return await ReportRepo(db).snapshot(lambda reads: _compute(reads, frameworks, request))
+    digest = await ReportRepo(db).snapshot(lambda reads: _compute(reads, frameworks, request))
+    # What the scope's safeguarding alerts said and nobody has followed up yet.
+    alerts = Safeguarding(db, ScriptRegistry(db, frameworks))
+    return replace(digest, safeguarding=await alerts.open_lines(org_id, unit_id))
 
 
 async def item_score(

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
+from bot.services.safeguard_line import SafeguardLine
+
 Audience = Literal["staff", "service_user"]
 AUDIENCES: tuple[Audience, ...] = ("staff", "service_user")
 ActionKind = Literal["overdue", "due_soon", "open", "done"]
@@ -189,6 +191,8 @@ class Digest:
     # Items of the lens no question of the organisation's live scripts maps to: said so,
     # never silently missing. Their scores, if any, come from earlier versions' answers.
     not_assessed: tuple[str, ...] = ()
+    # Safeguarding alerts of this scope not yet followed up (`bot.services.safeguarding`).
+    safeguarding: tuple[SafeguardLine, ...] = ()
 
     def item(self, item_id: str) -> ItemScore:
         for item in self.items:

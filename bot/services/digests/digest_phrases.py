@@ -78,6 +78,7 @@ TEMPLATE_PHRASES = (
     _("ranked on the scores shown"),
     _("What people wrote"),
     _("Improvement actions"),
+    _("Safeguarding alerts not yet followed up"),
     _("Check"),
     # report.html.j2 only
     _("Generated {when}"),

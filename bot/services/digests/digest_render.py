@@ -52,6 +52,7 @@ from bot.services.digests.digest_phrases import (
     WEAKEST,
 )
 from bot.services.digests.digest_trend import trend_charts
+from bot.services.safeguarding import line_text
 from frameworks import Frameworks
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -348,6 +349,7 @@ def _context(digest: Digest, frameworks: Frameworks, language: str) -> dict[str,
         "check": check,
         "check_now": now,
         "leans_mark": LEANS_MARK,
+        "safeguarding": [line_text(line, t) for line in digest.safeguarding],
     }
 
 
