@@ -309,6 +309,28 @@ async def test_a_small_units_comments_appear_in_no_digest(runtime: Runtime) -> N
     assert hidden.comments == () and hidden.item("leadership").staff.figure is None
 
 
+async def test_service_users_open_comments_show_under_a_lens_that_scores_none_of_their_items(
+    runtime: Runtime,
+) -> None:
+    """'What should we do better?' maps to continuous improvement, which no service-user
+    question scores: its group is then the whole feedback's, as for a comment about no item."""
+    orgs = OrgRepo(runtime.db)
+    org_id = await orgs.create_org("Open", k=5)
+    big, small = await orgs.create_unit(org_id, "Big"), await orgs.create_unit(org_id, "Small")
+    for n in range(9):
+        unit = small if n < 3 else big
+        await add_session(
+            runtime, org_id, "service_user", None, DAY,
+            [("su_say", 4.0), ("su_better", None, f"idea {n}")], unit_id=unit,
+        )  # fmt: skip
+    whole = await compute_digest(runtime.db, runtime.frameworks, org_id, now=NOW)
+    assert whole.lens == "equass"
+    assert {c.text for c in whole.comments} == {f"idea {n}" for n in range(3, 9)}
+    assert all("continuous-improvement" in c.item_ids for c in whole.comments)
+    hidden = await compute_digest(runtime.db, runtime.frameworks, org_id, small, now=NOW)
+    assert hidden.comments == ()
+
+
 async def test_a_hidden_unit_cannot_be_subtracted_from_the_organisation(
     runtime: Runtime,
 ) -> None:

@@ -502,14 +502,19 @@ def _releasable(
     may still be read, for they come from k people either way.
     """
     side = cells.audiences[audience]
-    if not item_ids:
-        return side.others.get(group, 0) >= k
+    whole = side.others.get(group, 0) >= k
     for item_id in item_ids:
         item = cells.item(audience, item_id)
-        found = None if item is None else item.others.get(group)
+        if item is None:
+            # No one of the audience scores this item (an open question's own item):
+            # the group is the whole feedback's, as for a comment about no item.
+            if not whole:
+                return False
+            continue
+        found = item.others.get(group)
         if found is None or found.n < k:
             return False
-    return True
+    return whole if not item_ids else True
 
 
 def _actions(
