@@ -187,6 +187,8 @@ def answers_query(handler: ButtonHandler) -> Handler:
             try:
                 await query.answer(clip(notice, CALLBACK_TEXT_LIMIT) if notice else None)
             except TelegramError as error:
-                log.info("answering callback query %s failed: %s", query.id, error)
+                # The update's number, not the query's id: that id is Telegram's and may
+                # carry more than we want in a log.
+                log.info("answering the query of update %s failed: %s", update.update_id, error)
 
     return answered
