@@ -288,3 +288,17 @@ async def test_staff_are_asked_once_their_check_in_is_done(bot: Harness) -> None
     assert len(await bot.rt.replies.kept_for(mia.id)) == 1
     shown = await bot.command(mia, "/privacy")
     assert "anonymous replies to 1 of your comments" in shown.text
+
+
+async def test_the_days_to_reply_start_when_the_comment_can_be_read(bot: Harness) -> None:
+    """A comment reaches a digest only once its window is over: a route agreed on the
+    window's first day still has its 30 days after that."""
+    org, unit, _maja = await demo(bot)
+    end = await window_end(bot, org)
+    start = (await bot.rt.calendar.plan(org)).window_of(end).start
+    bot.clock.now = datetime.combine(start, time(10), tzinfo=UTC)
+    guest = await feedback_with_comment(bot, org, unit, "Early")
+    offer = await bot.settle(lambda: last_with(bot, guest, OFFER))
+    await bot.press(guest, offer, button(offer, T("✓ Yes, they may reply")))
+    rows = await bot.rt.db.fetchall("SELECT expires_on FROM reply_routes")
+    assert [r["expires_on"] for r in rows] == [(end + timedelta(days=30)).isoformat()]

@@ -5,7 +5,7 @@ buttons) whether the team may reply there, their name staying hidden; asked at t
 end, so nothing interrupts the check-in. Nothing is stored unless they agree: the
 offer is a proof in the button, made from the answer and their Telegram id. If they
 agree, a route is stored: their chat id and language sealed under the installation
-secret (`storage/sealing.py`), bound to the answer, for `ROUTE_DAYS` days.
+secret (`storage/sealing.py`), bound to the answer, until `ROUTE_DAYS` days after the comment's window ends.
 
 A manager replies from the digest's full comment list. Every reply is checked on the
 server against the digest it comes from, computed again for that manager: a comment
@@ -134,7 +134,11 @@ class CommentReplies:
             raise ReplyRefused("gone", f"answer {answer_id}")
         plain = json.dumps({"chat": telegram_id, "language": language}).encode()
         sealed = self._sealer.seal(plain, _bound(answer_id))
-        expires_on = await self.calendar.today(commented.org_id) + timedelta(days=ROUTE_DAYS)
+        # A comment reaches a digest only once its window is over: the days to reply are
+        # counted from then, or a long window would leave the route expired unread.
+        today = await self.calendar.today(commented.org_id)
+        window = (await self.calendar.plan(commented.org_id)).window_of(today)
+        expires_on = window.end + timedelta(days=ROUTE_DAYS)
         return await self.routes.add(answer_id, commented.org_id, sealed, expires_on)
 
     async def answerable(self, telegram_id: int, route_id: int) -> str:

@@ -50,8 +50,9 @@ def offer_view(offer: Offer, t: Translator) -> View:
     """The two opt-in buttons after a comment: nothing is stored unless "Yes"."""
     text = t(
         "You wrote: “{comment}”\n\nMay the team reply to your comment here? They will not "
-        "see your name or anything else about you. If you agree, the way back to you is kept "
-        "encrypted for 30 days; /forget removes it.",
+        "see your name or anything else about you. The team reads comments once the weeks "
+        "they belong to are over; if you agree, the way back to you is kept encrypted until "
+        "30 days after that; /forget removes it.",
         comment=clip(offer.comment, OFFER_QUOTE),
     )
     keyboard = InlineKeyboardMarkup(
