@@ -5,7 +5,8 @@ buttons) whether the team may reply there, their name staying hidden; asked at t
 end, so nothing interrupts the check-in. Nothing is stored unless they agree: the
 offer is a proof in the button, made from the answer and their Telegram id. If they
 agree, a route is stored: their chat id and language sealed under the installation
-secret (`storage/sealing.py`), bound to the answer, until `ROUTE_DAYS` days after the comment's window ends.
+secret (`storage/sealing.py`), bound to the answer, until `ROUTE_DAYS` days after the
+comment's window ends.
 
 A manager replies from the digest's full comment list. Every reply is checked on the
 server against the digest it comes from, computed again for that manager: a comment
