@@ -66,22 +66,24 @@ GROUP BY l.who, l.item_id
 # Service users give one feedback a window: each session is a respondent, its value on an
 # item the mean of its answers there; only each unit's count, sum and sum of squares
 # leave SQLite (a quarter of the rows a per-answer read would hand to Python).
-_FEEDBACK_VALUES = """
-SELECT a.unit_id, a.session_id, q.item_id, avg(a.score) AS value
-FROM answers a
-JOIN question_items q
-  ON q.script_version_id = a.script_version_id AND q.question_id = a.question_id
- AND q.framework = :framework
-WHERE a.org_id = :org AND a.audience = 'service_user' AND a.answered_on BETWEEN :start AND :end
-  AND a.score IS NOT NULL
-GROUP BY a.session_id, q.item_id
-"""
-FEEDBACK_STATS = f"""
+# One scan of a window's service-user answers gives both: per unit and item the count,
+# sum and sum of squares of session values, and (item NULL) per unit the feedbacks with
+# a scored answer. SQLite materialises the values once, for they are read twice.
+FEEDBACK_STATS = """
+WITH feedback AS (
+  SELECT a.unit_id, a.session_id, q.item_id, avg(a.score) AS value
+  FROM answers a
+  JOIN question_items q
+    ON q.script_version_id = a.script_version_id AND q.question_id = a.question_id
+   AND q.framework = :framework
+  WHERE a.org_id = :org AND a.audience = 'service_user'
+    AND a.answered_on BETWEEN :start AND :end AND a.score IS NOT NULL
+  GROUP BY a.session_id, q.item_id
+)
 SELECT unit_id, item_id, count(*) AS n, sum(value) AS total, sum(value * value) AS squares
-FROM ({_FEEDBACK_VALUES}) GROUP BY unit_id, item_id
-"""
-_FEEDBACK_COUNTS = f"""
-SELECT unit_id, count(DISTINCT session_id) AS n FROM ({_FEEDBACK_VALUES}) GROUP BY unit_id
+FROM feedback GROUP BY unit_id, item_id
+UNION ALL
+SELECT unit_id, NULL, count(DISTINCT session_id), NULL, NULL FROM feedback GROUP BY unit_id
 """
 
 # Comments of a window, newest first; which may be shown is decided with the scores.
@@ -227,18 +229,20 @@ class ReportSnapshot:
             for row in self._conn.execute(STAFF_VALUES, _window(org_id, framework, start, end))
         ]
 
-    def feedback_stats(
+    def feedback(
         self, org_id: int, framework: str, start: date, end: date
-    ) -> list[GroupStats]:
+    ) -> tuple[list[GroupStats], dict[int | None, int]]:
+        """Service users' stats per unit and item, and their feedbacks per unit (None: of
+        no unit) with a scored answer, in one scan."""
+        stats: list[GroupStats] = []
+        counts: dict[int | None, int] = {}
         params = _window(org_id, framework, start, end)
-        return [GroupStats(*row) for row in self._conn.execute(FEEDBACK_STATS, params)]
-
-    def feedback_counts(
-        self, org_id: int, framework: str, start: date, end: date
-    ) -> dict[int | None, int]:
-        """Service-user feedbacks per unit (None: of no unit) with a scored answer."""
-        params = _window(org_id, framework, start, end)
-        return {unit: int(n) for unit, n in self._conn.execute(_FEEDBACK_COUNTS, params)}
+        for unit, item, n, total, squares in self._conn.execute(FEEDBACK_STATS, params):
+            if item is None:
+                counts[unit] = int(n)
+            else:
+                stats.append(GroupStats(unit, item, n, total, squares))
+        return stats, counts
 
     def window_comments(
         self, org_id: int, framework: str, start: date, end: date

@@ -95,7 +95,7 @@ async def staff_respondents(bot: Harness, org: int) -> set[str]:
 async def feedbacks(bot: Harness, org: int) -> int:
     """The service-user respondents the window's digest counts."""
     counts = await ReportRepo(bot.rt.db).snapshot(
-        lambda reads: reads.feedback_counts(org, "equass", WINDOW.start, WINDOW.end)
+        lambda reads: reads.feedback(org, "equass", WINDOW.start, WINDOW.end)[1]
     )
     return sum(counts.values())
 

@@ -178,16 +178,12 @@ class _Windows:
     _figures: dict[tuple[Window, Audience, str], dict[Group, Figure]] = field(default_factory=dict)
 
     def cells(self, window: Window) -> WindowCells:
-        """The window's cells, read in three index range scans the first time."""
+        """The window's cells, read in two index range scans the first time."""
         if window not in self._cells:
             reads, org, lens = self.reads, self.org_id, self.framework
-            self._cells[window] = window_cells(
-                reads.staff_values(org, lens, window.start, window.end),
-                reads.feedback_stats(org, lens, window.start, window.end),
-                reads.feedback_counts(org, lens, window.start, window.end),
-                self.own,
-                self.k,
-            )
+            stats, counts = reads.feedback(org, lens, window.start, window.end)
+            staff = reads.staff_values(org, lens, window.start, window.end)
+            self._cells[window] = window_cells(staff, stats, counts, self.own, self.k)
         return self._cells[window]
 
     def populations(self, window: Window) -> dict[Group, int]:
