@@ -94,9 +94,6 @@ class BotApiMethods(ChatState):
             for name, handler in {
                 "getMe": self._get_me,
                 "getUpdates": self._get_updates,
-                "setWebhook": self._set_webhook,
-                "deleteWebhook": self._delete_webhook,
-                "getWebhookInfo": self._get_webhook_info,
                 "sendMessage": self._send_message,
                 "editMessageText": self._edit_message_text,
                 "editMessageCaption": self._edit_message_caption,
@@ -406,31 +403,6 @@ class BotApiMethods(ChatState):
                 self.filtered_updates.append(update)
         self.pending_updates = kept
         return kept[:limit]
-
-    def _set_webhook(self, params: CallParams) -> bool:
-        url = params.str("url") or ""
-        if not url:
-            self.webhook = None
-            return True
-        if not url.startswith("https://"):
-            raise ApiError("Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
-        self.webhook = {"url": url, "secret_token": params.str("secret_token")}
-        if params.bool("drop_pending_updates"):
-            self.pending_updates.clear()
-        return True
-
-    def _delete_webhook(self, params: CallParams) -> bool:
-        self.webhook = None
-        if params.bool("drop_pending_updates"):
-            self.pending_updates.clear()
-        return True
-
-    def _get_webhook_info(self, params: CallParams) -> dict[str, Any]:
-        return {
-            "url": self.webhook["url"] if self.webhook else "",
-            "has_custom_certificate": False,
-            "pending_update_count": len(self.pending_updates),
-        }
 
     def _send_message(self, params: CallParams) -> dict[str, Any]:
         chat = self._chat(params)

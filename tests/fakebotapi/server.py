@@ -19,9 +19,10 @@ Deviations from Telegram, on purpose: a bare ``&`` in HTML text is an error (see
 ``html.py``); Markdown parse modes are passed through unparsed; text length counts
 code points; inline messages (``inline_message_id``) are not modelled.
 
-The server is four parts, one job each, joined here into ``FakeBotAPI``:
+The server is five parts, one job each, joined here into ``FakeBotAPI``:
 ``chat_state`` (what it knows), ``http_layer`` (requests, errors and faults on the wire),
-``api_methods`` (the Bot API methods and their checks) and ``simulated_people`` (what
+``api_methods`` (the Bot API methods and their checks), ``webhook_delivery`` (updates
+POSTed to the bot and redelivered until acknowledged) and ``simulated_people`` (what
 tests do as Telegram users).
 """
 
@@ -36,11 +37,12 @@ from .chat_state import ApiCall
 from .fault_injection import FaultInjector
 from .http_layer import HttpLayer
 from .simulated_people import SimulatedPeople
+from .webhook_delivery import WebhookDelivery
 
 __all__ = ["ApiCall", "FakeBotAPI"]
 
 
-class FakeBotAPI(HttpLayer, BotApiMethods, SimulatedPeople):
+class FakeBotAPI(HttpLayer, WebhookDelivery, BotApiMethods, SimulatedPeople):
     """The fake Bot API server and its inspectable state.
 
     Args:
@@ -77,4 +79,10 @@ class FakeBotAPI(HttpLayer, BotApiMethods, SimulatedPeople):
         self.record_calls = record_calls
         self.faults = FaultInjector(seed)
         self.flood = None
-        self._handlers = self._method_table()
+        self._init_webhooks()
+        self._handlers = self._method_table() | self._webhook_methods()
+
+    async def stop(self) -> None:
+        """End webhook deliveries, then release long polls and close the server."""
+        await self.stop_webhook_delivery()
+        await super().stop()
