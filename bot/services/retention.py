@@ -18,6 +18,7 @@ import logging
 from datetime import UTC, date, datetime, timedelta
 
 from bot.services.periods import local_today
+from bot.services.update_ledger import UpdateLedger
 from storage.db import Database
 from storage.orgs import OrgRepo
 from storage.personal_records import PrivacyRepo
@@ -106,6 +107,7 @@ class DailyRetention:
             + await purge_marks(self.db, now)
             + await purge_reply_routes(self.db, now)
             + await purge_alerts(self.db, now)
+            + await UpdateLedger(self.db).prune(now)
         )
         self.last = today
         return deleted

@@ -27,6 +27,7 @@ from bot.services.safeguarding import Safeguarding
 from bot.services.script_admin import ScriptAdmin
 from bot.services.script_registry import ScriptRegistry
 from bot.services.settings_desk import SettingsDesk
+from bot.services.update_ledger import UpdateLedger
 from frameworks import Frameworks, default_frameworks
 from storage.db import Database
 from storage.secret import load_or_create_secret
@@ -58,6 +59,7 @@ class Runtime:
     settings_desk: SettingsDesk
     replies: CommentReplies
     safeguarding: Safeguarding
+    updates: UpdateLedger  # which Telegram updates were applied (webhook replicas)
 
     @property
     def clock(self) -> Clock:
@@ -138,5 +140,6 @@ async def build_runtime(settings: Settings, db: Database, secret: bytes) -> Runt
         script_admin=ScriptAdmin(scripts),
         settings_desk=SettingsDesk(organisations, safeguarding),
         replies=replies,
+        updates=UpdateLedger(db),
         safeguarding=safeguarding,
     )

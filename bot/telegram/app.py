@@ -39,6 +39,7 @@ from bot.telegram.jobs import TICK_SECONDS, Scheduler
 from bot.telegram.ratelimit import ConversationRateLimiter, bulk_sending
 from bot.telegram.replies import Handler
 from bot.telegram.updates import PersonByPerson
+from bot.telegram.webhook_server import WebhookServer
 
 log = logging.getLogger(__name__)
 
@@ -186,22 +187,35 @@ async def _serve(application: CarecheckApp, stop: asyncio.Event, webhook: Webhoo
     async with application:
         await _post_init(application)
         await application.start()
-        updater = application.updater
-        assert updater is not None
         if webhook is None:
+            updater = application.updater
+            assert updater is not None
             await updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+            log.info("carecheck is running (long polling)")
+            await stop.wait()
+            log.info("stopping: finishing the updates in flight")
+            await updater.stop()
         else:
-            path = urlsplit(webhook.url).path.lstrip("/")
-            await updater.start_webhook(
-                listen=webhook.listen,
-                port=webhook.port,
-                url_path=path,
-                webhook_url=webhook.url,
-                secret_token=webhook.secret,
-                allowed_updates=ALLOWED_UPDATES,
-            )
-        log.info("carecheck is running (%s)", "webhook" if webhook else "long polling")
+            await _serve_webhook(application, stop, webhook)
+        await application.stop()
+
+
+async def _serve_webhook(application: CarecheckApp, stop: asyncio.Event, webhook: Webhook) -> None:
+    """Listen first, then tell Telegram where: the first delivery finds the port open.
+
+    A stopping replica leaves the webhook set: the others behind the same URL go on.
+    """
+    runtime = application.bot_data.runtime
+    server = WebhookServer(application, urlsplit(webhook.url).path, webhook.secret, runtime.updates)
+    await server.start(webhook.listen, webhook.port)
+    application.bot_data.webhook = server
+    try:
+        await application.bot.set_webhook(
+            webhook.url, secret_token=webhook.secret, allowed_updates=ALLOWED_UPDATES
+        )
+        log.info("carecheck is running (webhook)")
         await stop.wait()
         log.info("stopping: finishing the updates in flight")
-        await updater.stop()
-        await application.stop()
+    finally:
+        await server.stop()
+        application.bot_data.webhook = None

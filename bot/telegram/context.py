@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from bot.services.own_frameworks import FrameworkDraft
     from bot.services.script_admin import Draft
     from bot.telegram.jobs import Scheduler
+    from bot.telegram.webhook_server import WebhookServer
 
 SHOWN_MESSAGES = 50_000
 
@@ -34,6 +35,7 @@ class BotData:
     def __init__(self) -> None:
         self._runtime: Runtime | None = None
         self.scheduler: Scheduler | None = None
+        self.webhook: WebhookServer | None = None  # listening, when run behind a webhook
         # The last content shown in each message, so no edit repeats it ("not modified").
         self.shown: LRUCache[tuple[int, int], ViewKey] = LRUCache(maxsize=SHOWN_MESSAGES)
 

@@ -1,0 +1,13 @@
+-- Several webhook replicas on one database.
+-- `update_claims`: an update is applied at most once across replicas. A replica claims
+-- its update_id (state 'working', with a lease from the clock) before it processes it and
+-- marks it 'done' after; a redelivery of a done update is acknowledged unprocessed, and a
+-- claim whose lease ran out (its replica died) is taken over. Retention prunes old rows.
+CREATE TABLE update_claims (
+    update_id   INTEGER PRIMARY KEY,
+    state       TEXT    NOT NULL CHECK (state IN ('working', 'done')),
+    lease_until TEXT    NOT NULL,
+    claimed_at  TEXT    NOT NULL
+);
+
+CREATE INDEX update_claims_age ON update_claims (claimed_at);

@@ -1,0 +1,98 @@
+"""Webhook replicas of the real bot in one test process, each with its own Database handle.
+
+Several Applications on one SQLite file are a real multi-replica setup: their writes
+meet in the file (`BEGIN IMMEDIATE`, busy timeout), not in shared Python objects. The
+fake Bot API is told where the public URL leads (`set_webhook_targets`), like a load
+balancer with these replicas behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from pathlib import Path
+
+from bot.services.runtime import open_runtime
+from bot.telegram.app import Webhook, build_application, serve
+from bot.telegram.context import CarecheckApp
+from tests.fake_clock import FakeClock
+from tests.fakebotapi.server import FakeBotAPI
+from tests.harness import Harness
+
+PUBLIC_URL = "https://bot.example.org/carecheck/hook"
+SECRET = "replica-secret_1"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Replica(Harness):
+    """One `carecheck run --webhook` in this process: its own runtime, database and port.
+
+    The people, invitations and presses of `Harness` work the same; the fake delivers
+    their updates to whichever replica the test's targets say.
+    """
+
+    def __init__(
+        self, api: FakeBotAPI, directory: Path, clock: FakeClock, *, run_jobs: bool = False
+    ) -> None:
+        super().__init__(api, directory, clock)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/carecheck/hook"
+        self.run_jobs = run_jobs
+        self.app: CarecheckApp | None = None  # type: ignore[assignment]
+
+    async def start(self) -> None:
+        self._runtime_cm = open_runtime(self.settings, self.clock)
+        self.runtime = await self._runtime_cm.__aenter__()
+        self.app = build_application(self.runtime, run_jobs=self.run_jobs)
+        self._stop = asyncio.Event()
+        sets = len(self.api.calls_to("setWebhook"))
+        hook = Webhook(PUBLIC_URL, "127.0.0.1", self.port, SECRET)
+        self._task = asyncio.create_task(serve(self.app, self._stop, hook))
+        await self.api.wait_for(lambda: len(self.api.calls_to("setWebhook")) > sets, timeout=20)
+
+    async def stop(self) -> None:
+        """A clean stop: the updates in flight finish."""
+        if self._task is not None and self._stop is not None:
+            self._stop.set()
+            await asyncio.wait_for(self._task, timeout=30)
+            self._task = None
+        await self._close_runtime()
+
+    async def crash(self) -> None:
+        """As close to a SIGKILL as one process allows: sockets cut, work abandoned.
+
+        The listening socket and every open connection are aborted (the fake sees a
+        dropped connection, no answer), the serving task is cancelled mid-update, and
+        nothing is marked done. What the database thread already committed stays.
+        """
+        assert self.app is not None and self._task is not None
+        server = self.app.bot_data.webhook
+        runner = server.runner if server is not None else None
+        if runner is not None:
+            for site in list(runner.sites):
+                for listener in getattr(site._server, "sockets", None) or []:
+                    listener.close()
+            low = runner.server
+            for handler in list(getattr(low, "connections", [])) if low else []:
+                task = getattr(handler, "_task_handler", None)
+                transport = handler.transport
+                if transport is not None:
+                    transport.abort()
+                if task is not None:
+                    task.cancel()  # the update's processing, wherever it was
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._task
+        self._task = None
+        await self._close_runtime()
+
+    async def _close_runtime(self) -> None:
+        if self._runtime_cm is not None:
+            await self._runtime_cm.__aexit__(None, None, None)
+            self._runtime_cm = None
