@@ -334,24 +334,29 @@ class DialogService:
 
     async def press(self, press: Press) -> Reply:
         """Apply one input to its session; the answer is committed before this returns."""
-        try:
-            live = await self._owned(press.session_id, press.telegram_id)
-        except NotYourSession as refusal:
-            return await self._not_owned(press, refusal)
-        language = self._language(live, press)
-        behind: DialogError | None = None
-        async with live.lock:
-            if press.input_key is not None and live.session.last_input == press.input_key:
-                return Reply(language, replace(self._step(live), duplicate=True))
+        for retry in (False, True):
             try:
-                change = await self._apply(live, press)
-            except DialogError as refusal:
-                if refusal.code not in BEHIND:
-                    return Reply(language, None, refusal)
-                behind = refusal
-        if behind is not None:
-            # The copy in memory may be what was behind (another process moved the
-            # session on): what to show is read again.
+                live = await self._owned(press.session_id, press.telegram_id)
+            except NotYourSession as refusal:
+                return await self._not_owned(press, refusal)
+            language = self._language(live, press)
+            behind: DialogError | None = None
+            async with live.lock:
+                if press.input_key is not None and live.session.last_input == press.input_key:
+                    return Reply(language, replace(self._step(live), duplicate=True))
+                try:
+                    change = await self._apply(live, press)
+                except DialogError as refusal:
+                    if refusal.code not in BEHIND:
+                        return Reply(language, None, refusal)
+                    behind = refusal
+            if behind is None:
+                break
+            # The copy in memory may be what was behind: another replica (or process)
+            # moved the session on. If it did, the press is tried once more on the
+            # stored session; a press that is stale there too (a double tap) is not.
+            if not retry and await self._moved_elsewhere(live):
+                continue
             try:
                 live = await self._owned(press.session_id, press.telegram_id)
             except NotYourSession as gone:
@@ -361,6 +366,15 @@ class DialogService:
         if change.safeguarding is not None and self.help_for is not None:
             step = replace(step, help=await self.help_for(live.row.org_id, language))
         return Reply(language, step)
+
+    async def _moved_elsewhere(self, live: _Live) -> bool:
+        """Whether the stored session is at another revision than our copy (then dropped)."""
+        stored = await self.store.load(live.row.id)
+        if stored is None or stored.row.revision == live.revision:
+            return False
+        if self._live.get(live.row.id) is live:
+            self._live.pop(live.row.id, None)
+        return True
 
     async def typed(
         self, telegram_id: int, text: str, input_key: str, language_code: str | None = None
