@@ -3,6 +3,12 @@
 Every minute (PTB's JobQueue), `run_due(now)` asks the check-in schedule, the weekly
 digests and the retention job what is due, giving each a way to send. Sends are bulk
 sends, paced to Telegram's ~30 messages/s, so 1,000 invitations take about 35 s.
+
+Every replica runs this tick. What keeps two from sending one message twice is a claim
+under a unique key in the database before each send, never which process runs the job:
+check-in pulses and reminders (`notifications`), snoozes (taken with DELETE ... RETURNING),
+digest parts (`digests_sent`), the news of done actions (`action_news_sent`) and
+safeguarding alerts (`safeguarding_sends`); retention deletes are idempotent.
 """
 
 from __future__ import annotations

@@ -1,0 +1,100 @@
+"""Two replicas run the same scheduled jobs at the same moment: each message goes out once.
+
+Every send the bot makes by itself is claimed under a unique key in the database before
+it goes (notifications, digests_sent, action_news_sent, safeguarding_sends), so the
+claim, not the process, decides who sends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest_asyncio
+
+from bot.infra.i18n import translator
+from bot.services.digests.improvement_actions import set_action_status
+from bot.telegram.jobs import Scheduler
+from storage.actions import ActionRepo
+from storage.people import Membership
+from tests.fake_clock import FakeClock
+from tests.fakebotapi.models import User
+from tests.fakebotapi.server import FakeBotAPI
+from tests.replicas import Replica
+from tests.test_bot_digest import demo_manager
+
+T = translator("en")
+MONDAY_AFTER_SLOT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # 10:00 in Ljubljana
+READY = T("Your weekly check-in is ready. It takes about a minute.")
+REMINDER = T("A gentle reminder: your weekly check-in is still open. It takes about a minute.")
+
+
+@pytest_asyncio.fixture
+async def pair(fake_api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[tuple[Replica, Replica]]:
+    clock = FakeClock(MONDAY_AFTER_SLOT - timedelta(days=3))
+    replicas = (Replica(fake_api, tmp_path, clock), Replica(fake_api, tmp_path, clock))
+    for replica in replicas:
+        await replica.start()
+    fake_api.set_webhook_targets([r.url for r in replicas])
+    yield replicas
+    for replica in replicas:
+        await replica.stop()
+
+
+def scheduler(replica: Replica) -> Scheduler:
+    assert replica.app is not None and replica.app.bot_data.scheduler is not None
+    return replica.app.bot_data.scheduler
+
+
+async def both_run(a: Replica, b: Replica, now: datetime) -> None:
+    await asyncio.gather(scheduler(a).run_due(now), scheduler(b).run_due(now))
+
+
+def sent_texts(api: FakeBotAPI, user: User) -> Counter[str]:
+    return Counter(m.source or "" for m in api.messages(user.id))
+
+
+async def test_two_replicas_running_every_job_at_once_send_each_message_once(
+    fake_api: FakeBotAPI, pair: tuple[Replica, Replica]
+) -> None:
+    a, b = pair
+    _demo, maja = await demo_manager(a)
+    org = await a.org()
+    code = await a.invite(org, "staff")
+    staff = []
+    for i in range(6):
+        user = a.user(f"Staff{i}")
+        await a.command(user, "/start", code)
+        staff.append(user)
+    action = await ActionRepo(a.rt.db).create(
+        org, None, "equass", "rights", "Rights on the notice board", None, None, None, None
+    )
+    console = [Membership(0, None, None, "admin")]
+    await set_action_status(a.rt.db, console, action.id, "done", date(2026, 11, 20))
+    a.clock.now = MONDAY_AFTER_SLOT
+
+    await both_run(a, b, MONDAY_AFTER_SLOT)
+    await both_run(a, b, MONDAY_AFTER_SLOT + timedelta(minutes=1))  # the next tick, both again
+    for user in staff:
+        texts = sent_texts(fake_api, user)
+        assert texts[READY] == 1, texts
+        news = [t for t in texts if "Rights on the notice board" in t]
+        assert [texts[t] for t in news] == [1]
+    # The manager's digest: every part once.
+    digest = sent_texts(fake_api, maja)
+    assert digest[T("Weak spots: plan an improvement action?")] == 1
+    assert max(count for text, count in digest.items() if text) == 1, digest
+    for method in ("sendPhoto", "sendDocument"):  # the chart and the printable report
+        assert [int(c["chat_id"]) for c in fake_api.calls_to(method)] == [maja.id]
+    parts = len(fake_api.calls_to("sendPhoto")) + len(fake_api.calls_to("sendDocument"))
+
+    reminder_time = MONDAY_AFTER_SLOT + timedelta(days=2)
+    a.clock.now = reminder_time
+    await both_run(a, b, reminder_time)
+    for user in staff:
+        assert sent_texts(fake_api, user)[REMINDER] == 1
+    assert len(fake_api.calls_to("sendPhoto")) + len(fake_api.calls_to("sendDocument")) == parts
+    fake_api.assert_no_errors()
