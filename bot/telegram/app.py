@@ -19,6 +19,7 @@ from telegram.ext import (
 )
 
 from bot.infra.transport import build_requests
+from bot.services.bulk_budget import BulkBudget
 from bot.services.runtime import Runtime
 from bot.telegram import (
     dialog_handlers,
@@ -64,7 +65,7 @@ def build_application(runtime: Runtime, *, run_jobs: bool = True) -> CarecheckAp
         .base_file_url(settings.file_url)
         .request(requests[0])
         .get_updates_request(requests[1])
-        .rate_limiter(ConversationRateLimiter())
+        .rate_limiter(ConversationRateLimiter(budget=BulkBudget(runtime.db)))
         .concurrent_updates(processor)
         .context_types(CONTEXT_TYPES)
         .build()

@@ -11,3 +11,15 @@ CREATE TABLE update_claims (
 );
 
 CREATE INDEX update_claims_age ON update_claims (claimed_at);
+
+-- `send_budgets`: the bulk sender's token bucket, shared by every replica on the database
+-- (Telegram's ~30 messages/s is per bot, not per process). One row per budget; tokens
+-- are refilled from the injected clock's elapsed time (seconds since the epoch, as a
+-- float: the stored instant text has whole seconds only) inside a write transaction.
+CREATE TABLE send_budgets (
+    name        TEXT PRIMARY KEY,
+    tokens      REAL NOT NULL,
+    refilled_at REAL NOT NULL
+);
+
+INSERT INTO send_budgets (name, tokens, refilled_at) VALUES ('bulk', 0, 0);
