@@ -475,8 +475,9 @@ class DialogService:
     async def _remember(self, stored: OwnedSession, telegram_id: int) -> _Live:
         """The live copy of a stored session, with whose buttons it shows."""
         live = self._live.get(stored.row.id)
-        if live is not None:
+        if live is not None and live.revision >= stored.row.revision:
             return live
+        # Not in memory, or our copy is behind one another replica stored: read afresh.
         row = stored.row
         if row.audience == "staff":
             owner = stored.owner_telegram_id

@@ -44,6 +44,7 @@ class WebhookServer:
         self.secret = secret
         self.ledger = ledger
         self.runner: web.AppRunner | None = None
+        self.in_flight = 0  # updates being applied now
         self._failed: set[int] = set()
         application.add_error_handler(self._note_failure)
 
@@ -58,6 +59,8 @@ class WebhookServer:
     async def stop(self) -> None:
         """Stop listening, let the updates in flight finish, close."""
         if self.runner is not None:
+            if self.in_flight:
+                log.info("webhook: finishing %d updates in flight", self.in_flight)
             await self.runner.cleanup()
             self.runner = None
         self.application.remove_error_handler(self._note_failure)
@@ -102,9 +105,13 @@ class WebhookServer:
     async def _apply(self, update: Update) -> bool:
         """Run the handlers through the update processor (one person's updates in order)."""
         application = self.application
-        await application.update_processor.process_update(
-            update, application.process_update(update)
-        )
+        self.in_flight += 1
+        try:
+            await application.update_processor.process_update(
+                update, application.process_update(update)
+            )
+        finally:
+            self.in_flight -= 1
         failed = update.update_id in self._failed
         self._failed.discard(update.update_id)
         return not failed
