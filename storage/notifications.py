@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Literal
 
 from storage.db import Database
-from storage.rows import record
 from storage.times import instant_text
 
 Kind = Literal["pulse", "reminder"]
@@ -22,15 +21,6 @@ class Snooze:
 class NotificationRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
-
-    async def mark_sent(self, person_id: int, org_id: int, period: str, kind: Kind) -> bool:
-        """Record a send; False when it was recorded already (do not send again)."""
-        changed = await self._db.execute(
-            "INSERT INTO notifications (person_id, org_id, period, kind, sent_at)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (person_id, org_id, period, kind, self._db.now_text()),
-        )
-        return changed == 1
 
     async def unmark(self, person_id: int, org_id: int, period: str, kind: Kind) -> None:
         """Forget a send that failed for good, so the next run tries again."""
@@ -47,11 +37,3 @@ class NotificationRepo:
             " due_at = excluded.due_at",
             (person_id, org_id, instant_text(due_at)),
         )
-
-    async def take_due_snoozes(self, now: datetime) -> list[Snooze]:
-        """Remove and return the snoozes due at `now`: each is handed out once."""
-        moment = instant_text(now)
-        rows = await self._db.fetchall(
-            "DELETE FROM snoozes WHERE due_at <= ? RETURNING person_id, org_id", (moment,)
-        )
-        return [record(Snooze, row) for row in rows]

@@ -16,10 +16,14 @@ from pathlib import Path
 import pytest_asyncio
 
 from bot.infra.i18n import translator
+from bot.services.checkin_schedule import SEND_LEASE
 from bot.services.digests.improvement_actions import set_action_status
+from bot.services.periods import iso_week
 from bot.telegram.jobs import Scheduler
 from storage.actions import ActionRepo
-from storage.people import Membership
+from storage.invitation_claims import InvitationClaims
+from storage.notifications import NotificationRepo
+from storage.people import Membership, PeopleRepo
 from tests.fake_clock import FakeClock
 from tests.fakebotapi.models import User
 from tests.fakebotapi.server import FakeBotAPI
@@ -98,3 +102,38 @@ async def test_two_replicas_running_every_job_at_once_send_each_message_once(
         assert sent_texts(fake_api, user)[REMINDER] == 1
     assert len(fake_api.calls_to("sendPhoto")) + len(fake_api.calls_to("sendDocument")) == parts
     fake_api.assert_no_errors()
+
+
+async def test_an_invitation_claimed_by_a_replica_that_died_is_sent_after_its_lease(
+    fake_api: FakeBotAPI, pair: tuple[Replica, Replica]
+) -> None:
+    a, b = pair
+    org = await a.org()
+    code = await a.invite(org, "staff")
+    ana, bor = a.user("Ana"), a.user("Bor")
+    for user in (ana, bor):
+        await a.command(user, "/start", code)
+    a.clock.now = MONDAY_AFTER_SLOT
+    people = {p.telegram_id: p for p in await PeopleRepo(a.rt.db).staff_of(org)}
+    # Replica a claimed Ana's pulse and died before it went out.
+    claims = InvitationClaims(a.rt.db)
+    until = MONDAY_AFTER_SLOT + SEND_LEASE
+    week = iso_week(MONDAY_AFTER_SLOT.date())
+    assert await claims.claim(people[ana.id].id, org, week, "pulse", until)
+    # Bor snoozed; the replica that took his snooze died before sending the reminder.
+    await NotificationRepo(a.rt.db).snooze(people[bor.id].id, org, MONDAY_AFTER_SLOT)
+    taken = await claims.take_due_snoozes(MONDAY_AFTER_SLOT, until)
+    assert [s.person_id for s, _ in taken] == [people[bor.id].id]
+
+    await scheduler(b).run_due(MONDAY_AFTER_SLOT)
+    assert sent_texts(fake_api, ana)[READY] == 0  # the claim is live: not twice
+    assert sent_texts(fake_api, bor)[READY] == 1
+    assert sent_texts(fake_api, bor)[REMINDER] == 0
+
+    later = until + timedelta(minutes=1)
+    a.clock.now = later
+    await asyncio.gather(scheduler(a).run_due(later), scheduler(b).run_due(later))
+    assert sent_texts(fake_api, ana)[READY] == 1  # taken over, sent once
+    assert sent_texts(fake_api, bor)[REMINDER] == 1
+    await both_run(a, b, later + timedelta(minutes=30))
+    assert sent_texts(fake_api, ana)[READY] == 1 and sent_texts(fake_api, bor)[REMINDER] == 1

@@ -1,8 +1,11 @@
 """When staff are asked: the weekly check-in pulse, one reminder two days later, snoozes.
 
 `run_due(now, send)` does everything due at `now` and is idempotent (a log of sends in
-the database), so it can run every minute, after a restart, or from a test with an
-injected clock. What sending means is the adapter's: `send` says how it went, and the
+the database), so it can run every minute, after a restart, on several replicas at once,
+or from a test with an injected clock. Each send is claimed with a lease
+(`storage/invitation_claims.py`): a replica that dies between the claim and the send's
+confirmation delays that invitation by `SEND_LEASE`, never skips it.
+What sending means is the adapter's: `send` says how it went, and the
 policy here decides what follows (a person who blocked the bot is asked no more).
 """
 
@@ -18,6 +21,7 @@ from typing import Literal
 from bot.services.identity import Identity
 from bot.services.periods import iso_week, zone
 from storage.db import Database
+from storage.invitation_claims import InvitationClaims
 from storage.notifications import Kind, NotificationRepo
 from storage.orgs import Org, OrgRepo
 from storage.people import PeopleRepo, Person
@@ -28,6 +32,9 @@ log = logging.getLogger(__name__)
 REMINDER_AFTER = timedelta(days=2)
 SNOOZE = timedelta(hours=3)
 PARALLEL_SENDS = 32
+# How long a claimed invitation may take to go out before another run (another replica)
+# takes the claim over: far longer than a paced send with its retries takes.
+SEND_LEASE = timedelta(minutes=10)
 
 # How a send went: delivered; the person blocked the bot; Telegram refused this
 # message for good; or a failure worth trying again at the next run.
@@ -60,6 +67,7 @@ class CheckinSchedule:
         self.people = PeopleRepo(db)
         self.sessions = SessionRepo(db)
         self.log = NotificationRepo(db)
+        self.claims = InvitationClaims(db)
 
     async def run_due(self, now: datetime, send: SendInvitation) -> CheckinReport:
         report = CheckinReport()
@@ -81,14 +89,14 @@ class CheckinSchedule:
                 else:
                     report.reminders += sent
                 report.failed += failed
-        for snooze in await self.log.take_due_snoozes(now):
+        for snooze, leased in await self.claims.take_due_snoozes(now, now + SEND_LEASE):
             person = await self.people.get(snooze.person_id)
-            if (
-                person is not None
-                and person.active
-                and await self._send(person, True, send) != "failed"
-            ):
+            if person is None or not person.active:
+                await self.claims.snooze_done(snooze.person_id, leased)
+            elif await self._send(person, True, send) != "failed":
+                await self.claims.snooze_done(snooze.person_id, leased)
                 report.snoozes += 1
+            # A failed send keeps its leased snooze: it comes due again after the lease.
         return report
 
     async def snooze(self, who: Identity) -> bool:
@@ -108,9 +116,11 @@ class CheckinSchedule:
             async with gate:
                 if await self.sessions.completed(person.id, org.id, period):
                     return None
-                if not await self.log.mark_sent(person.id, org.id, period, kind):
+                until = self.db.clock() + SEND_LEASE
+                if not await self.claims.claim(person.id, org.id, period, kind, until):
                     return None
                 if await self._send(person, kind == "reminder", send) != "failed":
+                    await self.claims.confirm(person.id, org.id, period, kind)
                     return True
                 await self.log.unmark(person.id, org.id, period, kind)
                 return False

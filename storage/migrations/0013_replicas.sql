@@ -23,3 +23,7 @@ CREATE TABLE send_budgets (
 );
 
 INSERT INTO send_budgets (name, tokens, refilled_at) VALUES ('bulk', 0, 0);
+
+-- A check-in invitation claimed but not yet confirmed sent: until this instant nobody else
+-- sends it; after it, another run (another replica) takes the claim over. NULL: settled.
+ALTER TABLE notifications ADD COLUMN sending_until TEXT;
