@@ -10,6 +10,7 @@ from typing import Literal
 from storage.db import Database
 from storage.errors import NotFound
 from storage.rows import record
+from storage.send_leases import ACTION_NEWS, SEND_LEASE, SendLeases
 from storage.times import day_text, maybe_day_text
 
 ActionStatus = Literal["open", "started", "done", "dropped"]
@@ -110,6 +111,7 @@ class ActionNewsRepo:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._sends = SendLeases(db, ACTION_NEWS)
 
     async def due(self) -> list[Action]:
         """Actions queued by becoming done (the trigger of `actions`), oldest first."""
@@ -124,18 +126,18 @@ class ActionNewsRepo:
         await self._db.execute("DELETE FROM action_news_due WHERE action_id = ?", (action_id,))
 
     async def claim(self, action_id: int, person_id: int) -> bool:
-        """Claim one person's message; False when it was claimed already (do not send)."""
-        changed = await self._db.execute(
-            "INSERT INTO action_news_sent (action_id, person_id, sent_at) VALUES (?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
-            (action_id, person_id, self._db.now_text()),
-        )
-        return changed == 1
+        """Claim one person's message; False when it is claimed (by a run that is alive)."""
+        return await self._sends.claim((action_id, person_id), self._db.clock() + SEND_LEASE)
+
+    async def settle(self, action_id: int, person_id: int) -> None:
+        """The message went out (or never will): nobody takes the claim over."""
+        await self._sends.settle((action_id, person_id))
 
     async def told(self, action_id: int) -> set[int]:
-        """The people whose message of this action is claimed (sent, or being sent)."""
+        """The people whose message of this action is settled (a live claim is not)."""
         rows = await self._db.fetchall(
-            "SELECT person_id FROM action_news_sent WHERE action_id = ?", (action_id,)
+            "SELECT person_id FROM action_news_sent WHERE action_id = ? AND sending_until IS NULL",
+            (action_id,),
         )
         return {int(row["person_id"]) for row in rows}
 

@@ -1,8 +1,8 @@
 """Which digest went to whom, part by part, so a restart or a second job never sends twice.
 
 A part is claimed before it is sent: a failure withdraws the claim (the next run tries
-that part again, alone); a process killed between the claim and the send loses the part
-rather than sending it twice.
+that part again, alone); a process killed between the claim and the send leaves a claim
+whose lease runs out, and the part is sent by a later run (`storage/send_leases.py`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from storage.db import Database
 from storage.rows import record
+from storage.send_leases import DIGEST_PARTS, SEND_LEASE, SendLeases
 
 _WHOLE_ORG = 0  # unit_id stored for an organisation-wide digest
 
@@ -42,6 +43,7 @@ class Recipient:
 class DigestRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._parts = SendLeases(db, DIGEST_PARTS)
 
     async def mark_sent(
         self, org_id: int, unit_id: int | None, period: str, person_id: int
@@ -80,9 +82,10 @@ class DigestRepo:
     async def parts_claimed(
         self, org_id: int, unit_id: int | None, period: str, person_id: int
     ) -> set[str]:
+        """The parts settled (sent, or given up for good); a live claim is not one of them."""
         rows = await self._db.fetchall(
             "SELECT part FROM digest_parts_sent WHERE org_id = ? AND unit_id = ? AND period = ?"
-            " AND person_id = ?",
+            " AND person_id = ? AND sending_until IS NULL",
             (org_id, _WHOLE_ORG if unit_id is None else unit_id, period, person_id),
         )
         return {str(row["part"]) for row in rows}
@@ -90,20 +93,15 @@ class DigestRepo:
     async def claim_part(
         self, org_id: int, unit_id: int | None, period: str, person_id: int, part: str
     ) -> bool:
-        """Claim one part for sending; False if it was claimed already (by this or a run before)."""
-        changed = await self._db.execute(
-            "INSERT INTO digest_parts_sent (org_id, unit_id, period, person_id, part, sent_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (
-                org_id,
-                _WHOLE_ORG if unit_id is None else unit_id,
-                period,
-                person_id,
-                part,
-                self._db.now_text(),
-            ),
-        )
-        return changed == 1
+        """Claim one part for sending; False if it is claimed (by a run that is alive)."""
+        key = (org_id, _WHOLE_ORG if unit_id is None else unit_id, period, person_id, part)
+        return await self._parts.claim(key, self._db.clock() + SEND_LEASE)
+
+    async def settle_part(
+        self, org_id: int, unit_id: int | None, period: str, person_id: int, part: str
+    ) -> None:
+        key = (org_id, _WHOLE_ORG if unit_id is None else unit_id, period, person_id, part)
+        await self._parts.settle(key)
 
     async def unclaim_part(
         self, org_id: int, unit_id: int | None, period: str, person_id: int, part: str

@@ -5,7 +5,7 @@ A pulse or reminder is claimed under its unique key before it is sent, as before
 claim whose replica died before confirming is taken over once that instant is past,
 and the person is invited after all. A snooze is taken the same way: its due time is
 moved on by the lease instead of the row being deleted, and deleted once the reminder
-went out. Portable SQL: `ON CONFLICT ... DO UPDATE ... WHERE`, `UPDATE ... RETURNING`.
+went out (`storage/send_leases.py`; portable SQL: `UPDATE ... RETURNING`).
 """
 
 from __future__ import annotations
@@ -15,39 +15,24 @@ from datetime import datetime
 from storage.db import Database
 from storage.notifications import Kind, Snooze
 from storage.rows import record
+from storage.send_leases import NOTIFICATIONS, SendLeases
 from storage.times import instant_text
-
-_CLAIM = (
-    "INSERT INTO notifications (person_id, org_id, period, kind, sent_at, sending_until)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT (person_id, org_id, period, kind) DO UPDATE"
-    " SET sent_at = excluded.sent_at, sending_until = excluded.sending_until"
-    " WHERE notifications.sending_until IS NOT NULL"
-    " AND notifications.sending_until <= excluded.sent_at"
-)
 
 
 class InvitationClaims:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._leases = SendLeases(db, NOTIFICATIONS)
 
     async def claim(
         self, person_id: int, org_id: int, period: str, kind: Kind, until: datetime
     ) -> bool:
         """True: send it now (new, or its earlier sender died before confirming)."""
-        changed = await self._db.execute(
-            _CLAIM,
-            (person_id, org_id, period, kind, self._db.now_text(), instant_text(until)),
-        )
-        return changed == 1
+        return await self._leases.claim((person_id, org_id, period, kind), until)
 
     async def confirm(self, person_id: int, org_id: int, period: str, kind: Kind) -> None:
         """The send went out (or is settled for good): nobody takes the claim over."""
-        await self._db.execute(
-            "UPDATE notifications SET sending_until = NULL WHERE person_id = ? AND org_id = ?"
-            " AND period = ? AND kind = ?",
-            (person_id, org_id, period, kind),
-        )
+        await self._leases.settle((person_id, org_id, period, kind))
 
     async def take_due_snoozes(self, now: datetime, until: datetime) -> list[tuple[Snooze, str]]:
         """The snoozes due at `now`, each leased to this caller until `until`."""

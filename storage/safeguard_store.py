@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 from storage.db import Database
 from storage.rows import record
+from storage.send_leases import SAFEGUARDING, SEND_LEASE, SendLeases
 from storage.times import instant_text
 
 # The organisation's next alert waits this long after its last one.
@@ -69,6 +70,7 @@ _RECIPIENTS = (
 class SafeguardStore:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._sends = SendLeases(db, SAFEGUARDING)
 
     # ---------------------------------------------------------------- alerts
 
@@ -146,19 +148,19 @@ class SafeguardStore:
         return [people[p] for p in sorted(people)]
 
     async def sent_to(self, alert_id: int) -> set[int]:
+        """Who has had the alert (settled: a live claim is not in it)."""
         rows = await self._db.fetchall(
-            "SELECT person_id FROM safeguarding_sends WHERE alert_id = ?", (alert_id,)
+            "SELECT person_id FROM safeguarding_sends WHERE alert_id = ? AND sending_until IS NULL",
+            (alert_id,),
         )
         return {int(r["person_id"]) for r in rows}
 
     async def claim_send(self, alert_id: int, person_id: int) -> bool:
-        """Claim one recipient's message; False if it was claimed already (do not send)."""
-        changed = await self._db.execute(
-            "INSERT INTO safeguarding_sends (alert_id, person_id) VALUES (?, ?)"
-            " ON CONFLICT DO NOTHING",
-            (alert_id, person_id),
-        )
-        return changed == 1
+        """Claim one recipient's message; False if it is claimed (by a run that is alive)."""
+        return await self._sends.claim((alert_id, person_id), self._db.clock() + SEND_LEASE)
+
+    async def settle_send(self, alert_id: int, person_id: int) -> None:
+        await self._sends.settle((alert_id, person_id))
 
     async def unclaim_send(self, alert_id: int, person_id: int) -> None:
         await self._db.execute(

@@ -20,7 +20,7 @@ from bot.services.checkin_schedule import SEND_LEASE
 from bot.services.digests.improvement_actions import set_action_status
 from bot.services.periods import iso_week
 from bot.telegram.jobs import Scheduler
-from storage.actions import ActionRepo
+from storage.actions import ActionNewsRepo, ActionRepo
 from storage.invitation_claims import InvitationClaims
 from storage.notifications import NotificationRepo
 from storage.people import Membership, PeopleRepo
@@ -137,3 +137,35 @@ async def test_an_invitation_claimed_by_a_replica_that_died_is_sent_after_its_le
     assert sent_texts(fake_api, bor)[REMINDER] == 1
     await both_run(a, b, later + timedelta(minutes=30))
     assert sent_texts(fake_api, ana)[READY] == 1 and sent_texts(fake_api, bor)[REMINDER] == 1
+
+
+async def test_news_claimed_by_a_replica_that_died_is_told_after_its_lease(
+    fake_api: FakeBotAPI, pair: tuple[Replica, Replica]
+) -> None:
+    a, b = pair
+    org = await a.org()
+    code = await a.invite(org, "staff")
+    ana = a.user("Ana")
+    await a.command(ana, "/start", code)
+    a.clock.now = MONDAY_AFTER_SLOT
+    title = "Quiet hours after lunch"
+    action = await ActionRepo(a.rt.db).create(
+        org, None, "equass", "rights", title, None, None, None, None
+    )
+    console = [Membership(0, None, None, "admin")]
+    await set_action_status(a.rt.db, console, action.id, "done", MONDAY_AFTER_SLOT.date())
+    (person,) = await PeopleRepo(a.rt.db).staff_of(org)
+    queue = ActionNewsRepo(a.rt.db)
+    assert await queue.claim(action.id, person.id)  # and then replica a died
+
+    def told() -> int:
+        return sum(title in (m.source or "") for m in fake_api.messages(ana.id))
+
+    await scheduler(b).tell_staff()
+    assert told() == 0 and [d.id for d in await queue.due()] == [action.id]
+    a.clock.now = MONDAY_AFTER_SLOT + SEND_LEASE + timedelta(seconds=1)
+    await asyncio.gather(scheduler(a).tell_staff(), scheduler(b).tell_staff())
+    assert told() == 1
+    assert await queue.due() == []
+    await asyncio.gather(scheduler(a).tell_staff(), scheduler(b).tell_staff())
+    assert told() == 1

@@ -25,6 +25,7 @@ from storage.invitation_claims import InvitationClaims
 from storage.notifications import Kind, NotificationRepo
 from storage.orgs import Org, OrgRepo
 from storage.people import PeopleRepo, Person
+from storage.send_leases import SEND_LEASE
 from storage.sessions import SessionRepo
 
 log = logging.getLogger(__name__)
@@ -32,9 +33,6 @@ log = logging.getLogger(__name__)
 REMINDER_AFTER = timedelta(days=2)
 SNOOZE = timedelta(hours=3)
 PARALLEL_SENDS = 32
-# How long a claimed invitation may take to go out before another run (another replica)
-# takes the claim over: far longer than a paced send with its retries takes.
-SEND_LEASE = timedelta(minutes=10)
 
 # How a send went: delivered; the person blocked the bot; Telegram refused this
 # message for good; or a failure worth trying again at the next run.

@@ -207,6 +207,7 @@ class Safeguarding:
                     )
                     failed += 1
                     continue
+                await self.store.settle_send(alert.id, recipient.person_id)
                 sent += 1
         return AlertDelivery(sent, already, failed)
 

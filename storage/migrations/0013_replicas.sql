@@ -24,6 +24,9 @@ CREATE TABLE send_budgets (
 
 INSERT INTO send_budgets (name, tokens, refilled_at) VALUES ('bulk', 0, 0);
 
--- A check-in invitation claimed but not yet confirmed sent: until this instant nobody else
--- sends it; after it, another run (another replica) takes the claim over. NULL: settled.
+-- A send claimed but not yet settled: until this instant nobody else sends it; after it,
+-- another run (another replica) takes the claim over. NULL: settled (storage/send_leases.py).
 ALTER TABLE notifications ADD COLUMN sending_until TEXT;
+ALTER TABLE digest_parts_sent ADD COLUMN sending_until TEXT;
+ALTER TABLE action_news_sent ADD COLUMN sending_until TEXT;
+ALTER TABLE safeguarding_sends ADD COLUMN sending_until TEXT;

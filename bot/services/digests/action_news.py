@@ -86,6 +86,7 @@ async def _deliver(
             if outcome == "failed":
                 await queue.unclaim(action.id, person.id)
                 return False
+            await queue.settle(action.id, person.id)
             if outcome == "blocked":
                 await people.set_active(person.id, False)
                 log.info("person %s blocked the bot; no more messages", person.id)
@@ -94,6 +95,7 @@ async def _deliver(
     results = await asyncio.gather(*(one(p) for p in staff))
     report.sent += sum(r is True for r in results)
     report.failed += sum(r is False for r in results)
-    # A claim another run withdrew after a failed send leaves that person untold: the
-    # action stays queued until everyone's message is claimed.
+    # A claim another run withdrew after a failed send, or holds still (alive, or dead
+    # until its lease runs out), leaves that person untold: the action stays queued until
+    # everyone's message is settled.
     return {p.id for p in staff} <= await queue.told(action.id)

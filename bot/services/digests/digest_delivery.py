@@ -133,6 +133,7 @@ async def deliver(
                 )
                 failed += 1
                 break
+            await repo.settle_part(org_id, unit_id, period, person, part)
             sent_now += 1
         else:
             if sent_now == 0:
