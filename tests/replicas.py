@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from bot.services.runtime import open_runtime
@@ -105,3 +106,19 @@ class Replica(Harness):
         if self._runtime_cm is not None:
             await self._runtime_cm.__aexit__(None, None, None)
             self._runtime_cm = None
+
+
+@contextlib.asynccontextmanager
+async def running(
+    api: FakeBotAPI, directory: Path, clock: FakeClock, count: int = 2
+) -> AsyncIterator[list[Replica]]:
+    """`count` replicas on one database file, behind the fake's round-robin delivery."""
+    replicas = [Replica(api, directory, clock) for _ in range(count)]
+    try:
+        for replica in replicas:
+            await replica.start()
+        api.set_webhook_targets([r.url for r in replicas])
+        yield replicas
+    finally:
+        for replica in replicas:
+            await replica.stop()

@@ -16,7 +16,7 @@ from storage.db import Database
 from storage.send_budget import SendBudget
 from tests.fake_clock import FakeClock
 from tests.fakebotapi.server import FakeBotAPI
-from tests.replicas import Replica
+from tests.replicas import Replica, running
 
 
 async def test_the_bucket_refills_by_the_clock_and_is_shared_by_handles(tmp_path: Path) -> None:
@@ -41,13 +41,8 @@ async def test_the_bucket_refills_by_the_clock_and_is_shared_by_handles(tmp_path
 
 @pytest_asyncio.fixture
 async def pair(fake_api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[tuple[Replica, Replica]]:
-    clock = FakeClock()
-    replicas = (Replica(fake_api, tmp_path, clock), Replica(fake_api, tmp_path, clock))
-    for replica in replicas:
-        await replica.start()
-    yield replicas
-    for replica in replicas:
-        await replica.stop()
+    async with running(fake_api, tmp_path, FakeClock()) as (a, b):
+        yield a, b
 
 
 async def bulk(replica: Replica, chat_ids: list[int]) -> None:

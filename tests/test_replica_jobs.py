@@ -27,7 +27,7 @@ from storage.people import Membership, PeopleRepo
 from tests.fake_clock import FakeClock
 from tests.fakebotapi.models import User
 from tests.fakebotapi.server import FakeBotAPI
-from tests.replicas import Replica
+from tests.replicas import Replica, running
 from tests.test_bot_digest import demo_manager
 
 T = translator("en")
@@ -39,18 +39,23 @@ REMINDER = T("A gentle reminder: your weekly check-in is still open. It takes ab
 @pytest_asyncio.fixture
 async def pair(fake_api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[tuple[Replica, Replica]]:
     clock = FakeClock(MONDAY_AFTER_SLOT - timedelta(days=3))
-    replicas = (Replica(fake_api, tmp_path, clock), Replica(fake_api, tmp_path, clock))
-    for replica in replicas:
-        await replica.start()
-    fake_api.set_webhook_targets([r.url for r in replicas])
-    yield replicas
-    for replica in replicas:
-        await replica.stop()
+    async with running(fake_api, tmp_path, clock) as (a, b):
+        yield a, b
 
 
 def scheduler(replica: Replica) -> Scheduler:
     assert replica.app is not None and replica.app.bot_data.scheduler is not None
     return replica.app.bot_data.scheduler
+
+
+async def joined(a: Replica, *names: str) -> tuple[int, list[User]]:
+    """A new organisation and its staff, joined by invitation."""
+    org = await a.org()
+    code = await a.invite(org, "staff")
+    users = [a.user(name) for name in names]
+    for user in users:
+        await a.command(user, "/start", code)
+    return org, users
 
 
 async def both_run(a: Replica, b: Replica, now: datetime) -> None:
@@ -66,13 +71,7 @@ async def test_two_replicas_running_every_job_at_once_send_each_message_once(
 ) -> None:
     a, b = pair
     _demo, maja = await demo_manager(a)
-    org = await a.org()
-    code = await a.invite(org, "staff")
-    staff = []
-    for i in range(6):
-        user = a.user(f"Staff{i}")
-        await a.command(user, "/start", code)
-        staff.append(user)
+    org, staff = await joined(a, *(f"Staff{i}" for i in range(6)))
     action = await ActionRepo(a.rt.db).create(
         org, None, "equass", "rights", "Rights on the notice board", None, None, None, None
     )
@@ -108,11 +107,7 @@ async def test_an_invitation_claimed_by_a_replica_that_died_is_sent_after_its_le
     fake_api: FakeBotAPI, pair: tuple[Replica, Replica]
 ) -> None:
     a, b = pair
-    org = await a.org()
-    code = await a.invite(org, "staff")
-    ana, bor = a.user("Ana"), a.user("Bor")
-    for user in (ana, bor):
-        await a.command(user, "/start", code)
+    org, (ana, bor) = await joined(a, "Ana", "Bor")
     a.clock.now = MONDAY_AFTER_SLOT
     people = {p.telegram_id: p for p in await PeopleRepo(a.rt.db).staff_of(org)}
     # Replica a claimed Ana's pulse and died before it went out.
@@ -143,10 +138,7 @@ async def test_news_claimed_by_a_replica_that_died_is_told_after_its_lease(
     fake_api: FakeBotAPI, pair: tuple[Replica, Replica]
 ) -> None:
     a, b = pair
-    org = await a.org()
-    code = await a.invite(org, "staff")
-    ana = a.user("Ana")
-    await a.command(ana, "/start", code)
+    org, (ana,) = await joined(a, "Ana")
     a.clock.now = MONDAY_AFTER_SLOT
     title = "Quiet hours after lunch"
     action = await ActionRepo(a.rt.db).create(

@@ -18,7 +18,7 @@ from tests.fake_clock import FakeClock
 from tests.fakebotapi.models import StoredMessage, User
 from tests.fakebotapi.server import FakeBotAPI
 from tests.harness import button
-from tests.replicas import Replica
+from tests.replicas import Replica, running
 from tests.test_bot_dialog import first_question
 from tests.test_webhook_server import post
 
@@ -26,14 +26,8 @@ from tests.test_webhook_server import post
 @pytest_asyncio.fixture
 async def pair(fake_api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[tuple[Replica, Replica]]:
     fake_api.webhook_retry_delay = 0.05
-    clock = FakeClock()
-    replicas = (Replica(fake_api, tmp_path, clock), Replica(fake_api, tmp_path, clock))
-    for replica in replicas:
-        await replica.start()
-    fake_api.set_webhook_targets([r.url for r in replicas])
-    yield replicas
-    for replica in replicas:
-        await replica.stop()
+    async with running(fake_api, tmp_path, FakeClock()) as (a, b):
+        yield a, b
 
 
 async def staff_at_question(a: Replica) -> tuple[User, StoredMessage]:
@@ -48,6 +42,13 @@ def held(api: FakeBotAPI, user: User, message: StoredMessage, data: str) -> dict
     """A press Telegram has queued but not posted yet (the test posts it)."""
     api.press(user, message, data)
     return api.pending_updates.pop()
+
+
+async def a_held_press(api: FakeBotAPI, a: Replica) -> tuple[User, StoredMessage, dict[str, Any]]:
+    """Someone at their first question, and a press of theirs the test will post itself."""
+    user, question = await staff_at_question(a)
+    api.set_webhook_targets([])
+    return user, question, held(api, user, question, button(question, "🙂"))
 
 
 async def answers(a: Replica) -> int:
@@ -82,9 +83,7 @@ async def test_one_update_posted_to_two_replicas_at_once_is_applied_once(
     fake_api: FakeBotAPI, pair: tuple[Replica, Replica]
 ) -> None:
     a, b = pair
-    user, question = await staff_at_question(a)
-    fake_api.set_webhook_targets([])
-    update = held(fake_api, user, question, button(question, "🙂"))
+    _user, _question, update = await a_held_press(fake_api, a)
     statuses = await asyncio.gather(post(a.url, update), post(b.url, update))
     assert 200 in statuses and set(statuses) <= {200, 503}
     assert await answers(a) == 1
@@ -97,9 +96,7 @@ async def test_a_crash_after_the_commit_before_done_steps_once(
     fake_api: FakeBotAPI, pair: tuple[Replica, Replica]
 ) -> None:
     a, b = pair
-    user, question = await staff_at_question(a)
-    fake_api.set_webhook_targets([])
-    update = held(fake_api, user, question, button(question, "🙂"))
+    user, question, update = await a_held_press(fake_api, a)
     assert await post(a.url, update) == 200
     # As if replica a died after the answer's commit, before the ledger's "done":
     await a.rt.db.execute(

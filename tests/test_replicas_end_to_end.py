@@ -24,7 +24,7 @@ from bot.services.update_ledger import LEASE
 from tests.crowd import Catalogue, Crowd, audit, populate
 from tests.fake_clock import FakeClock
 from tests.fakebotapi.server import FakeBotAPI
-from tests.replicas import Replica
+from tests.replicas import running
 
 pytestmark = pytest.mark.slow
 
@@ -40,47 +40,35 @@ async def test_three_replicas_one_crashed_lose_and_double_nothing(
     fake_api.webhook_timeout = 5.0
     people = await populate(tmp_path / "carecheck.db", fake_api, STAFF, SERVICE_USERS, seed=3)
     clock = FakeClock()  # a Monday after the organisations' check-in hour
-    replicas = [Replica(fake_api, tmp_path, clock) for _ in range(3)]
-    for replica in replicas:
-        await replica.start()
-    fake_api.set_webhook_targets([r.url for r in replicas])
     crowd = Crowd(fake_api, people, Catalogue.load(), patience=4.0, think=(0.01, 0.15), seed=3)
+    async with running(fake_api, tmp_path, clock, count=3) as replicas:
 
-    async def every_replica_runs_the_jobs() -> None:
-        alive = [r for r in replicas if r.app is not None and r.runtime is not None]
-        await asyncio.gather(
-            *(
-                r.app.bot_data.scheduler.run_due()
-                for r in alive
-                if r.app and r.app.bot_data.scheduler
-            )
-        )
+        async def every_replica_runs_the_jobs() -> None:
+            schedulers = [r.app.bot_data.scheduler for r in replicas if r.app is not None]
+            await asyncio.gather(*(s.run_due() for s in schedulers if s is not None))
 
-    await every_replica_runs_the_jobs()
-    answering = asyncio.create_task(crowd.run())
-    try:
-        await fake_api.wait_for(
-            lambda: crowd.acknowledged >= len(people) * 2 or answering.done(), timeout=60
-        )
-        assert not answering.done(), "the crowd finished before the crash"
-        doomed = replicas[1]
-
-        def busy() -> bool:
-            server = doomed.app.bot_data.webhook if doomed.app else None
-            return server is not None and server.in_flight > 0
-
-        await fake_api.wait_for(busy, timeout=30)
-        assert await doomed.crash() > 0  # it died in the middle of applying updates
-        await every_replica_runs_the_jobs()  # the survivors' next tick
-        await asyncio.sleep(0.5)
-        clock.advance(seconds=LEASE.total_seconds())  # the dead replica's claims expire
         await every_replica_runs_the_jobs()
-        await asyncio.wait_for(answering, timeout=120)
-    finally:
-        answering.cancel()
-        for replica in replicas:
-            if replica.app is not None and replica._task is not None:
-                await replica.stop()
+        answering = asyncio.create_task(crowd.run())
+        try:
+            await fake_api.wait_for(
+                lambda: crowd.acknowledged >= len(people) * 2 or answering.done(), timeout=60
+            )
+            assert not answering.done(), "the crowd finished before the crash"
+            doomed = replicas[1]
+
+            def busy() -> bool:
+                server = doomed.app.bot_data.webhook if doomed.app else None
+                return server is not None and server.in_flight > 0
+
+            await fake_api.wait_for(busy, timeout=30)
+            assert await doomed.crash() > 0  # it died in the middle of applying updates
+            await every_replica_runs_the_jobs()  # the survivors' next tick
+            await asyncio.sleep(0.5)
+            clock.advance(seconds=LEASE.total_seconds())  # the dead replica's claims expire
+            await every_replica_runs_the_jobs()
+            await asyncio.wait_for(answering, timeout=120)
+        finally:
+            answering.cancel()
 
     result = audit(tmp_path / "carecheck.db", people, crowd.catalogue)
     assert result.problems == [], result.line()
