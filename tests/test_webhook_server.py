@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -138,4 +139,25 @@ async def test_a_claim_held_by_a_live_replica_waits_and_a_dead_ones_is_taken_ove
     clock.advance(minutes=2)  # its lease ran out
     await fake_api.wait_for(lambda: fake_api.acknowledged == [1], timeout=10)
     assert fake_api.attempts_for(1)[-1].status == 200
+    assert len(fake_api.messages(user.id)) == 1
+
+
+async def test_a_database_away_answers_503_and_the_update_comes_again(
+    fake_api: FakeBotAPI, replica: Replica, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = replica.rt.updates
+    real = ledger.begin
+    failures = [sqlite3.OperationalError("database is locked")]
+
+    async def flaky(update_id: int) -> Any:
+        if failures:
+            raise failures.pop()
+        return await real(update_id)
+
+    monkeypatch.setattr(ledger, "begin", flaky)
+    user = replica.user("Ana")
+    fake_api.set_webhook_targets([replica.url])
+    fake_api.send_command(user, "/help")
+    await fake_api.wait_for(lambda: fake_api.acknowledged, timeout=10)
+    assert [a.status for a in fake_api.attempts_for(1)] == [503, 200]
     assert len(fake_api.messages(user.id)) == 1

@@ -75,17 +75,28 @@ class WebhookServer:
         update = await self._read(request)
         if update is None:
             return web.Response(status=400)
-        claim = await self.ledger.begin(update.update_id)
+        try:
+            claim = await self.ledger.begin(update.update_id)
+        except Exception as error:  # the database is away: Telegram will post it again
+            log.warning("webhook: update %s not claimed (%s)", update.update_id, error)
+            return web.Response(status=503)
         if claim == "done":
             log.info("webhook: update %s was applied already; acknowledged", update.update_id)
             return web.Response(status=200)
         if claim == "busy":
             return web.Response(status=503)
-        if await self._apply(update):
-            await self.ledger.finished(update.update_id)
-            return web.Response(status=200)
-        await self.ledger.failed(update.update_id)
-        return web.Response(status=500)
+        applied = await self._apply(update)
+        try:
+            if applied:
+                await self.ledger.finished(update.update_id)
+            else:
+                await self.ledger.failed(update.update_id)
+        except Exception as error:
+            # Unmarked, the claim's lease runs out and the redelivery is applied again,
+            # which the session's revision and the send claims make harmless.
+            log.warning("webhook: update %s not marked (%s)", update.update_id, error)
+            return web.Response(status=500)
+        return web.Response(status=200 if applied else 500)
 
     async def _read(self, request: web.Request) -> Update | None:
         try:
