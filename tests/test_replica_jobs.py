@@ -29,6 +29,7 @@ from tests.fakebotapi.models import User
 from tests.fakebotapi.server import FakeBotAPI
 from tests.replicas import Replica, running
 from tests.test_bot_digest import demo_manager
+from tests.test_safeguarding import alerts_of, feedback
 
 T = translator("en")
 MONDAY_AFTER_SLOT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # 10:00 in Ljubljana
@@ -161,3 +162,19 @@ async def test_news_claimed_by_a_replica_that_died_is_told_after_its_lease(
     assert await queue.due() == []
     await asyncio.gather(scheduler(a).tell_staff(), scheduler(b).tell_staff())
     assert told() == 1
+
+
+async def test_a_safeguarding_alert_from_two_replicas_at_once_arrives_once(
+    fake_api: FakeBotAPI, pair: tuple[Replica, Replica]
+) -> None:
+    a, b = pair
+    org = await a.org()
+    maja = a.user("Maja")
+    await a.command(maja, "/start", await a.invite(org, "manager"))
+    guest = a.user("Guest")
+    await feedback(a, guest, await a.invite(org, "service_user"), ["🙂", "🙂", "🙂", "😞"])
+    later = a.clock.now + timedelta(minutes=6)
+    a.clock.now = later
+    await both_run(a, b, later)
+    await both_run(a, b, later + timedelta(minutes=1))
+    assert len(alerts_of(a, maja)) == 1
