@@ -161,3 +161,24 @@ async def test_a_database_away_answers_503_and_the_update_comes_again(
     await fake_api.wait_for(lambda: fake_api.acknowledged, timeout=10)
     assert [a.status for a in fake_api.attempts_for(1)] == [503, 200]
     assert len(fake_api.messages(user.id)) == 1
+
+
+async def test_a_failed_set_webhook_is_tried_again_and_the_port_reused(
+    fake_api: FakeBotAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.telegram import app
+
+    monkeypatch.setattr(app, "FIRST_RETRY", 0.1)
+    failed = fake_api.inject_fault("502", "setWebhook", times=3)  # one call and its retries
+    replica = Replica(fake_api, tmp_path, FakeClock())
+    await replica.start()
+    try:
+        await fake_api.wait_for(lambda: fake_api.webhook, timeout=20)
+        assert failed.fired == 3
+        user = replica.user("Ana")
+        fake_api.set_webhook_targets([replica.url])
+        fake_api.send_command(user, "/help")
+        reply = await fake_api.wait_for_message(user.id, after=0, timeout=10)
+        assert reply.text.startswith(HELP)
+    finally:
+        await replica.stop()

@@ -188,17 +188,20 @@ async def _serve(application: CarecheckApp, stop: asyncio.Event, webhook: Webhoo
     async with application:
         await _post_init(application)
         await application.start()
-        if webhook is None:
-            updater = application.updater
-            assert updater is not None
-            await updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-            log.info("carecheck is running (long polling)")
-            await stop.wait()
-            log.info("stopping: finishing the updates in flight")
-            await updater.stop()
-        else:
-            await _serve_webhook(application, stop, webhook)
-        await application.stop()
+        try:
+            if webhook is None:
+                updater = application.updater
+                assert updater is not None
+                await updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+                log.info("carecheck is running (long polling)")
+                await stop.wait()
+                log.info("stopping: finishing the updates in flight")
+                await updater.stop()
+            else:
+                await _serve_webhook(application, stop, webhook)
+        finally:
+            # Also when setting the webhook failed: a running application cannot shut down.
+            await application.stop()
 
 
 async def _serve_webhook(application: CarecheckApp, stop: asyncio.Event, webhook: Webhook) -> None:
