@@ -402,6 +402,51 @@ class Deliveries:
         return sum(1 for n in self.times.values() if n > 1)
 
 
+def bot_env(api: FakeBotAPI, directory: Path, log_level: str = "INFO") -> dict[str, str]:
+    """The environment of a `carecheck run` process against the fake server."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "CARECHECK_DB": str(directory / "carecheck.db"),
+        "CARECHECK_SECRET_FILE": str(directory / "carecheck.secret"),
+        "CARECHECK_LOG_LEVEL": log_level,
+        "TELEGRAM_BOT_TOKEN": api.token,
+        "TELEGRAM_API_URL": api.api_base_url,
+        "TELEGRAM_FILE_URL": api.file_base_url,
+    }
+
+
+async def spawn_run(
+    directory: Path, env: dict[str, str], log_path: Path, *options: str
+) -> asyncio.subprocess.Process:
+    """`python -m bot run OPTIONS` in `directory`, its output appended to `log_path`."""
+    with log_path.open("ab") as log:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            *options,
+            cwd=directory,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+        )
+
+
+async def terminate(process: asyncio.subprocess.Process) -> int:
+    """SIGTERM, and SIGKILL if it has not exited within 30 s; its exit status."""
+    if process.returncode is None:
+        process.send_signal(15)
+        try:
+            await asyncio.wait_for(process.wait(), 30)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+    return process.returncode or 0
+
+
 class BotProcess:
     """`carecheck run --no-jobs` against the fake server; SIGKILL and restart at will."""
 
@@ -411,35 +456,14 @@ class BotProcess:
         self.db_path = directory / "carecheck.db"
         self.log_path = directory / "bot.log"
         self.deliveries = Deliveries(api)
-        self.env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "CARECHECK_DB": str(self.db_path),
-            "CARECHECK_SECRET_FILE": str(directory / "carecheck.secret"),
-            "CARECHECK_LOG_LEVEL": log_level,
-            "TELEGRAM_BOT_TOKEN": api.token,
-            "TELEGRAM_API_URL": api.api_base_url,
-            "TELEGRAM_FILE_URL": api.file_base_url,
-        }
+        self.env = bot_env(api, directory, log_level)
         self.process: asyncio.subprocess.Process | None = None
         self.starts = 0
         self.kills = 0
 
     async def start(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
         seen = self.deliveries.polls
-        with self.log_path.open("ab") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "run",
-                "--no-jobs",
-                cwd=self.directory,
-                env=self.env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-            )
+        self.process = await spawn_run(self.directory, self.env, self.log_path, "--no-jobs")
         self.starts += 1
         process = self.process
         try:
@@ -464,14 +488,7 @@ class BotProcess:
         if self.process is None:
             return 0
         process, self.process = self.process, None
-        if process.returncode is None:
-            process.send_signal(15)
-            try:
-                await asyncio.wait_for(process.wait(), 30)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-        return process.returncode or 0
+        return await terminate(process)
 
     def log_tail(self, lines: int = 20) -> str:
         if not self.log_path.exists():

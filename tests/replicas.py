@@ -17,6 +17,7 @@ from pathlib import Path
 from bot.services.runtime import open_runtime
 from bot.telegram.app import Webhook, build_application, serve
 from bot.telegram.context import CarecheckApp
+from storage.db import Database
 from tests.fake_clock import FakeClock
 from tests.fakebotapi.server import FakeBotAPI
 from tests.harness import Harness
@@ -122,3 +123,16 @@ async def running(
     finally:
         for replica in replicas:
             await replica.stop()
+
+
+@contextlib.asynccontextmanager
+async def two_handles(
+    directory: Path, clock: FakeClock
+) -> AsyncIterator[tuple[Database, Database]]:
+    """Two Database handles on one file, as two replicas have."""
+    path = str(directory / "shared.db")
+    async with (
+        await Database.open(path, clock=clock) as one,
+        await Database.open(path, clock=clock) as two,
+    ):
+        yield one, two

@@ -12,20 +12,15 @@ import pytest_asyncio
 
 from bot.services.bulk_budget import BULK_BURST, BULK_MESSAGES_PER_SECOND
 from bot.telegram.ratelimit import bulk_sending
-from storage.db import Database
 from storage.send_budget import SendBudget
 from tests.fake_clock import FakeClock
 from tests.fakebotapi.server import FakeBotAPI
-from tests.replicas import Replica, running
+from tests.replicas import Replica, running, two_handles
 
 
 async def test_the_bucket_refills_by_the_clock_and_is_shared_by_handles(tmp_path: Path) -> None:
     clock = FakeClock()
-    path = str(tmp_path / "b.db")
-    async with (
-        await Database.open(path, clock=clock) as one,
-        await Database.open(path, clock=clock) as two,
-    ):
+    async with two_handles(tmp_path, clock) as (one, two):
         first, second = SendBudget(one, "t", 10, 10), SendBudget(two, "t", 10, 10)
         waits = [await (first if i % 2 else second).reserve() for i in range(10)]
         assert waits == [0.0] * 10  # the burst, taken through both handles

@@ -12,16 +12,13 @@ the webhook server, the database file shared by three processes.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import sqlite3
-import sys
 from pathlib import Path
 
 import pytest
 
 from storage.times import instant_text, system_clock
-from tests.crowd import ROOT, Catalogue, Crowd, audit, populate
+from tests.crowd import Catalogue, Crowd, audit, bot_env, populate, spawn_run, terminate
 from tests.fakebotapi.server import FakeBotAPI
 from tests.replicas import PUBLIC_URL, SECRET, free_port
 
@@ -38,41 +35,18 @@ class WebhookProcess:
         self.url = f"http://127.0.0.1:{self.port}/carecheck/hook"
         self.log_path = directory / f"replica{index}.log"
         self.directory = directory
-        self.env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "CARECHECK_DB": str(directory / "carecheck.db"),
-            "CARECHECK_SECRET_FILE": str(directory / "carecheck.secret"),
-            "CARECHECK_LOG_LEVEL": "INFO",
-            "TELEGRAM_BOT_TOKEN": api.token,
-            "TELEGRAM_API_URL": api.api_base_url,
-            "TELEGRAM_FILE_URL": api.file_base_url,
-        }
+        self.env = bot_env(api, directory)
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
         sets = len(self.api.calls_to("setWebhook"))
-        with self.log_path.open("ab") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "run",
-                "--webhook",
-                PUBLIC_URL,
-                "--listen",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--secret",
-                SECRET,
-                "--no-jobs",
-                cwd=self.directory,
-                env=self.env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-            )
+        self.process = await spawn_run(
+            self.directory,
+            self.env,
+            self.log_path,
+            *("--webhook", PUBLIC_URL, "--listen", "127.0.0.1", "--port", str(self.port)),
+            *("--secret", SECRET, "--no-jobs"),
+        )
         await self.api.wait_for(lambda: len(self.api.calls_to("setWebhook")) > sets, 30)
 
     async def kill(self) -> None:
@@ -85,13 +59,7 @@ class WebhookProcess:
         if self.process is None:
             return 0
         process, self.process = self.process, None
-        process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), 30)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-        return process.returncode or 0
+        return await terminate(process)
 
 
 def expire_dead_claims(db_path: Path, killed_at: str) -> int:

@@ -6,17 +6,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.services.update_ledger import KEEP, LEASE, UpdateLedger
-from storage.db import Database
 from tests.fake_clock import FakeClock
+from tests.replicas import two_handles
 
 
 async def test_two_handles_share_one_ledger(tmp_path: Path) -> None:
     clock = FakeClock()
-    path = str(tmp_path / "u.db")
-    async with (
-        await Database.open(path, clock=clock) as one,
-        await Database.open(path, clock=clock) as two,
-    ):
+    async with two_handles(tmp_path, clock) as (one, two):
         a, b = UpdateLedger(one), UpdateLedger(two)
         assert await a.begin(7) == "apply"
         assert await b.begin(7) == "busy"  # a is at it

@@ -19,6 +19,7 @@ from bot.telegram import start_handlers
 from storage.db import Database
 from storage.update_claims import UpdateClaims
 from tests.fake_clock import FakeClock
+from tests.fakebotapi.models import User
 from tests.fakebotapi.server import FakeBotAPI
 from tests.fakebotapi.webhook_delivery import SECRET_HEADER
 from tests.replicas import SECRET, Replica
@@ -49,6 +50,15 @@ async def post(url: str, body: Any, secret: str | None = SECRET, **kw: Any) -> i
         else:
             response = await http.post(url, json=body, headers=headers, **kw)
         return response.status
+
+
+async def help_delivered(api: FakeBotAPI, replica: Replica) -> User:
+    """Someone's /help, delivered to the replica until acknowledged; who it was."""
+    user = replica.user("Ana")
+    api.set_webhook_targets([replica.url])
+    api.send_command(user, "/help")
+    await api.wait_for(lambda: api.acknowledged, timeout=10)
+    return user
 
 
 async def test_an_update_is_acknowledged_only_after_its_reply(
@@ -99,10 +109,7 @@ async def test_a_failed_update_answers_500_and_is_applied_on_redelivery(
         return real(*args)
 
     monkeypatch.setattr(start_handlers, "commands_for", flaky)
-    user = replica.user("Ana")
-    fake_api.set_webhook_targets([replica.url])
-    fake_api.send_command(user, "/help")
-    await fake_api.wait_for(lambda: fake_api.acknowledged, timeout=10)
+    user = await help_delivered(fake_api, replica)
     assert [a.status for a in fake_api.attempts_for(1)] == [500, 200]
     assert any(m.text.startswith(HELP) for m in fake_api.messages(user.id))
     assert await UpdateClaims(replica.rt.db).claim(1, timedelta(minutes=2)) == "done"
@@ -155,10 +162,7 @@ async def test_a_database_away_answers_503_and_the_update_comes_again(
         return await real(update_id)
 
     monkeypatch.setattr(ledger, "begin", flaky)
-    user = replica.user("Ana")
-    fake_api.set_webhook_targets([replica.url])
-    fake_api.send_command(user, "/help")
-    await fake_api.wait_for(lambda: fake_api.acknowledged, timeout=10)
+    user = await help_delivered(fake_api, replica)
     assert [a.status for a in fake_api.attempts_for(1)] == [503, 200]
     assert len(fake_api.messages(user.id)) == 1
 
