@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
+from storage.connection import Connection, Row
 from storage.db import Database
 from storage.rows import record
 from storage.times import day_text
@@ -77,7 +77,7 @@ class PeopleRepo:
 
         now = self._db.now_text()
 
-        def get_or_create(conn: sqlite3.Connection) -> Person:
+        def get_or_create(conn: Connection) -> Person:
             conn.execute(
                 "INSERT INTO people (telegram_id, language, created_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (telegram_id) DO NOTHING",
@@ -99,7 +99,7 @@ class PeopleRepo:
     async def with_memberships(self, telegram_id: int) -> tuple[Person | None, list[Membership]]:
         """The person and their memberships in one read: asked on every update."""
 
-        def read(conn: sqlite3.Connection) -> tuple[sqlite3.Row | None, list[sqlite3.Row]]:
+        def read(conn: Connection) -> tuple[Row | None, list[Row]]:
             person = conn.execute(
                 "SELECT * FROM people WHERE telegram_id = ?", (telegram_id,)
             ).fetchone()
@@ -187,7 +187,7 @@ class PeopleRepo:
         that leads nowhere, so the person still counts as one respondent.
         """
 
-        def forget(conn: sqlite3.Connection) -> bool:
+        def forget(conn: Connection) -> bool:
             for keep in kept:
                 _keep_marks(conn, person_id, keep)
             conn.execute(
@@ -231,7 +231,7 @@ class PeopleRepo:
         """The person's roles in the organisation end, and a snooze there goes with them;
         their sessions and answers stay. Returns how many roles ended."""
 
-        def leave(conn: sqlite3.Connection) -> int:
+        def leave(conn: Connection) -> int:
             conn.execute(
                 "DELETE FROM snoozes WHERE person_id = ? AND org_id = ?", (person_id, org_id)
             )
@@ -268,7 +268,7 @@ class PeopleRepo:
         return [record(Person, row) for row in rows]
 
 
-def _keep_marks(conn: sqlite3.Connection, person_id: int, keep: KeptMarks) -> None:
+def _keep_marks(conn: Connection, person_id: int, keep: KeptMarks) -> None:
     """Record this week's check-ins under the week's mark, and give the window's
     sessions the token of the window's mark (an earlier /forget's, if there was one)."""
     conn.execute(

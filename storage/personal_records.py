@@ -14,11 +14,11 @@ would reset "once a window" and "once a week"; then retention deletes them.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from storage.connection import Connection
 from storage.db import Database
 from storage.rows import record
 from storage.sessions import period_key
@@ -86,7 +86,7 @@ class PrivacyRepo:
         self._db = db
 
     async def staff_record(self, person_id: int) -> StaffRecord | None:
-        def read(conn: sqlite3.Connection) -> StaffRecord | None:
+        def read(conn: Connection) -> StaffRecord | None:
             person = conn.execute("SELECT * FROM people WHERE id = ?", (person_id,)).fetchone()
             if person is None:
                 return None
@@ -117,7 +117,7 @@ class PrivacyRepo:
         windows in progress (one per organisation), since only their maker finds them."""
         marks = sorted(set(window_marks))
 
-        def read(conn: sqlite3.Connection) -> RespondentRecord:
+        def read(conn: Connection) -> RespondentRecord:
             language = conn.execute(
                 "SELECT language FROM respondent_prefs WHERE respondent_key = ?",
                 (respondent_key,),
@@ -152,7 +152,7 @@ class PrivacyRepo:
         would be a way to answer again.
         """
 
-        def forget(conn: sqlite3.Connection) -> int:
+        def forget(conn: Connection) -> int:
             deleted = 0
             for sql in (
                 "DELETE FROM respondent_prefs WHERE respondent_key = ?",
@@ -168,7 +168,7 @@ class PrivacyRepo:
         they guard nothing, and once gone nothing leads from an account to its answers."""
         cutoff = day_text(before)
 
-        def purge(conn: sqlite3.Connection) -> int:
+        def purge(conn: Connection) -> int:
             return sum(
                 conn.execute(f"DELETE FROM {table} WHERE until < ?", (cutoff,)).rowcount
                 for table in ("submissions", "respondent_marks")
@@ -185,7 +185,7 @@ class PrivacyRepo:
         """
         cutoff = day_text(before)
 
-        def purge(conn: sqlite3.Connection) -> int:
+        def purge(conn: Connection) -> int:
             rows = conn.execute(
                 "UPDATE answers SET comment = NULL WHERE org_id = ? AND answered_on < ?"
                 " AND comment IS NOT NULL RETURNING session_id, question_id,"
@@ -212,7 +212,7 @@ class PrivacyRepo:
         return await self._db.run(purge, scrub=lambda deleted: deleted > 0)
 
 
-def _answered(conn: sqlite3.Connection, respondent_key: str) -> list[date]:
+def _answered(conn: Connection, respondent_key: str) -> list[date]:
     """The last days of this respondent's marks that they answered in a period.
 
     Each period's mark carries a key made for that period alone, so the marks are

@@ -17,12 +17,12 @@ halfway cannot be counted by one and missed by another.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from datetime import date
 from typing import NamedTuple, TypeVar
 
 from storage.actions import Action
+from storage.connection import Connection
 from storage.db import Database
 from storage.errors import NotFound
 from storage.orgs import Org
@@ -191,7 +191,7 @@ class ReportSnapshot:
     only within the function it was given to.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     def org(self, org_id: int) -> Org:

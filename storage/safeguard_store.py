@@ -7,10 +7,10 @@ and `claim_send` claims each recipient's message before it is sent.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from storage.connection import Connection
 from storage.db import Database
 from storage.rows import record
 from storage.times import instant_text
@@ -80,7 +80,7 @@ class SafeguardStore:
         """
         now_text, hour_ago = instant_text(now), instant_text(now - BATCH)
 
-        def claim(conn: sqlite3.Connection) -> list[int]:
+        def claim(conn: Connection) -> list[int]:
             orgs = conn.execute(
                 "SELECT DISTINCT org_id FROM safeguarding_signals s WHERE alert_id IS NULL"
                 " AND due_at <= ? AND NOT EXISTS (SELECT 1 FROM safeguarding_alerts a"
@@ -190,7 +190,7 @@ class SafeguardStore:
         """Delete the organisation's alerts followed up and made before `before`, with
         their signals; returns how many alerts."""
 
-        def purge(conn: sqlite3.Connection) -> int:
+        def purge(conn: Connection) -> int:
             gone = (
                 "SELECT id FROM safeguarding_alerts"
                 " WHERE org_id = ? AND status = 'followed_up' AND made_at < ?"
@@ -249,7 +249,7 @@ class SafeguardStore:
     async def set_help_texts(self, org_id: int, texts: dict[str, str]) -> None:
         """Replace the organisation's help texts; an empty dict goes back to the default."""
 
-        def replace(conn: sqlite3.Connection) -> None:
+        def replace(conn: Connection) -> None:
             conn.execute("DELETE FROM safeguarding_help WHERE org_id = ?", (org_id,))
             conn.executemany(
                 "INSERT INTO safeguarding_help (org_id, language, text) VALUES (?, ?, ?)",

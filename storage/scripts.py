@@ -7,12 +7,12 @@ its title and its question -> framework item crosswalk.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from storage.connection import Connection, Row
 from storage.db import Database
 from storage.errors import NotFound
 from storage.rows import record
@@ -45,13 +45,13 @@ _EFFECTIVE = (
 )
 
 
-def _effective(conn: sqlite3.Connection, script_id: str, org_id: int | None) -> sqlite3.Row | None:
-    row: sqlite3.Row | None = conn.execute(_EFFECTIVE, (script_id, org_id)).fetchone()
+def _effective(conn: Connection, script_id: str, org_id: int | None) -> Row | None:
+    row: Row | None = conn.execute(_EFFECTIVE, (script_id, org_id)).fetchone()
     return row
 
 
 def _publish(
-    conn: sqlite3.Connection,
+    conn: Connection,
     now: str,
     script_id: str,
     org_id: int | None,
@@ -61,7 +61,7 @@ def _publish(
     published_by: int | None,
     items: Iterable[ItemLink],
     shipped: bool = False,
-) -> sqlite3.Row:
+) -> Row:
     digest = hashlib.sha256(source_text.encode("utf-8")).hexdigest()
     live = _effective(conn, script_id, org_id)
     if live is not None and live["sha256"] == digest and live["source_text"] == source_text:
@@ -70,7 +70,7 @@ def _publish(
         "SELECT max(version) FROM script_versions WHERE script_id = ? AND org_id IS ?",
         (script_id, org_id),
     ).fetchone()[0]
-    row: sqlite3.Row = conn.execute(
+    row: Row = conn.execute(
         "INSERT INTO script_versions (script_id, org_id, version, source_text, source_format,"
         " sha256, title, published_by, shipped, published_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
@@ -154,7 +154,7 @@ class ScriptRepo:
 
         now = self._db.now_text()
 
-        def rollback(conn: sqlite3.Connection) -> sqlite3.Row:
+        def rollback(conn: Connection) -> Row:
             old = conn.execute(
                 "SELECT * FROM script_versions WHERE script_id = ? AND org_id IS ? AND version = ?",
                 (script_id, org_id, to_version),

@@ -13,12 +13,12 @@ import asyncio
 import hashlib
 import hmac
 import json
-import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal, Protocol
 
+from storage.connection import Connection, Row
 from storage.db import Database
 from storage.errors import NotFound, StaleRevision, StorageError
 from storage.rows import record
@@ -147,21 +147,21 @@ _EXPORT = (
 )
 
 
-def _session(row: sqlite3.Row) -> SessionRow:
+def _session(row: Row) -> SessionRow:
     return record(SessionRow, row)
 
 
-def _owned(row: sqlite3.Row) -> OwnedSession:
+def _owned(row: Row) -> OwnedSession:
     return OwnedSession(
         _session(row), row["owner_telegram_id"], row["owner_language"], row["timezone"]
     )
 
 
-def _answer(row: sqlite3.Row) -> AnswerRow:
+def _answer(row: Row) -> AnswerRow:
     return record(AnswerRow, row)
 
 
-def _export(row: sqlite3.Row) -> ExportRow:
+def _export(row: Row) -> ExportRow:
     return record(ExportRow, row)
 
 
@@ -225,7 +225,7 @@ class StepWrite:
             raise ValueError("cannot write and delete the same question in one step")
 
 
-def _write_step(conn: sqlite3.Connection, write: StepWrite, erased: list[bool]) -> int:
+def _write_step(conn: Connection, write: StepWrite, erased: list[bool]) -> int:
     """The statements of one step, inside the caller's transaction; the new revision."""
     on = day_text(write.today)
     session = conn.execute(
@@ -391,12 +391,12 @@ class SessionRepo:
             raise ValueError("a service-user session needs a respondent_key and no person_id")
         on = day_text(today)
 
-        def create(conn: sqlite3.Connection) -> sqlite3.Row:
+        def create(conn: Connection) -> Row:
             session_id = conn.execute(
                 "INSERT INTO sessions (script_version_id, org_id, unit_id, audience, person_id,"
                 " respondent_key, period, state_json, started_on, updated_on, respondent)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                " (SELECT token FROM respondent_marks WHERE mark = ?))",
+                " (SELECT token FROM respondent_marks WHERE mark = ?)) RETURNING id",
                 (
                     script_version_id,
                     org_id,
@@ -410,10 +410,8 @@ class SessionRepo:
                     on,
                     respondent_mark,
                 ),
-            ).lastrowid
-            created: sqlite3.Row = conn.execute(
-                _SESSION + " WHERE s.id = ?", (session_id,)
-            ).fetchone()
+            ).fetchone()[0]
+            created: Row = conn.execute(_SESSION + " WHERE s.id = ?", (session_id,)).fetchone()
             return created
 
         return _session(await self._db.run(create))
@@ -527,7 +525,7 @@ class SessionRepo:
 
         erased: list[bool] = []  # a service user's key left a finished session
 
-        def steps(conn: sqlite3.Connection) -> list[int | StorageError]:
+        def steps(conn: Connection) -> list[int | StorageError]:
             results: list[int | StorageError] = []
             for write in writes:
                 conn.execute("SAVEPOINT step")
