@@ -11,6 +11,7 @@ repository keeps the two variants side by side and picks one by `conn.dialect`.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
@@ -20,7 +21,7 @@ import psycopg
 from psycopg import pq
 from psycopg.adapt import Dumper
 from psycopg.rows import RowMaker
-from psycopg.types.numeric import FloatLoader
+from psycopg.types.numeric import FloatLoader, Int8Dumper
 
 Dialect = Literal["sqlite", "postgresql"]
 
@@ -31,6 +32,21 @@ Params = Sequence[Any] | Mapping[str, Any]
 INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, psycopg.IntegrityError)
 # Anything the database driver raises.
 DRIVER_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
+
+
+def refused_by(error: Exception) -> Literal["unique", "foreign_key", "check", "other"]:
+    """Which kind of constraint an integrity error is about, on either backend."""
+    if isinstance(error, psycopg.errors.UniqueViolation):
+        return "unique"
+    if isinstance(error, psycopg.errors.ForeignKeyViolation):
+        return "foreign_key"
+    if isinstance(error, psycopg.errors.CheckViolation):
+        return "check"
+    text = str(error)  # sqlite3 says it only in words
+    for words, kind in (("UNIQUE", "unique"), ("FOREIGN KEY", "foreign_key"), ("CHECK", "check")):
+        if words in text:
+            return kind  # type: ignore[return-value]
+    return "other"
 
 
 class Row(Protocol):
@@ -129,6 +145,8 @@ class PgConnection:
     def __init__(self, raw: psycopg.Connection[Any]) -> None:
         self.raw = raw
         raw.adapters.register_dumper(bool, _BoolAsInteger)
+        # Every int as bigint, as SQLite's integers are: no smallint by a value's size.
+        raw.adapters.register_dumper(int, Int8Dumper)
         # avg() and sum() of integers are numeric in PostgreSQL; sqlite3 gives floats.
         raw.adapters.register_loader("numeric", FloatLoader)
         raw.row_factory = _pg_rows
@@ -168,11 +186,11 @@ def translate(sql: str) -> tuple[str, _Arrange]:
     """sqlite3's `?`, `?NNN` and `:name` as psycopg's `%s` / `%(name)s`, and `%` as `%%`.
 
     Returns the text for psycopg and how to arrange the parameters for it (`?NNN`
-    may repeat or reorder them). String literals, quoted names, comments and
-    `::` casts are copied as they are.
+    become named ones, so a repeated number is one server-side parameter). String
+    literals, quoted names, comments and `::` casts are copied as they are.
     """
     out: list[str] = []
-    order: list[int] = []
+    numbers: list[int] = []
     numbered = False
     i, n = 0, len(sql)
     while i < n:
@@ -198,12 +216,11 @@ def translate(sql: str) -> tuple[str, _Arrange]:
             j = i + 1
             while j < n and sql[j].isdigit():
                 j += 1
-            if j > i + 1:
-                numbered = True
-                order.append(int(sql[i + 1 : j]) - 1)
-            else:
-                order.append(len(order))
-            out.append("%s")
+            # SQLite's rule: a bare ? is one more than the largest number so far.
+            number = int(sql[i + 1 : j]) if j > i + 1 else max(numbers, default=0) + 1
+            numbered = numbered or j > i + 1
+            numbers.append(number)
+            out.append(f"%(_{number})s")
             i = j
         elif char == ":" and sql.startswith("::", i):
             out.append("::")
@@ -220,7 +237,10 @@ def translate(sql: str) -> tuple[str, _Arrange]:
         else:
             out.append(char)
             i += 1
+    text = "".join(out)
     if not numbered:
-        return "".join(out), _as_given
-    positions = tuple(order)
-    return "".join(out), lambda params: [params[p] for p in positions]
+        # Only bare ?: psycopg's own positional %s, the parameters as they are.
+        return re.sub(r"%\(_\d+\)s", "%s", text), _as_given
+    # One named parameter per number: PostgreSQL then sees ?2 used twice as one $n.
+    names = tuple((f"_{number}", number - 1) for number in sorted(set(numbers)))
+    return text, lambda params: {name: params[at] for name, at in names}

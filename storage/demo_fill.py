@@ -109,3 +109,10 @@ def _insert(conn: Connection, rows: DemoRows, created: str) -> None:
             for a in rows.answers
         ],
     )
+    if conn.dialect == "postgresql":
+        # Ids given explicitly leave PostgreSQL's identity sequences behind; catch them up.
+        for table in ("people", "sessions"):
+            conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                f" (SELECT coalesce(max(id), 1) FROM {table}))"
+            )

@@ -124,7 +124,8 @@ class InviteRepo:
     async def list(self, org_id: int | None) -> list[Invite]:
         """An organisation's invites (None: the global admin invites), newest first."""
         rows = await self._db.fetchall(
-            "SELECT * FROM invites WHERE org_id IS ? ORDER BY created_at DESC, code",
+            "SELECT * FROM invites WHERE org_id IS NOT DISTINCT FROM ? ORDER BY created_at"
+            " DESC, code",
             (org_id,),
         )
         return [record(Invite, row) for row in rows]

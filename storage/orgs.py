@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from storage.connection import INTEGRITY_ERRORS, Connection, Row
+from storage.connection import INTEGRITY_ERRORS, Connection, Row, refused_by
 from storage.db import Database
 from storage.errors import AlreadyExists, NotFound
 from storage.rows import record
@@ -193,9 +193,9 @@ class OrgRepo:
                 "INSERT INTO units (org_id, name) VALUES (?, ?) RETURNING id", (org_id, name)
             )
         except INTEGRITY_ERRORS as exc:
-            if "UNIQUE" in str(exc):
+            if refused_by(exc) == "unique":
                 raise AlreadyExists(f"organisation {org_id} has a unit named {name!r}") from exc
-            if "FOREIGN KEY" in str(exc):
+            if refused_by(exc) == "foreign_key":
                 raise NotFound(f"organisation {org_id} does not exist") from exc
             raise
         assert row is not None
@@ -208,7 +208,8 @@ class OrgRepo:
     async def list_units(self, org_id: int, *, archived: bool = True) -> list[Unit]:
         """The organisation's units by name; `archived=False` leaves the archived out."""
         rows = await self._db.fetchall(
-            "SELECT * FROM units WHERE org_id = ? AND (? OR archived_on IS NULL) ORDER BY name",
+            "SELECT * FROM units WHERE org_id = ? AND (? <> 0 OR archived_on IS NULL) ORDER"
+            " BY name",
             (org_id, int(archived)),
         )
         return [record(Unit, row) for row in rows]

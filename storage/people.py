@@ -64,7 +64,7 @@ class KeptMarks:
 
 _MEMBERSHIPS = (
     "SELECT person_id, org_id, unit_id, role FROM memberships WHERE person_id = ?"
-    " ORDER BY ifnull(org_id, 0), ifnull(unit_id, 0), role"
+    " ORDER BY coalesce(org_id, 0), coalesce(unit_id, 0), role"
 )
 
 
@@ -156,9 +156,10 @@ class PeopleRepo:
     ) -> list[Person]:
         rows = await self._db.fetchall(
             "SELECT DISTINCT p.* FROM people p JOIN memberships m ON m.person_id = p.id"
-            " WHERE m.org_id = ? AND m.role = ? AND (? IS NULL OR m.unit_id = ?)"
-            " AND (? = 0 OR p.active = 1) ORDER BY p.id",
-            (org_id, role, unit_id, unit_id, int(active_only)),
+            " WHERE m.org_id = ?1 AND m.role = ?2 AND (CAST(?3 AS BIGINT) IS NULL OR"
+            " m.unit_id = ?3)"
+            " AND (?4 = 0 OR p.active = 1) ORDER BY p.id",
+            (org_id, role, unit_id, int(active_only)),
         )
         return [record(Person, row) for row in rows]
 
@@ -218,7 +219,7 @@ class PeopleRepo:
         rows = await self._db.fetchall(
             "SELECT p.*, m.person_id, m.org_id, m.unit_id, m.role FROM people p"
             " JOIN memberships m ON m.person_id = p.id WHERE m.org_id = ?"
-            " ORDER BY p.id, ifnull(m.unit_id, 0), m.role",
+            " ORDER BY p.id, coalesce(m.unit_id, 0), m.role",
             (org_id,),
         )
         members: dict[int, tuple[Person, list[Membership]]] = {}
@@ -245,7 +246,7 @@ class PeopleRepo:
         """The organisation's administrators (None: the global ones), by person id."""
         rows = await self._db.fetchall(
             "SELECT DISTINCT p.* FROM people p JOIN memberships m ON m.person_id = p.id"
-            " WHERE m.role = 'admin' AND m.org_id IS ? ORDER BY p.id",
+            " WHERE m.role = 'admin' AND m.org_id IS NOT DISTINCT FROM ? ORDER BY p.id",
             (org_id,),
         )
         return [record(Person, row) for row in rows]
@@ -254,7 +255,8 @@ class PeopleRepo:
         """End the person's administrator roles in the organisation (None: the global
         one); how many ended."""
         return await self._db.execute(
-            "DELETE FROM memberships WHERE person_id = ? AND role = 'admin' AND org_id IS ?",
+            "DELETE FROM memberships WHERE person_id = ? AND role = 'admin' AND org_id"
+            " IS NOT DISTINCT FROM ?",
             (person_id, org_id),
         )
 

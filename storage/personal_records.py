@@ -72,7 +72,7 @@ class RespondentRecord:
 _ROLES = (
     "SELECT o.name AS org, u.name AS unit, m.role FROM memberships m"
     " LEFT JOIN organisations o ON o.id = m.org_id LEFT JOIN units u ON u.id = m.unit_id"
-    " WHERE m.person_id = ? ORDER BY ifnull(o.name, ''), ifnull(u.name, ''), m.role"
+    " WHERE m.person_id = ? ORDER BY coalesce(o.name, ''), coalesce(u.name, ''), m.role"
 )
 _STAFF_ANSWERS = (
     "SELECT count(DISTINCT s.id) AS sessions, count(a.id) AS answers,"

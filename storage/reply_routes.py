@@ -99,7 +99,7 @@ class ReplyRouteRepo:
 
     async def add_sender(self, route_id: int, person_id: int) -> None:
         await self.db.execute(
-            "INSERT OR IGNORE INTO reply_senders (route_id, person_id) VALUES (?, ?)",
+            "INSERT INTO reply_senders (route_id, person_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
             (route_id, person_id),
         )
 

@@ -122,7 +122,7 @@ WHERE m.org_id = ? AND m.role = 'staff' AND p.active = 1
 # Open and started actions, and those done between `since` and `until` (still checked).
 _ACTIONS = """
 SELECT * FROM actions
-WHERE org_id = :org AND (:unit IS NULL OR unit_id = :unit)
+WHERE org_id = :org AND (CAST(:unit AS BIGINT) IS NULL OR unit_id = :unit)
   AND (status IN ('open', 'started') OR (status = 'done' AND done_on BETWEEN :since AND :until))
 ORDER BY due_on IS NULL, due_on, id
 """
@@ -135,8 +135,8 @@ FROM answers a
 JOIN question_items q
   ON q.script_version_id = a.script_version_id AND q.question_id = a.question_id
 JOIN sessions s ON s.id = a.session_id
-WHERE a.score IS NOT NULL AND (:org IS NULL OR a.org_id = :org)
-  AND (:since IS NULL OR a.answered_on >= :since)
+WHERE a.score IS NOT NULL AND (CAST(:org AS BIGINT) IS NULL OR a.org_id = :org)
+  AND (CAST(:since AS TEXT) IS NULL OR a.answered_on >= :since)
 GROUP BY q.framework, q.item_id, a.audience
 """
 

@@ -181,7 +181,8 @@ class SafeguardStore:
             "SELECT s.unit_id, s.day, s.script_version_id, s.question_id, s.answer"
             " FROM safeguarding_signals s JOIN safeguarding_alerts a ON a.id = s.alert_id"
             " WHERE a.org_id = ?1 AND a.status != 'followed_up'"
-            " AND (?2 IS NULL OR s.unit_id = ?2) ORDER BY s.day, s.unit_id, s.question_id",
+            " AND (CAST(?2 AS BIGINT) IS NULL OR s.unit_id = ?2) ORDER BY s.day, s.unit_id,"
+            " s.question_id",
             (org_id, unit_id),
         )
         return [record(Signal, r) for r in rows]

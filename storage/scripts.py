@@ -67,7 +67,8 @@ def _publish(
     if live is not None and live["sha256"] == digest and live["source_text"] == source_text:
         return live
     last = conn.execute(
-        "SELECT max(version) FROM script_versions WHERE script_id = ? AND org_id IS ?",
+        "SELECT max(version) FROM script_versions WHERE script_id = ? AND org_id IS NOT"
+        " DISTINCT FROM ?",
         (script_id, org_id),
     ).fetchone()[0]
     row: Row = conn.execute(
@@ -88,12 +89,13 @@ def _publish(
         ),
     ).fetchone()
     conn.executemany(
-        "INSERT OR IGNORE INTO question_items (script_version_id, question_id, framework, item_id)"
-        " VALUES (?, ?, ?, ?)",
+        "INSERT INTO question_items (script_version_id, question_id, framework, item_id)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
         [(row["id"], question, framework, item) for question, framework, item in items],
     )
     conn.execute(
-        "DELETE FROM active_scripts WHERE script_id = ? AND org_id IS ?", (script_id, org_id)
+        "DELETE FROM active_scripts WHERE script_id = ? AND org_id IS NOT DISTINCT FROM ?",
+        (script_id, org_id),
     )
     conn.execute(
         "INSERT INTO active_scripts (script_id, org_id, script_version_id, activated_at)"
@@ -156,7 +158,8 @@ class ScriptRepo:
 
         def rollback(conn: Connection) -> Row:
             old = conn.execute(
-                "SELECT * FROM script_versions WHERE script_id = ? AND org_id IS ? AND version = ?",
+                "SELECT * FROM script_versions WHERE script_id = ? AND org_id"
+                " IS NOT DISTINCT FROM ? AND version = ?",
                 (script_id, org_id, to_version),
             ).fetchone()
             if old is None:
@@ -195,7 +198,8 @@ class ScriptRepo:
     async def versions(self, script_id: str, org_id: int | None) -> list[ScriptVersion]:
         """Every version in one scope (exactly this organisation, or global), oldest first."""
         rows = await self._db.fetchall(
-            "SELECT * FROM script_versions WHERE script_id = ? AND org_id IS ? ORDER BY version",
+            "SELECT * FROM script_versions WHERE script_id = ? AND org_id"
+            " IS NOT DISTINCT FROM ? ORDER BY version",
             (script_id, org_id),
         )
         return [record(ScriptVersion, row) for row in rows]
@@ -204,7 +208,7 @@ class ScriptRepo:
         """Every live version, global and per organisation."""
         rows = await self._db.fetchall(
             "SELECT v.* FROM active_scripts a JOIN script_versions v ON v.id = a.script_version_id"
-            " ORDER BY a.script_id, ifnull(a.org_id, 0)"
+            " ORDER BY a.script_id, coalesce(a.org_id, 0)"
         )
         return [record(ScriptVersion, row) for row in rows]
 

@@ -130,19 +130,32 @@ _UPSERT = (
     " skipped = excluded.skipped, comment = excluded.comment, answered_on = excluded.answered_on"
 )
 
+# An answer's framework items as one "framework:item;..." text, in order.
+_ITEMS = {
+    "sqlite": (
+        "coalesce((SELECT group_concat(link, ';') FROM ("
+        "   SELECT q.framework || ':' || q.item_id AS link FROM question_items q"
+        "   WHERE q.script_version_id = a.script_version_id AND q.question_id = a.question_id"
+        "   ORDER BY q.framework, q.item_id)), '')"
+    ),
+    "postgresql": (
+        "coalesce((SELECT string_agg(q.framework || ':' || q.item_id, ';'"
+        "   ORDER BY q.framework, q.item_id) FROM question_items q"
+        "   WHERE q.script_version_id = a.script_version_id AND q.question_id = a.question_id),"
+        " '')"
+    ),
+}
 _EXPORT = (
     "SELECT a.id, v.script_id, v.version AS script_version, o.name AS org_name,"
     " u.name AS unit_name, a.audience, a.period, a.answered_on, a.question_id,"
-    " ifnull((SELECT group_concat(link, ';') FROM ("
-    "   SELECT q.framework || ':' || q.item_id AS link FROM question_items q"
-    "   WHERE q.script_version_id = a.script_version_id AND q.question_id = a.question_id"
-    "   ORDER BY q.framework, q.item_id)), '') AS items,"
+    " {items} AS items,"
     " a.score, a.value_num, a.value_text, a.value_json, a.not_applicable, a.skipped, a.comment"
     " FROM answers a"
     " JOIN script_versions v ON v.id = a.script_version_id"
     " JOIN organisations o ON o.id = a.org_id"
     " LEFT JOIN units u ON u.id = a.unit_id"
-    " WHERE a.id > ?1 AND (?2 IS NULL OR a.org_id = ?2) AND (?3 IS NULL OR a.answered_on >= ?3)"
+    " WHERE a.id > ?1 AND (CAST(?2 AS BIGINT) IS NULL OR a.org_id = ?2)"
+    " AND (CAST(?3 AS TEXT) IS NULL OR a.answered_on >= ?3)"
     " ORDER BY a.id LIMIT ?4"
 )
 
@@ -586,8 +599,9 @@ class SessionRepo:
         """
         after = 0
         since_text = None if since is None else day_text(since)
+        sql = _EXPORT.format(items=_ITEMS[self._db.dialect])
         while True:
-            rows = await self._db.fetchall(_EXPORT, (after, org_id, since_text, _EXPORT_PAGE))
+            rows = await self._db.fetchall(sql, (after, org_id, since_text, _EXPORT_PAGE))
             for row in rows:
                 yield _export(row)
             if len(rows) < _EXPORT_PAGE:

@@ -36,8 +36,12 @@ def test_placeholders_become_psycopg_ones_outside_literals_and_comments(
 
 def test_numbered_placeholders_repeat_and_reorder_their_parameters() -> None:
     text, arrange = translate("SELECT ?2, ?1 WHERE x = ?2")
-    assert text == "SELECT %s, %s WHERE x = %s"
-    assert arrange(("a", "b")) == ["b", "a", "b"]
+    assert text == "SELECT %(_2)s, %(_1)s WHERE x = %(_2)s"
+    assert arrange(("a", "b")) == {"_1": "a", "_2": "b"}
+    # A bare ? after ?NNN is the next number, as in SQLite.
+    text, arrange = translate("VALUES (?, ?, ?5, ?)")
+    assert text == "VALUES (%(_1)s, %(_2)s, %(_5)s, %(_6)s)"
+    assert arrange(tuple("abcdef")) == {"_1": "a", "_2": "b", "_5": "e", "_6": "f"}
 
 
 def test_the_translation_is_cached_per_sql_text() -> None:
