@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from storage.connection import Connection
+from storage.connection import Connection, Row
 from storage.db import Database
 from storage.rows import record
 from storage.sessions import period_key
@@ -127,10 +127,14 @@ class PrivacyRepo:
                 " LEFT JOIN answers a ON a.session_id = s.id WHERE s.respondent_key = ?",
                 (respondent_key,),
             ).fetchone()
-            counted = conn.execute(
-                "SELECT until FROM respondent_marks WHERE mark IN"
-                " (SELECT value FROM json_each(?)) ORDER BY until",
-                (json.dumps(marks),),
+            listed = ", ".join("?" * len(marks))
+            counted: list[Row] = (
+                conn.execute(
+                    f"SELECT until FROM respondent_marks WHERE mark IN ({listed}) ORDER BY until",
+                    tuple(marks),
+                ).fetchall()
+                if marks
+                else []
             )
             return RespondentRecord(
                 language=None if language is None else language[0],

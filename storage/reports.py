@@ -63,6 +63,31 @@ FROM latest l JOIN homes h ON h.who = l.who
 GROUP BY l.who, l.item_id
 """
 
+# The same in PostgreSQL, which has no bare columns beside max(): each respondent's
+# newest answer per question and item by DISTINCT ON, newest first (answered_on, then id,
+# as the stamp above orders them), and their home from their newest of those.
+_STAFF_VALUES_PG = f"""
+WITH latest AS (
+  SELECT DISTINCT ON (who, a.question_id, q.item_id)
+         {_WHO} AS who, q.item_id, a.score, a.unit_id, a.answered_on, a.id
+  FROM answers a
+  JOIN sessions s ON s.id = a.session_id
+  JOIN question_items q
+    ON q.script_version_id = a.script_version_id AND q.question_id = a.question_id
+   AND q.framework = :framework
+  WHERE a.org_id = :org AND a.audience = 'staff' AND a.answered_on BETWEEN :start AND :end
+    AND a.score IS NOT NULL
+  ORDER BY who, a.question_id, q.item_id, a.answered_on DESC, a.id DESC
+),
+homes AS (
+  SELECT DISTINCT ON (who) who, unit_id AS home FROM latest
+  ORDER BY who, answered_on DESC, id DESC
+)
+SELECT l.who, h.home, l.item_id, avg(l.score) AS value
+FROM latest l JOIN homes h ON h.who = l.who
+GROUP BY l.who, h.home, l.item_id
+"""
+
 # Service users give one feedback a window: each session is a respondent, its value on an
 # item the mean of its answers there; only each unit's count, sum and sum of squares
 # leave SQLite (a quarter of the rows a per-answer read would hand to Python).
@@ -86,10 +111,15 @@ UNION ALL
 SELECT unit_id, NULL, count(DISTINCT session_id), NULL, NULL FROM feedback GROUP BY unit_id
 """
 
+# PostgreSQL groups by the unit too: a session's answers all carry its unit.
+_FEEDBACK_STATS_PG = FEEDBACK_STATS.replace(
+    "GROUP BY a.session_id, q.item_id", "GROUP BY a.session_id, q.item_id, a.unit_id"
+)
+
 # Comments of a window, newest first; which may be shown is decided with the scores.
-_WINDOW_COMMENTS = f"""
-SELECT a.audience, a.unit_id, {_WHO} AS respondent, a.comment,
-       (SELECT json_group_array(q.item_id) FROM question_items q
+_WINDOW_COMMENTS = """
+SELECT a.audience, a.unit_id, {who} AS respondent, a.comment,
+       (SELECT {json_array} FROM question_items q
          WHERE q.script_version_id = a.script_version_id AND q.question_id = a.question_id
            AND q.framework = :framework) AS items,
        r.id AS route
@@ -99,6 +129,24 @@ WHERE a.org_id = :org AND a.answered_on BETWEEN :start AND :end
   AND a.comment IS NOT NULL AND trim(a.comment) <> ''
 ORDER BY a.answered_on DESC, a.id DESC
 """
+
+# The statements whose SQL differs by backend, side by side.
+_DIALECT_SQL = {
+    "sqlite": {
+        "staff_values": STAFF_VALUES,
+        "feedback_stats": FEEDBACK_STATS,
+        "window_comments": _WINDOW_COMMENTS.format(
+            who=_WHO, json_array="json_group_array(q.item_id)"
+        ),
+    },
+    "postgresql": {
+        "staff_values": _STAFF_VALUES_PG,
+        "feedback_stats": _FEEDBACK_STATS_PG,
+        "window_comments": _WINDOW_COMMENTS.format(
+            who=_WHO, json_array="coalesce(json_agg(q.item_id), '[]')::text"
+        ),
+    },
+}
 
 # The items some question of a live script maps to, under one framework: each script's
 # live version for the organisation (its own variant, else the global one), through the
@@ -193,6 +241,7 @@ class ReportSnapshot:
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._sql = _DIALECT_SQL[conn.dialect]
 
     def org(self, org_id: int) -> Org:
         row = self._conn.execute("SELECT * FROM organisations WHERE id = ?", (org_id,)).fetchone()
@@ -226,7 +275,9 @@ class ReportSnapshot:
         """Staff respondents' values per item from `start` to `end` (days), under the lens."""
         return [
             StaffValue(*row)
-            for row in self._conn.execute(STAFF_VALUES, _window(org_id, framework, start, end))
+            for row in self._conn.execute(
+                self._sql["staff_values"], _window(org_id, framework, start, end)
+            )
         ]
 
     def feedback(
@@ -237,7 +288,9 @@ class ReportSnapshot:
         stats: list[GroupStats] = []
         counts: dict[int | None, int] = {}
         params = _window(org_id, framework, start, end)
-        for unit, item, n, total, squares in self._conn.execute(FEEDBACK_STATS, params):
+        for unit, item, n, total, squares in self._conn.execute(
+            self._sql["feedback_stats"], params
+        ):
             if item is None:
                 counts[unit] = int(n)
             else:
@@ -251,7 +304,7 @@ class ReportSnapshot:
         return [
             WindowComment(audience, unit_id, who, comment, tuple(json.loads(items)), route)
             for audience, unit_id, who, comment, items, route in self._conn.execute(
-                _WINDOW_COMMENTS, params
+                self._sql["window_comments"], params
             )
         ]
 

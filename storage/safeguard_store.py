@@ -52,10 +52,10 @@ class AlertRecipient:
 # Active people owed an alert's message: the organisation's flagged contacts, its
 # managers when it has none, and the managers of the units the alert names.
 _RECIPIENTS = (
-    "SELECT p.id AS person_id, p.telegram_id, p.language, NULL AS unit_id"
+    "SELECT p.id AS person_id, p.telegram_id, p.language, CAST(NULL AS BIGINT) AS unit_id"
     " FROM safeguarding_contacts c JOIN people p ON p.id = c.person_id"
     " WHERE c.org_id = ?1 AND p.active = 1"
-    " UNION SELECT p.id, p.telegram_id, p.language, NULL"
+    " UNION SELECT p.id, p.telegram_id, p.language, CAST(NULL AS BIGINT)"
     " FROM memberships m JOIN people p ON p.id = m.person_id"
     " WHERE m.org_id = ?1 AND m.role = 'manager' AND m.unit_id IS NULL AND p.active = 1"
     " AND NOT EXISTS (SELECT 1 FROM safeguarding_contacts c WHERE c.org_id = ?1)"
