@@ -204,6 +204,8 @@ class Database:
         holds the pages as they were; it is checkpointed into the database and truncated
         to nothing, in the same hop.
         """
+        # PostgreSQL has no secure_delete or log of ours to truncate: the rows go, the
+        # server's pages and WAL keep the bytes until reused (ARCHITECTURE.md).
         if scrub is None or self.dialect == "postgresql":
             return await self._call(lambda conn: _transaction(conn, fn))
         return await self._call(lambda conn: _scrubbed(conn, _transaction(conn, fn), scrub))
