@@ -40,6 +40,15 @@ _WHO = (
     " WHEN s.person_id IS NOT NULL THEN 'p' || s.person_id ELSE 's' || s.id END"
 )
 
+# A window's scored staff answers under the lens, with the items their questions map to.
+_STAFF_ANSWERS = """FROM answers a
+  JOIN sessions s ON s.id = a.session_id
+  JOIN question_items q
+    ON q.script_version_id = a.script_version_id AND q.question_id = a.question_id
+   AND q.framework = :framework
+  WHERE a.org_id = :org AND a.audience = 'staff' AND a.answered_on BETWEEN :start AND :end
+    AND a.score IS NOT NULL"""
+
 # A window's staff answers as one value per respondent and item: each person's newest
 # answer to each question counts once (SQLite takes the other columns from the row of
 # the max()), a person's value on an item is the mean of those, and their home is the
@@ -48,13 +57,7 @@ STAFF_VALUES = f"""
 WITH latest AS (
   SELECT {_WHO} AS who, q.item_id, a.score, a.unit_id,
          max(a.answered_on || printf('#%012d', a.id)) AS stamp
-  FROM answers a
-  JOIN sessions s ON s.id = a.session_id
-  JOIN question_items q
-    ON q.script_version_id = a.script_version_id AND q.question_id = a.question_id
-   AND q.framework = :framework
-  WHERE a.org_id = :org AND a.audience = 'staff' AND a.answered_on BETWEEN :start AND :end
-    AND a.score IS NOT NULL
+  {_STAFF_ANSWERS}
   GROUP BY who, a.question_id, q.item_id
 ),
 homes AS (SELECT who, unit_id AS home, max(stamp) FROM latest GROUP BY who)
@@ -70,13 +73,7 @@ _STAFF_VALUES_PG = f"""
 WITH latest AS (
   SELECT DISTINCT ON (who, a.question_id, q.item_id)
          {_WHO} AS who, q.item_id, a.score, a.unit_id, a.answered_on, a.id
-  FROM answers a
-  JOIN sessions s ON s.id = a.session_id
-  JOIN question_items q
-    ON q.script_version_id = a.script_version_id AND q.question_id = a.question_id
-   AND q.framework = :framework
-  WHERE a.org_id = :org AND a.audience = 'staff' AND a.answered_on BETWEEN :start AND :end
-    AND a.score IS NOT NULL
+  {_STAFF_ANSWERS}
   ORDER BY who, a.question_id, q.item_id, a.answered_on DESC, a.id DESC
 ),
 homes AS (
