@@ -167,6 +167,11 @@ class PgConnection:
         return cursor
 
     @property
+    def broken(self) -> bool:
+        """The server is gone from this connection (restart, failover, terminated)."""
+        return self.raw.broken or self.raw.closed
+
+    @property
     def in_transaction(self) -> bool:
         return self.raw.info.transaction_status != pq.TransactionStatus.IDLE
 

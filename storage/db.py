@@ -290,6 +290,24 @@ def _serve(connect: Callable[[], Any], jobs: SimpleQueue[_Job]) -> None:
         _settle(future, result, failure)
         if fn is _close:
             return
+        if failure is not None and getattr(conn, "broken", False):
+            conn = _reconnected(conn, connect)
+
+
+def _reconnected(conn: Any, connect: Callable[[], Any]) -> Any:
+    """A PostgreSQL connection lost (server restarted, failover): a new one for the next job.
+
+    The job that met the loss has failed with the driver's error; if no new connection
+    can be made yet, the next job fails too and tries again.
+    """
+    try:
+        fresh = connect()
+    except Exception as error:
+        log.warning("the database connection is lost and cannot be made again yet: %s", error)
+        return conn
+    log.warning("the database connection was lost; connected again")
+    conn.close()
+    return fresh
 
 
 def _refuse(jobs: SimpleQueue[_Job], error: BaseException) -> None:

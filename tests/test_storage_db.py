@@ -367,3 +367,20 @@ async def test_a_postgresql_database_that_cannot_be_reached_says_why(tmp_path: P
         await Database.open(url, clock=CLOCK)
     assert "secret" not in str(error.value)  # the password stays out of messages and logs
     assert "\n" not in str(error.value)
+
+
+async def test_a_lost_postgresql_connection_is_made_again(pg_url: str) -> None:
+    """A server restart or failover fails the job it cuts, not every job after it."""
+    import psycopg
+
+    async with await Database.open(pg_url, clock=CLOCK) as db:
+        pid = (await db.fetchone("SELECT pg_backend_pid()"))[0]
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(psycopg.OperationalError):
+            await db.fetchone("SELECT 1")
+        await db.execute(
+            "INSERT INTO organisations (name, created_at) VALUES ('After', '2026-11-23T10:00:00Z')"
+        )
+        assert (await db.fetchone("SELECT name FROM organisations"))["name"] == "After"
+        assert (await db.fetchone("SELECT pg_backend_pid()"))[0] != pid
