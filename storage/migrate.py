@@ -41,7 +41,16 @@ _MIGRATION_LOCK = 0x6361726563686B31  # "carechk1"
 
 def bundled(dialect: Dialect = "sqlite") -> tuple[Migration, ...]:
     """The migrations shipped for a backend, checked to be numbered 1, 2, 3... without gaps."""
-    folder = resources.files("storage") / "migrations" / dialect
+    root = resources.files("storage") / "migrations"
+    stray = sorted(entry.name for entry in root.iterdir() if _NAME.match(entry.name))
+    if stray:
+        # A migration written before the backends had folders of their own would be
+        # silently skipped; refuse instead.
+        raise MigrationError(
+            f"{', '.join(stray)} must move to storage/migrations/sqlite/ (with its PostgreSQL"
+            " counterpart in storage/migrations/postgresql/)"
+        )
+    folder = root / dialect
     found = []
     for entry in folder.iterdir():
         match = _NAME.match(entry.name)

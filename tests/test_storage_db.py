@@ -384,3 +384,20 @@ async def test_a_lost_postgresql_connection_is_made_again(pg_url: str) -> None:
         )
         assert (await db.fetchone("SELECT name FROM organisations"))["name"] == "After"
         assert (await db.fetchone("SELECT pg_backend_pid()"))[0] != pid
+
+
+def test_a_migration_outside_the_backends_folders_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """One written for the old single folder would otherwise be skipped without a word."""
+    import shutil
+    from importlib import resources
+
+    package = tmp_path / "storage"
+    shutil.copytree(Path(str(resources.files("storage") / "migrations")), package / "migrations")
+    (package / "migrations" / "0013_new.sql").write_text("SELECT 1;")
+    monkeypatch.setattr(resources, "files", lambda name: package)
+    with pytest.raises(
+        MigrationError, match=r"0013_new\.sql must move to storage/migrations/sqlite/"
+    ):
+        bundled()
