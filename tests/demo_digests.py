@@ -30,11 +30,12 @@ class DemoDigests:
     unit: Digest  # the first unit's
 
 
-def demo_digests(folder: Path) -> DemoDigests:
-    """The organisation's digest and its first unit's, from a database made in `folder`."""
+def demo_digests(folder: Path, database: str | None = None) -> DemoDigests:
+    """The organisation's digest and its first unit's, from a database made in `folder`
+    (or in `database`, a fresh PostgreSQL one)."""
 
     async def compute() -> DemoDigests:
-        db = await Database.open(folder / "carecheck.db", clock=lambda: NOW)
+        db = await Database.open(database or folder / "carecheck.db", clock=lambda: NOW)
         try:
             frameworks = default_frameworks()
             scripts = ScriptRegistry(db, frameworks)

@@ -24,7 +24,7 @@ from dialogs.workbook_writer import write_workbook
 from storage.orgs import OrgRepo
 from storage.people import PeopleRepo
 from tests.fakebotapi.models import StoredMessage, User
-from tests.harness import Harness, button
+from tests.harness import Harness, button, column_names
 
 T = translator("en")
 NOON = datetime(2026, 11, 30, 12, 7, tzinfo=UTC)
@@ -217,8 +217,7 @@ async def test_one_batched_anonymous_alert_seen_followed_up_and_listed(
             if guest.username:
                 assert guest.username not in text
     assert not re.search(r"\b\d{1,2}:\d{2}\b", raw)
-    columns = await bot.rt.db.fetchall("SELECT name FROM pragma_table_info('safeguarding_signals')")
-    assert {c["name"] for c in columns} == {
+    assert await column_names(bot.rt.db, "safeguarding_signals") == {
         "id",
         "org_id",
         "unit_id",
