@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -42,6 +41,7 @@ from bot.services.digests.digest_render import telegram_messages
 from bot.services.periods import iso_week
 from bot.services.script_registry import ScriptRegistry
 from frameworks import Frameworks, default_frameworks
+from storage.connection import Connection
 from storage.db import Database
 from storage.reports import FEEDBACK_STATS, STAFF_VALUES
 
@@ -145,7 +145,7 @@ class _Plan:
         self.per_org = per_org
         self.weeks = weeks
 
-    def insert(self, conn: sqlite3.Connection, orgs: range) -> int:
+    def insert(self, conn: Connection, orgs: range) -> int:
         session_id = conn.execute("SELECT coalesce(max(id), 0) FROM sessions").fetchone()[0]
         count = 0
         for org_id in orgs:
@@ -210,7 +210,7 @@ class _Plan:
         return count
 
 
-def _organisations(conn: sqlite3.Connection, orgs: int) -> None:
+def _organisations(conn: Connection, orgs: int) -> None:
     conn.executemany(
         "INSERT INTO organisations (id, name, created_at) VALUES (?, ?, '2026-01-01T00:00:00Z')",
         [(n, f"Organisation {n}") for n in range(1, orgs + 1)],
@@ -247,7 +247,7 @@ async def _median(runs: int, call: Callable[[], Awaitable[object]]) -> float:
     return statistics.median(times)
 
 
-def _query_plan(conn: sqlite3.Connection) -> list[str]:
+def _query_plan(conn: Connection) -> list[str]:
     params = {"org": 1, "framework": "equass", "start": "2026-09-07", "end": "2026-11-01"}
     return [
         row["detail"]

@@ -86,7 +86,7 @@ class ActionRepo:
         wanted = list(statuses or ())
         status_filter = f" AND status IN ({', '.join('?' * len(wanted))})" if wanted else ""
         rows = await self._db.fetchall(
-            "SELECT * FROM actions WHERE org_id = ? AND (? IS NULL OR unit_id = ?)"
+            "SELECT * FROM actions WHERE org_id = ? AND (CAST(? AS BIGINT) IS NULL OR unit_id = ?)"
             + status_filter
             + " ORDER BY due_on IS NULL, due_on, id",
             (org_id, unit_id, unit_id, *wanted),

@@ -1,10 +1,22 @@
-"""The database handle: one sqlite3 connection on a thread of its own, migrated on open.
+"""The database handle: one connection on a thread of its own, migrated on open.
 
+The connection is SQLite's (a file, the default) or PostgreSQL's (`postgresql://`
+or `postgres://` URL, through psycopg 3's sync driver): see `storage.connection`.
 Every statement runs on that one thread, so within a process all transactions
-are serialised; across processes `BEGIN IMMEDIATE` and the busy timeout take
-over. The thread is ours rather than aiosqlite's because a whole transaction
-must be one job for it (one hop from the event loop and back, however many
-statements), and aiosqlite's public API only hands it one statement at a time.
+are serialised; across processes `BEGIN IMMEDIATE` (SQLite) or the write lock
+below (PostgreSQL) take over. The thread is ours rather than aiosqlite's or an
+async driver's because a whole transaction must be one job for it (one hop from
+the event loop and back, however many statements), and a statement-at-a-time
+async API would make every repository function async.
+
+PostgreSQL runs READ COMMITTED, and every `run()` transaction first takes one
+transaction-level advisory lock, the write lock. That is exactly what SQLite's
+BEGIN IMMEDIATE gave every repository function: one writer at a time, so a
+read-then-write inside `fn` is never interleaved with another writer, while plain
+reads never wait. Finer row locks (or SERIALIZABLE with retries, which would
+need every `fn` free of side effects) can come where several replicas make the
+one lock a bottleneck; correctness does not depend on an audit of every
+repository's reads.
 """
 
 from __future__ import annotations
@@ -14,13 +26,23 @@ import logging
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from queue import SimpleQueue
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+import psycopg
+
 from storage import migrate
+from storage.connection import (
+    Connection,
+    Dialect,
+    Params,
+    PgConnection,
+    Row,
+    SqliteConnection,
+)
 from storage.errors import DamagedCopy, StorageError
 from storage.migrate import Migration
 from storage.times import Clock, instant_text
@@ -28,21 +50,37 @@ from storage.times import Clock, instant_text
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# Positional (?) or named (:name) parameters, as sqlite3 takes them.
-Params = Sequence[Any] | Mapping[str, Any]
-
 MEMORY = ":memory:"
+_PG_SCHEMES = ("postgresql://", "postgres://")
+# The write lock of every PostgreSQL transaction run() starts (see the module's docstring).
+_WRITE_LOCK = 0x6361726563686B77  # "carechkw"
 
 # What the database thread is asked to do: a function of the connection, and the
 # future of the event loop waiting for its result (None: nobody waits).
-_Job = tuple[asyncio.Future[Any] | None, Callable[[sqlite3.Connection], Any]]
+_Job = tuple[asyncio.Future[Any] | None, Callable[[Any], Any]]
+
+
+def dialect_of(location: str | Path) -> Dialect:
+    """PostgreSQL for a `postgresql://` or `postgres://` URL, SQLite for anything else."""
+    return "postgresql" if str(location).startswith(_PG_SCHEMES) else "sqlite"
+
+
+def sqlite_path(location: str | Path) -> str:
+    """The file of a SQLite location: a path, or `sqlite:` and a path."""
+    text = str(location)
+    return (
+        text.removeprefix("sqlite://").removeprefix("sqlite:")
+        if text.startswith("sqlite:")
+        else text
+    )
 
 
 class Database:
     """An open, migrated carecheck database. Create it with `await Database.open(path)`."""
 
-    def __init__(self, jobs: SimpleQueue[_Job], path: str, clock: Clock) -> None:
+    def __init__(self, jobs: SimpleQueue[_Job], path: str, clock: Clock, dialect: Dialect) -> None:
         self._jobs = jobs
+        self.dialect: Dialect = dialect
         self._closed = False
         # An instance dropped without close() still stops its thread and closes the file.
         self._finalizer = weakref.finalize(self, jobs.put, (None, _close))
@@ -59,18 +97,27 @@ class Database:
     ) -> Database:
         """Connect, set the pragmas and apply pending migrations.
 
+        `path` is a SQLite file (or `sqlite:` and a file, or ":memory:"), or a
+        PostgreSQL URL (`postgresql://...`), which selects PostgreSQL.
+
         `clock` stamps every stored instant (created, published, sent...): the
         schema has no default of "now", so a test or a moved-clock run decides
         what time it is. `migrations` replaces the bundled ones, for tests of the
         migration machinery.
         """
-        location = str(path)
+        dialect = dialect_of(path)
+        if dialect == "postgresql":
+            return await cls._open_pg(str(path), clock, migrations)
+        location = sqlite_path(path)
         jobs: SimpleQueue[_Job] = SimpleQueue()
         # A daemon: a handle nobody closed must not keep the process alive at exit.
         threading.Thread(
-            target=_serve, args=(location, jobs), name="carecheck-db", daemon=True
+            target=_serve,
+            args=(lambda: _connect_sqlite(location), jobs),
+            name="carecheck-db",
+            daemon=True,
         ).start()
-        db = cls(jobs, location, clock)
+        db = cls(jobs, location, clock, "sqlite")
         try:
             await db._call(lambda conn: _prepare(conn, location != MEMORY, migrations))
         except sqlite3.DatabaseError as error:
@@ -80,6 +127,35 @@ class Database:
             raise StorageError(
                 f"{location} is not a carecheck database (SQLite: {error}); "
                 "point CARECHECK_DB at the right file, or at a new one"
+            ) from None
+        except BaseException:
+            await db.close()
+            raise
+        return db
+
+    @classmethod
+    async def _open_pg(
+        cls, url: str, clock: Clock, migrations: Sequence[Migration] | None
+    ) -> Database:
+        jobs: SimpleQueue[_Job] = SimpleQueue()
+        threading.Thread(
+            target=_serve,
+            args=(lambda: PgConnection.connect(url), jobs),
+            name="carecheck-db",
+            daemon=True,
+        ).start()
+        db = cls(jobs, _redacted(url), clock, "postgresql")
+        steps = (
+            migrate.bundled("postgresql")
+            if migrations is None
+            else migrate.check_sequence(migrations)
+        )
+        try:
+            await db._call(lambda conn: migrate.apply_pg(conn, steps))
+        except psycopg.Error as error:
+            await db.close()
+            raise StorageError(
+                f"cannot open the database {db.path}: {_first_line(error)}"
             ) from None
         except BaseException:
             await db.close()
@@ -112,7 +188,7 @@ class Database:
         await self.close()
 
     async def run(
-        self, fn: Callable[[sqlite3.Connection], T], *, scrub: Callable[[T], bool] | None = None
+        self, fn: Callable[[Connection], T], *, scrub: Callable[[T], bool] | None = None
     ) -> T:
         """Run `fn(conn)` as one write transaction on the database thread, in one hop.
 
@@ -128,14 +204,16 @@ class Database:
         holds the pages as they were; it is checkpointed into the database and truncated
         to nothing, in the same hop.
         """
-        if scrub is None:
+        # PostgreSQL has no secure_delete or log of ours to truncate: the rows go, the
+        # server's pages and WAL keep the bytes until reused (ARCHITECTURE.md).
+        if scrub is None or self.dialect == "postgresql":
             return await self._call(lambda conn: _transaction(conn, fn))
         return await self._call(lambda conn: _scrubbed(conn, _transaction(conn, fn), scrub))
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return await self._call(lambda conn: _fetchall(conn, sql, params))
 
-    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         return await self._call(lambda conn: _fetchone(conn, sql, params))
 
     async def execute(self, sql: str, params: Params = ()) -> int:
@@ -143,6 +221,8 @@ class Database:
         return await self._call(lambda conn: _execute(conn, sql, params))
 
     async def schema_version(self) -> int:
+        if self.dialect == "postgresql":
+            return await self._call(migrate.schema_version_pg)
         return await self._call(migrate.schema_version)
 
     async def backup(self, path: str | Path) -> None:
@@ -152,10 +232,14 @@ class Database:
         queue behind it. The copy is written beside `path` and renamed into
         place: `path` never holds a half-written backup.
         """
+        if self.dialect == "postgresql":
+            raise ValueError(
+                "carecheck backup copies SQLite files; back a PostgreSQL database up with pg_dump"
+            )
         target = Path(path)
         await self._call(lambda conn: _backup(conn, self.path, target))
 
-    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def _call(self, fn: Callable[[Any], T]) -> T:
         """Queue `fn` for the database thread and wait for what it returns or raises.
 
         If the caller is cancelled meanwhile, the job still runs to its end (a
@@ -168,12 +252,31 @@ class Database:
         return await future
 
 
-def _serve(location: str, jobs: SimpleQueue[_Job]) -> None:
+def _connect_sqlite(location: str) -> SqliteConnection:
+    # isolation_level=None: we issue BEGIN/COMMIT ourselves, the sqlite3 module never does.
+    conn = sqlite3.connect(location, isolation_level=None, factory=SqliteConnection)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, fit for a log line or an error message."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.Error:
+        return url.split("@")[-1]
+    host = info.get("host") or "localhost"
+    return f"postgresql://{info.get('user') or ''}@{host}/{info.get('dbname') or ''}"
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def _serve(connect: Callable[[], Any], jobs: SimpleQueue[_Job]) -> None:
     """The database thread: the one owner of the connection, running jobs in order."""
     try:
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves, the sqlite3 module never does.
-        conn = sqlite3.connect(location, isolation_level=None)
-        conn.row_factory = sqlite3.Row
+        conn = connect()
     except BaseException as error:
         _refuse(jobs, error)
         return
@@ -187,6 +290,24 @@ def _serve(location: str, jobs: SimpleQueue[_Job]) -> None:
         _settle(future, result, failure)
         if fn is _close:
             return
+        if failure is not None and getattr(conn, "broken", False):
+            conn = _reconnected(conn, connect)
+
+
+def _reconnected(conn: Any, connect: Callable[[], Any]) -> Any:
+    """A PostgreSQL connection lost (server restarted, failover): a new one for the next job.
+
+    The job that met the loss has failed with the driver's error; if no new connection
+    can be made yet, the next job fails too and tries again.
+    """
+    try:
+        fresh = connect()
+    except Exception as error:
+        log.warning("the database connection is lost and cannot be made again yet: %s", error)
+        return conn
+    log.warning("the database connection was lost; connected again")
+    conn.close()
+    return fresh
 
 
 def _refuse(jobs: SimpleQueue[_Job], error: BaseException) -> None:
@@ -199,7 +320,7 @@ def _refuse(jobs: SimpleQueue[_Job], error: BaseException) -> None:
         _settle(future, None, error)
 
 
-def _close(conn: sqlite3.Connection) -> None:
+def _close(conn: SqliteConnection | PgConnection) -> None:
     conn.close()
 
 
@@ -274,8 +395,12 @@ def _backup(conn: sqlite3.Connection, source: str, target: Path) -> None:
         raise
 
 
-def _transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
-    conn.execute("BEGIN IMMEDIATE")
+def _transaction(conn: SqliteConnection | PgConnection, fn: Callable[[Connection], T]) -> T:
+    if conn.dialect == "sqlite":
+        conn.execute("BEGIN IMMEDIATE")
+    else:
+        conn.execute("BEGIN")
+        conn.execute("SELECT pg_advisory_xact_lock(?)", (_WRITE_LOCK,))
     try:
         result = fn(conn)
         conn.execute("COMMIT")
@@ -297,19 +422,19 @@ def _scrubbed(conn: sqlite3.Connection, result: T, scrub: Callable[[T], bool]) -
     return result
 
 
-def _fetchall(conn: sqlite3.Connection, sql: str, params: Params) -> list[sqlite3.Row]:
+def _fetchall(conn: Connection, sql: str, params: Params) -> list[Row]:
     return conn.execute(sql, params).fetchall()
 
 
-def _fetchone(conn: sqlite3.Connection, sql: str, params: Params) -> sqlite3.Row | None:
+def _fetchone(conn: Connection, sql: str, params: Params) -> Row | None:
     cursor = conn.execute(sql, params)
     try:
-        row: sqlite3.Row | None = cursor.fetchone()
+        row: Row | None = cursor.fetchone()
         return row
     finally:
         # Resets the statement: an unfinished one would hold its (implicit) transaction open.
         cursor.close()
 
 
-def _execute(conn: sqlite3.Connection, sql: str, params: Params) -> int:
+def _execute(conn: Connection, sql: str, params: Params) -> int:
     return conn.execute(sql, params).rowcount

@@ -7,11 +7,11 @@ these lists; the database ids are assigned up front inside the transaction.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
 
+from storage.connection import Connection
 from storage.db import Database
 from storage.people import Role
 from storage.sessions import Audience
@@ -76,7 +76,7 @@ async def fill_demo(db: Database, rows: DemoRows) -> None:
     await db.run(lambda conn: _insert(conn, rows, created))
 
 
-def _insert(conn: sqlite3.Connection, rows: DemoRows, created: str) -> None:
+def _insert(conn: Connection, rows: DemoRows, created: str) -> None:
     person_base = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM people").fetchone()[0]
     session_base = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM sessions").fetchone()[0]
     conn.executemany(
@@ -109,3 +109,10 @@ def _insert(conn: sqlite3.Connection, rows: DemoRows, created: str) -> None:
             for a in rows.answers
         ],
     )
+    if conn.dialect == "postgresql":
+        # Ids given explicitly leave PostgreSQL's identity sequences behind; catch them up.
+        for table in ("people", "sessions"):
+            conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                f" (SELECT coalesce(max(id), 1) FROM {table}))"
+            )

@@ -25,8 +25,8 @@ _UNSENT = (
     "   WHERE w.person_id = m.person_id AND w.org_id = m.org_id AND w.role = 'manager'"
     "   AND w.unit_id IS NULL))"
     " AND NOT EXISTS (SELECT 1 FROM digests_sent d WHERE d.org_id = m.org_id"
-    "   AND d.unit_id = ifnull(m.unit_id, 0) AND d.period = ?2 AND d.person_id = p.id)"
-    " ORDER BY ifnull(m.unit_id, 0), p.id"
+    "   AND d.unit_id = coalesce(m.unit_id, 0) AND d.period = ?2 AND d.person_id = p.id)"
+    " ORDER BY coalesce(m.unit_id, 0), p.id"
 )
 
 

@@ -7,11 +7,11 @@ Versions are per organisation and framework id; the newest is the live one.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from storage.connection import Connection, Row
 from storage.db import Database
 from storage.rows import record
 
@@ -61,7 +61,7 @@ class OwnFrameworkRepo:
         digest = hashlib.sha256(source_text.encode("utf-8")).hexdigest()
         now = self._db.now_text()
 
-        def publish(conn: sqlite3.Connection) -> tuple[sqlite3.Row, bool]:
+        def publish(conn: Connection) -> tuple[Row, bool]:
             live = conn.execute(
                 "SELECT * FROM own_framework_versions WHERE org_id = ? AND framework_id = ?"
                 " ORDER BY version DESC LIMIT 1",
@@ -69,7 +69,7 @@ class OwnFrameworkRepo:
             ).fetchone()
             if live is not None and live["source_text"] == source_text:
                 return live, False
-            row: sqlite3.Row = conn.execute(
+            row: Row = conn.execute(
                 "INSERT INTO own_framework_versions (org_id, framework_id, version, source_text,"
                 " source_format, sha256, title, published_by, published_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import string
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from storage.connection import Connection, Row
 from storage.db import Database
 from storage.errors import InviteError
 from storage.rows import record
@@ -36,7 +36,7 @@ class Invite:
     created_at: datetime
 
 
-def _refusal(row: sqlite3.Row | None, at: str) -> str | None:
+def _refusal(row: Row | None, at: str) -> str | None:
     """Why an invite cannot be used at instant `at` (stored text form), or None."""
     if row is None:
         return "unknown"
@@ -91,7 +91,7 @@ class InviteRepo:
         """
         at = instant_text(now)
 
-        def redeem(conn: sqlite3.Connection) -> Invite:
+        def redeem(conn: Connection) -> Invite:
             row = conn.execute(
                 "UPDATE invites SET uses = uses + 1 WHERE code = ? AND revoked_at IS NULL"
                 " AND (expires_at IS NULL OR expires_at > ?)"
@@ -124,7 +124,8 @@ class InviteRepo:
     async def list(self, org_id: int | None) -> list[Invite]:
         """An organisation's invites (None: the global admin invites), newest first."""
         rows = await self._db.fetchall(
-            "SELECT * FROM invites WHERE org_id IS ? ORDER BY created_at DESC, code",
+            "SELECT * FROM invites WHERE org_id IS NOT DISTINCT FROM ? ORDER BY created_at"
+            " DESC, code",
             (org_id,),
         )
         return [record(Invite, row) for row in rows]

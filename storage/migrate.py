@@ -1,4 +1,9 @@
-"""Numbered schema migrations (`migrations/NNNN_name.sql`), tracked in `PRAGMA user_version`.
+"""Numbered schema migrations per backend (`migrations/<dialect>/NNNN_name.sql`).
+
+SQLite's version is `PRAGMA user_version`; PostgreSQL's is the table
+`schema_version`. The two backends are numbered on their own: PostgreSQL starts
+from the schema as it is now, SQLite keeps its history. tests/test_schema_parity.py
+checks that both end at the same tables, columns and keys.
 
 Each migration runs in its own write transaction together with the version bump,
 so a failing migration leaves the database exactly at the previous version.
@@ -16,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 
+from storage.connection import Dialect, PgConnection
 from storage.errors import MigrationError
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -29,9 +35,22 @@ class Migration:
     sql: str
 
 
-def bundled() -> tuple[Migration, ...]:
-    """The migrations shipped in the package, checked to be numbered 1, 2, 3... without gaps."""
-    folder = resources.files("storage") / "migrations"
+# Any number that is ours alone: the advisory lock replicas take to migrate one at a time.
+_MIGRATION_LOCK = 0x6361726563686B31  # "carechk1"
+
+
+def bundled(dialect: Dialect = "sqlite") -> tuple[Migration, ...]:
+    """The migrations shipped for a backend, checked to be numbered 1, 2, 3... without gaps."""
+    root = resources.files("storage") / "migrations"
+    stray = sorted(entry.name for entry in root.iterdir() if _NAME.match(entry.name))
+    if stray:
+        # A migration written before the backends had folders of their own would be
+        # silently skipped; refuse instead.
+        raise MigrationError(
+            f"{', '.join(stray)} must move to storage/migrations/sqlite/ (with its PostgreSQL"
+            " counterpart in storage/migrations/postgresql/)"
+        )
+    folder = root / dialect
     found = []
     for entry in folder.iterdir():
         match = _NAME.match(entry.name)
@@ -80,6 +99,45 @@ def apply(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> int:
             if rebuilds and keys_on:
                 conn.execute("PRAGMA foreign_keys = ON")
     return schema_version(conn)
+
+
+def apply_pg(conn: PgConnection, migrations: Sequence[Migration]) -> int:
+    """PostgreSQL: every pending migration in one transaction, under an advisory lock.
+
+    Two replicas starting together queue on `pg_advisory_xact_lock`; the second
+    then reads the version the first committed and has nothing left to do. DDL
+    is transactional in PostgreSQL, so a failing migration leaves nothing behind.
+    """
+    raw = conn.raw
+    raw.execute("BEGIN")
+    try:
+        raw.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        raw.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = raw.execute("SELECT max(version) FROM schema_version").fetchone()
+        current = int(row[0] or 0) if row else 0
+        if current > len(migrations):
+            raise MigrationError(
+                f"the database is at schema version {current}, but this program only knows "
+                f"versions up to {len(migrations)}; upgrade carecheck or use a matching backup"
+            )
+        for migration in migrations[current:]:
+            try:
+                raw.execute(migration.sql.encode())  # several statements: no parameters
+            except Exception as exc:
+                raise MigrationError(f"migration {migration.name} failed: {exc}") from exc
+            raw.execute("DELETE FROM schema_version")
+            raw.execute("INSERT INTO schema_version (version) VALUES (%s)", (migration.version,))
+            current = migration.version
+        raw.execute("COMMIT")
+    except BaseException:
+        raw.execute("ROLLBACK")
+        raise
+    return current
+
+
+def schema_version_pg(conn: PgConnection) -> int:
+    row = conn.raw.execute("SELECT max(version) FROM schema_version").fetchone()
+    return int(row[0] or 0) if row else 0
 
 
 def _apply_one(conn: sqlite3.Connection, migration: Migration, *, check_keys: bool) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from storage.connection import INTEGRITY_ERRORS, Connection, Row, refused_by
 from storage.db import Database
 from storage.errors import AlreadyExists, NotFound
 from storage.rows import record
@@ -94,7 +94,7 @@ class OrgRepo:
 
         now = self._db.now_text()
 
-        def get_or_create(conn: sqlite3.Connection) -> Org:
+        def get_or_create(conn: Connection) -> Org:
             row = conn.execute(
                 "SELECT * FROM organisations WHERE name = ? ORDER BY id LIMIT 1",
                 (DEFAULT_ORG_NAME,),
@@ -141,12 +141,12 @@ class OrgRepo:
         assignments = ", ".join(f"{column} = ?" for column in SETTINGS if column in changes)
         values = [changes[column] for column in SETTINGS if column in changes]
 
-        def update(conn: sqlite3.Connection) -> sqlite3.Row | None:
+        def update(conn: Connection) -> Row | None:
             if assignments:
                 conn.execute(
                     f"UPDATE organisations SET {assignments} WHERE id = ?", [*values, org_id]
                 )
-            row: sqlite3.Row | None = conn.execute(
+            row: Row | None = conn.execute(
                 "SELECT * FROM organisations WHERE id = ?", (org_id,)
             ).fetchone()
             if row is not None and window is not None:
@@ -179,7 +179,7 @@ class OrgRepo:
     async def start_window_segment(self, org_id: int, starts_on: date, weeks: int) -> None:
         """Windows of `weeks` weeks from `starts_on`; a later segment, never released, goes."""
 
-        def start(conn: sqlite3.Connection) -> None:
+        def start(conn: Connection) -> None:
             found = conn.execute("SELECT 1 FROM organisations WHERE id = ?", (org_id,))
             if found.fetchone() is None:
                 raise NotFound(f"organisation {org_id} does not exist")
@@ -192,10 +192,10 @@ class OrgRepo:
             row = await self._db.fetchone(
                 "INSERT INTO units (org_id, name) VALUES (?, ?) RETURNING id", (org_id, name)
             )
-        except sqlite3.IntegrityError as exc:
-            if "UNIQUE" in str(exc):
+        except INTEGRITY_ERRORS as exc:
+            if refused_by(exc) == "unique":
                 raise AlreadyExists(f"organisation {org_id} has a unit named {name!r}") from exc
-            if "FOREIGN KEY" in str(exc):
+            if refused_by(exc) == "foreign_key":
                 raise NotFound(f"organisation {org_id} does not exist") from exc
             raise
         assert row is not None
@@ -208,7 +208,8 @@ class OrgRepo:
     async def list_units(self, org_id: int, *, archived: bool = True) -> list[Unit]:
         """The organisation's units by name; `archived=False` leaves the archived out."""
         rows = await self._db.fetchall(
-            "SELECT * FROM units WHERE org_id = ? AND (? OR archived_on IS NULL) ORDER BY name",
+            "SELECT * FROM units WHERE org_id = ? AND (? <> 0 OR archived_on IS NULL) ORDER"
+            " BY name",
             (org_id, int(archived)),
         )
         return [record(Unit, row) for row in rows]
@@ -219,7 +220,7 @@ class OrgRepo:
             changed = await self._db.execute(
                 "UPDATE units SET name = ? WHERE id = ?", (name, unit_id)
             )
-        except sqlite3.IntegrityError as exc:
+        except INTEGRITY_ERRORS as exc:
             raise AlreadyExists(f"a unit named {name!r} exists already") from exc
         return changed == 1
 
@@ -234,7 +235,7 @@ class OrgRepo:
         """
         now = self._db.now_text()
 
-        def archive(conn: sqlite3.Connection) -> ArchivedUnit | None:
+        def archive(conn: Connection) -> ArchivedUnit | None:
             row = conn.execute(
                 "UPDATE units SET archived_on = coalesce(archived_on, ?) WHERE id = ?"
                 " RETURNING org_id",
@@ -264,7 +265,7 @@ class OrgRepo:
         return await self._db.run(archive)
 
 
-def _start_segment(conn: sqlite3.Connection, org_id: int, starts_on: date, weeks: int) -> None:
+def _start_segment(conn: Connection, org_id: int, starts_on: date, weeks: int) -> None:
     """Windows of `weeks` weeks from `starts_on`; a later segment, never released, goes."""
     on = day_text(starts_on)
     conn.execute("DELETE FROM window_plans WHERE org_id = ? AND starts_on >= ?", (org_id, on))

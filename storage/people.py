@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
+from storage.connection import Connection, Row
 from storage.db import Database
 from storage.rows import record
 from storage.times import day_text
@@ -64,7 +64,7 @@ class KeptMarks:
 
 _MEMBERSHIPS = (
     "SELECT person_id, org_id, unit_id, role FROM memberships WHERE person_id = ?"
-    " ORDER BY ifnull(org_id, 0), ifnull(unit_id, 0), role"
+    " ORDER BY coalesce(org_id, 0), coalesce(unit_id, 0), role"
 )
 
 
@@ -77,7 +77,7 @@ class PeopleRepo:
 
         now = self._db.now_text()
 
-        def get_or_create(conn: sqlite3.Connection) -> Person:
+        def get_or_create(conn: Connection) -> Person:
             conn.execute(
                 "INSERT INTO people (telegram_id, language, created_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (telegram_id) DO NOTHING",
@@ -99,7 +99,7 @@ class PeopleRepo:
     async def with_memberships(self, telegram_id: int) -> tuple[Person | None, list[Membership]]:
         """The person and their memberships in one read: asked on every update."""
 
-        def read(conn: sqlite3.Connection) -> tuple[sqlite3.Row | None, list[sqlite3.Row]]:
+        def read(conn: Connection) -> tuple[Row | None, list[Row]]:
             person = conn.execute(
                 "SELECT * FROM people WHERE telegram_id = ?", (telegram_id,)
             ).fetchone()
@@ -156,9 +156,10 @@ class PeopleRepo:
     ) -> list[Person]:
         rows = await self._db.fetchall(
             "SELECT DISTINCT p.* FROM people p JOIN memberships m ON m.person_id = p.id"
-            " WHERE m.org_id = ? AND m.role = ? AND (? IS NULL OR m.unit_id = ?)"
-            " AND (? = 0 OR p.active = 1) ORDER BY p.id",
-            (org_id, role, unit_id, unit_id, int(active_only)),
+            " WHERE m.org_id = ?1 AND m.role = ?2 AND (CAST(?3 AS BIGINT) IS NULL OR"
+            " m.unit_id = ?3)"
+            " AND (?4 = 0 OR p.active = 1) ORDER BY p.id",
+            (org_id, role, unit_id, int(active_only)),
         )
         return [record(Person, row) for row in rows]
 
@@ -187,7 +188,7 @@ class PeopleRepo:
         that leads nowhere, so the person still counts as one respondent.
         """
 
-        def forget(conn: sqlite3.Connection) -> bool:
+        def forget(conn: Connection) -> bool:
             for keep in kept:
                 _keep_marks(conn, person_id, keep)
             conn.execute(
@@ -218,7 +219,7 @@ class PeopleRepo:
         rows = await self._db.fetchall(
             "SELECT p.*, m.person_id, m.org_id, m.unit_id, m.role FROM people p"
             " JOIN memberships m ON m.person_id = p.id WHERE m.org_id = ?"
-            " ORDER BY p.id, ifnull(m.unit_id, 0), m.role",
+            " ORDER BY p.id, coalesce(m.unit_id, 0), m.role",
             (org_id,),
         )
         members: dict[int, tuple[Person, list[Membership]]] = {}
@@ -231,7 +232,7 @@ class PeopleRepo:
         """The person's roles in the organisation end, and a snooze there goes with them;
         their sessions and answers stay. Returns how many roles ended."""
 
-        def leave(conn: sqlite3.Connection) -> int:
+        def leave(conn: Connection) -> int:
             conn.execute(
                 "DELETE FROM snoozes WHERE person_id = ? AND org_id = ?", (person_id, org_id)
             )
@@ -245,7 +246,7 @@ class PeopleRepo:
         """The organisation's administrators (None: the global ones), by person id."""
         rows = await self._db.fetchall(
             "SELECT DISTINCT p.* FROM people p JOIN memberships m ON m.person_id = p.id"
-            " WHERE m.role = 'admin' AND m.org_id IS ? ORDER BY p.id",
+            " WHERE m.role = 'admin' AND m.org_id IS NOT DISTINCT FROM ? ORDER BY p.id",
             (org_id,),
         )
         return [record(Person, row) for row in rows]
@@ -254,7 +255,8 @@ class PeopleRepo:
         """End the person's administrator roles in the organisation (None: the global
         one); how many ended."""
         return await self._db.execute(
-            "DELETE FROM memberships WHERE person_id = ? AND role = 'admin' AND org_id IS ?",
+            "DELETE FROM memberships WHERE person_id = ? AND role = 'admin' AND org_id"
+            " IS NOT DISTINCT FROM ?",
             (person_id, org_id),
         )
 
@@ -268,7 +270,7 @@ class PeopleRepo:
         return [record(Person, row) for row in rows]
 
 
-def _keep_marks(conn: sqlite3.Connection, person_id: int, keep: KeptMarks) -> None:
+def _keep_marks(conn: Connection, person_id: int, keep: KeptMarks) -> None:
     """Record this week's check-ins under the week's mark, and give the window's
     sessions the token of the window's mark (an earlier /forget's, if there was one)."""
     conn.execute(

@@ -14,11 +14,11 @@ would reset "once a window" and "once a week"; then retention deletes them.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from storage.connection import Connection, Row
 from storage.db import Database
 from storage.rows import record
 from storage.sessions import period_key
@@ -72,7 +72,7 @@ class RespondentRecord:
 _ROLES = (
     "SELECT o.name AS org, u.name AS unit, m.role FROM memberships m"
     " LEFT JOIN organisations o ON o.id = m.org_id LEFT JOIN units u ON u.id = m.unit_id"
-    " WHERE m.person_id = ? ORDER BY ifnull(o.name, ''), ifnull(u.name, ''), m.role"
+    " WHERE m.person_id = ? ORDER BY coalesce(o.name, ''), coalesce(u.name, ''), m.role"
 )
 _STAFF_ANSWERS = (
     "SELECT count(DISTINCT s.id) AS sessions, count(a.id) AS answers,"
@@ -86,7 +86,7 @@ class PrivacyRepo:
         self._db = db
 
     async def staff_record(self, person_id: int) -> StaffRecord | None:
-        def read(conn: sqlite3.Connection) -> StaffRecord | None:
+        def read(conn: Connection) -> StaffRecord | None:
             person = conn.execute("SELECT * FROM people WHERE id = ?", (person_id,)).fetchone()
             if person is None:
                 return None
@@ -117,7 +117,7 @@ class PrivacyRepo:
         windows in progress (one per organisation), since only their maker finds them."""
         marks = sorted(set(window_marks))
 
-        def read(conn: sqlite3.Connection) -> RespondentRecord:
+        def read(conn: Connection) -> RespondentRecord:
             language = conn.execute(
                 "SELECT language FROM respondent_prefs WHERE respondent_key = ?",
                 (respondent_key,),
@@ -127,10 +127,14 @@ class PrivacyRepo:
                 " LEFT JOIN answers a ON a.session_id = s.id WHERE s.respondent_key = ?",
                 (respondent_key,),
             ).fetchone()
-            counted = conn.execute(
-                "SELECT until FROM respondent_marks WHERE mark IN"
-                " (SELECT value FROM json_each(?)) ORDER BY until",
-                (json.dumps(marks),),
+            listed = ", ".join("?" * len(marks))
+            counted: list[Row] = (
+                conn.execute(
+                    f"SELECT until FROM respondent_marks WHERE mark IN ({listed}) ORDER BY until",
+                    tuple(marks),
+                ).fetchall()
+                if marks
+                else []
             )
             return RespondentRecord(
                 language=None if language is None else language[0],
@@ -152,7 +156,7 @@ class PrivacyRepo:
         would be a way to answer again.
         """
 
-        def forget(conn: sqlite3.Connection) -> int:
+        def forget(conn: Connection) -> int:
             deleted = 0
             for sql in (
                 "DELETE FROM respondent_prefs WHERE respondent_key = ?",
@@ -168,7 +172,7 @@ class PrivacyRepo:
         they guard nothing, and once gone nothing leads from an account to its answers."""
         cutoff = day_text(before)
 
-        def purge(conn: sqlite3.Connection) -> int:
+        def purge(conn: Connection) -> int:
             return sum(
                 conn.execute(f"DELETE FROM {table} WHERE until < ?", (cutoff,)).rowcount
                 for table in ("submissions", "respondent_marks")
@@ -185,7 +189,7 @@ class PrivacyRepo:
         """
         cutoff = day_text(before)
 
-        def purge(conn: sqlite3.Connection) -> int:
+        def purge(conn: Connection) -> int:
             rows = conn.execute(
                 "UPDATE answers SET comment = NULL WHERE org_id = ? AND answered_on < ?"
                 " AND comment IS NOT NULL RETURNING session_id, question_id,"
@@ -212,7 +216,7 @@ class PrivacyRepo:
         return await self._db.run(purge, scrub=lambda deleted: deleted > 0)
 
 
-def _answered(conn: sqlite3.Connection, respondent_key: str) -> list[date]:
+def _answered(conn: Connection, respondent_key: str) -> list[date]:
     """The last days of this respondent's marks that they answered in a period.
 
     Each period's mark carries a key made for that period alone, so the marks are

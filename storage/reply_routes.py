@@ -6,10 +6,10 @@ Only `bot/services/comment_replies.py` seals and opens them; here they are bytes
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from datetime import date
 
+from storage.connection import Connection, Row
 from storage.db import Database
 from storage.times import day, day_text
 
@@ -47,7 +47,7 @@ SELECT id, org_id, comment FROM answers WHERE comment IS NOT NULL AND trim(comme
 """
 
 
-def _route(row: sqlite3.Row) -> Route:
+def _route(row: Row) -> Route:
     return Route(
         int(row[0]), int(row[1]), int(row[2]), bytes(row[3]), day(row[4]), bool(row[5]), row[6]
     )
@@ -69,7 +69,7 @@ class ReplyRouteRepo:
     async def add(self, answer_id: int, org_id: int, sealed: bytes, expires_on: date) -> bool:
         """Store a route under a random id; False if the answer has one already."""
 
-        def add(conn: sqlite3.Connection) -> bool:
+        def add(conn: Connection) -> bool:
             if conn.execute(
                 "SELECT 1 FROM reply_routes WHERE answer_id = ?", (answer_id,)
             ).fetchone():
@@ -99,7 +99,7 @@ class ReplyRouteRepo:
 
     async def add_sender(self, route_id: int, person_id: int) -> None:
         await self.db.execute(
-            "INSERT OR IGNORE INTO reply_senders (route_id, person_id) VALUES (?, ?)",
+            "INSERT INTO reply_senders (route_id, person_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
             (route_id, person_id),
         )
 
@@ -122,7 +122,7 @@ class ReplyRouteRepo:
     async def delete(self, route_ids: list[int]) -> int:
         """Delete these routes; the freed pages are zeroed and the log truncated too."""
 
-        def delete(conn: sqlite3.Connection) -> int:
+        def delete(conn: Connection) -> int:
             return sum(
                 conn.execute("DELETE FROM reply_routes WHERE id = ?", (i,)).rowcount
                 for i in route_ids
@@ -133,7 +133,7 @@ class ReplyRouteRepo:
     async def purge(self, before: date) -> int:
         """Delete the routes whose last day is before `before`."""
 
-        def purge(conn: sqlite3.Connection) -> int:
+        def purge(conn: Connection) -> int:
             return conn.execute(
                 "DELETE FROM reply_routes WHERE expires_on < ?", (day_text(before),)
             ).rowcount

@@ -17,12 +17,12 @@ halfway cannot be counted by one and missed by another.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from datetime import date
 from typing import NamedTuple, TypeVar
 
 from storage.actions import Action
+from storage.connection import Connection
 from storage.db import Database
 from storage.errors import NotFound
 from storage.orgs import Org
@@ -40,6 +40,15 @@ _WHO = (
     " WHEN s.person_id IS NOT NULL THEN 'p' || s.person_id ELSE 's' || s.id END"
 )
 
+# A window's scored staff answers under the lens, with the items their questions map to.
+_STAFF_ANSWERS = """FROM answers a
+  JOIN sessions s ON s.id = a.session_id
+  JOIN question_items q
+    ON q.script_version_id = a.script_version_id AND q.question_id = a.question_id
+   AND q.framework = :framework
+  WHERE a.org_id = :org AND a.audience = 'staff' AND a.answered_on BETWEEN :start AND :end
+    AND a.score IS NOT NULL"""
+
 # A window's staff answers as one value per respondent and item: each person's newest
 # answer to each question counts once (SQLite takes the other columns from the row of
 # the max()), a person's value on an item is the mean of those, and their home is the
@@ -48,19 +57,32 @@ STAFF_VALUES = f"""
 WITH latest AS (
   SELECT {_WHO} AS who, q.item_id, a.score, a.unit_id,
          max(a.answered_on || printf('#%012d', a.id)) AS stamp
-  FROM answers a
-  JOIN sessions s ON s.id = a.session_id
-  JOIN question_items q
-    ON q.script_version_id = a.script_version_id AND q.question_id = a.question_id
-   AND q.framework = :framework
-  WHERE a.org_id = :org AND a.audience = 'staff' AND a.answered_on BETWEEN :start AND :end
-    AND a.score IS NOT NULL
+  {_STAFF_ANSWERS}
   GROUP BY who, a.question_id, q.item_id
 ),
 homes AS (SELECT who, unit_id AS home, max(stamp) FROM latest GROUP BY who)
 SELECT l.who, h.home, l.item_id, avg(l.score) AS value
 FROM latest l JOIN homes h ON h.who = l.who
 GROUP BY l.who, l.item_id
+"""
+
+# The same in PostgreSQL, which has no bare columns beside max(): each respondent's
+# newest answer per question and item by DISTINCT ON, newest first (answered_on, then id,
+# as the stamp above orders them), and their home from their newest of those.
+_STAFF_VALUES_PG = f"""
+WITH latest AS (
+  SELECT DISTINCT ON (who, a.question_id, q.item_id)
+         {_WHO} AS who, q.item_id, a.score, a.unit_id, a.answered_on, a.id
+  {_STAFF_ANSWERS}
+  ORDER BY who, a.question_id, q.item_id, a.answered_on DESC, a.id DESC
+),
+homes AS (
+  SELECT DISTINCT ON (who) who, unit_id AS home FROM latest
+  ORDER BY who, answered_on DESC, id DESC
+)
+SELECT l.who, h.home, l.item_id, avg(l.score) AS value
+FROM latest l JOIN homes h ON h.who = l.who
+GROUP BY l.who, h.home, l.item_id
 """
 
 # Service users give one feedback a window: each session is a respondent, its value on an
@@ -86,10 +108,15 @@ UNION ALL
 SELECT unit_id, NULL, count(DISTINCT session_id), NULL, NULL FROM feedback GROUP BY unit_id
 """
 
+# PostgreSQL groups by the unit too: a session's answers all carry its unit.
+_FEEDBACK_STATS_PG = FEEDBACK_STATS.replace(
+    "GROUP BY a.session_id, q.item_id", "GROUP BY a.session_id, q.item_id, a.unit_id"
+)
+
 # Comments of a window, newest first; which may be shown is decided with the scores.
-_WINDOW_COMMENTS = f"""
-SELECT a.audience, a.unit_id, {_WHO} AS respondent, a.comment,
-       (SELECT json_group_array(q.item_id) FROM question_items q
+_WINDOW_COMMENTS = """
+SELECT a.audience, a.unit_id, {who} AS respondent, a.comment,
+       (SELECT {json_array} FROM question_items q
          WHERE q.script_version_id = a.script_version_id AND q.question_id = a.question_id
            AND q.framework = :framework) AS items,
        r.id AS route
@@ -99,6 +126,24 @@ WHERE a.org_id = :org AND a.answered_on BETWEEN :start AND :end
   AND a.comment IS NOT NULL AND trim(a.comment) <> ''
 ORDER BY a.answered_on DESC, a.id DESC
 """
+
+# The statements whose SQL differs by backend, side by side.
+_DIALECT_SQL = {
+    "sqlite": {
+        "staff_values": STAFF_VALUES,
+        "feedback_stats": FEEDBACK_STATS,
+        "window_comments": _WINDOW_COMMENTS.format(
+            who=_WHO, json_array="json_group_array(q.item_id)"
+        ),
+    },
+    "postgresql": {
+        "staff_values": _STAFF_VALUES_PG,
+        "feedback_stats": _FEEDBACK_STATS_PG,
+        "window_comments": _WINDOW_COMMENTS.format(
+            who=_WHO, json_array="coalesce(json_agg(q.item_id), '[]')::text"
+        ),
+    },
+}
 
 # The items some question of a live script maps to, under one framework: each script's
 # live version for the organisation (its own variant, else the global one), through the
@@ -122,7 +167,7 @@ WHERE m.org_id = ? AND m.role = 'staff' AND p.active = 1
 # Open and started actions, and those done between `since` and `until` (still checked).
 _ACTIONS = """
 SELECT * FROM actions
-WHERE org_id = :org AND (:unit IS NULL OR unit_id = :unit)
+WHERE org_id = :org AND (CAST(:unit AS BIGINT) IS NULL OR unit_id = :unit)
   AND (status IN ('open', 'started') OR (status = 'done' AND done_on BETWEEN :since AND :until))
 ORDER BY due_on IS NULL, due_on, id
 """
@@ -135,8 +180,8 @@ FROM answers a
 JOIN question_items q
   ON q.script_version_id = a.script_version_id AND q.question_id = a.question_id
 JOIN sessions s ON s.id = a.session_id
-WHERE a.score IS NOT NULL AND (:org IS NULL OR a.org_id = :org)
-  AND (:since IS NULL OR a.answered_on >= :since)
+WHERE a.score IS NOT NULL AND (CAST(:org AS BIGINT) IS NULL OR a.org_id = :org)
+  AND (CAST(:since AS TEXT) IS NULL OR a.answered_on >= :since)
 GROUP BY q.framework, q.item_id, a.audience
 """
 
@@ -191,8 +236,9 @@ class ReportSnapshot:
     only within the function it was given to.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._sql = _DIALECT_SQL[conn.dialect]
 
     def org(self, org_id: int) -> Org:
         row = self._conn.execute("SELECT * FROM organisations WHERE id = ?", (org_id,)).fetchone()
@@ -226,7 +272,9 @@ class ReportSnapshot:
         """Staff respondents' values per item from `start` to `end` (days), under the lens."""
         return [
             StaffValue(*row)
-            for row in self._conn.execute(STAFF_VALUES, _window(org_id, framework, start, end))
+            for row in self._conn.execute(
+                self._sql["staff_values"], _window(org_id, framework, start, end)
+            )
         ]
 
     def feedback(
@@ -237,7 +285,9 @@ class ReportSnapshot:
         stats: list[GroupStats] = []
         counts: dict[int | None, int] = {}
         params = _window(org_id, framework, start, end)
-        for unit, item, n, total, squares in self._conn.execute(FEEDBACK_STATS, params):
+        for unit, item, n, total, squares in self._conn.execute(
+            self._sql["feedback_stats"], params
+        ):
             if item is None:
                 counts[unit] = int(n)
             else:
@@ -251,7 +301,7 @@ class ReportSnapshot:
         return [
             WindowComment(audience, unit_id, who, comment, tuple(json.loads(items)), route)
             for audience, unit_id, who, comment, items, route in self._conn.execute(
-                _WINDOW_COMMENTS, params
+                self._sql["window_comments"], params
             )
         ]
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-import sqlite3
 import types
 import typing
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, TypeVar
 
+from storage.connection import Row
 from storage.times import day, instant
 
 T = TypeVar("T")
@@ -26,12 +26,12 @@ _CONVERT: dict[object, Callable[[Any], Any]] = {datetime: instant, date: day, bo
 
 # Per class: a getter of its fields' columns, as a tuple in field order, and the
 # (position, converter) pairs of the fields not stored as themselves.
-_Columns = Callable[[sqlite3.Row], tuple[Any, ...]]
+_Columns = Callable[[Row], tuple[Any, ...]]
 _Plan = tuple[_Columns, tuple[tuple[int, Callable[[Any], Any]], ...]]
 _PLANS: dict[type, _Plan] = {}
 
 
-def record(cls: type[T], row: sqlite3.Row) -> T:
+def record(cls: type[T], row: Row) -> T:
     """`cls` (a dataclass or a NamedTuple) built from the row's columns named as its fields.
 
     `datetime` fields read the stored instant text, `date` fields the stored

@@ -7,10 +7,10 @@ and `claim_send` claims each recipient's message before it is sent.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from storage.connection import Connection
 from storage.db import Database
 from storage.rows import record
 from storage.send_leases import SAFEGUARDING, SEND_LEASE, SendLeases
@@ -53,10 +53,10 @@ class AlertRecipient:
 # Active people owed an alert's message: the organisation's flagged contacts, its
 # managers when it has none, and the managers of the units the alert names.
 _RECIPIENTS = (
-    "SELECT p.id AS person_id, p.telegram_id, p.language, NULL AS unit_id"
+    "SELECT p.id AS person_id, p.telegram_id, p.language, CAST(NULL AS BIGINT) AS unit_id"
     " FROM safeguarding_contacts c JOIN people p ON p.id = c.person_id"
     " WHERE c.org_id = ?1 AND p.active = 1"
-    " UNION SELECT p.id, p.telegram_id, p.language, NULL"
+    " UNION SELECT p.id, p.telegram_id, p.language, CAST(NULL AS BIGINT)"
     " FROM memberships m JOIN people p ON p.id = m.person_id"
     " WHERE m.org_id = ?1 AND m.role = 'manager' AND m.unit_id IS NULL AND p.active = 1"
     " AND NOT EXISTS (SELECT 1 FROM safeguarding_contacts c WHERE c.org_id = ?1)"
@@ -82,7 +82,7 @@ class SafeguardStore:
         """
         now_text, hour_ago = instant_text(now), instant_text(now - BATCH)
 
-        def claim(conn: sqlite3.Connection) -> list[int]:
+        def claim(conn: Connection) -> list[int]:
             orgs = conn.execute(
                 "SELECT DISTINCT org_id FROM safeguarding_signals s WHERE alert_id IS NULL"
                 " AND due_at <= ? AND NOT EXISTS (SELECT 1 FROM safeguarding_alerts a"
@@ -183,7 +183,8 @@ class SafeguardStore:
             "SELECT s.unit_id, s.day, s.script_version_id, s.question_id, s.answer"
             " FROM safeguarding_signals s JOIN safeguarding_alerts a ON a.id = s.alert_id"
             " WHERE a.org_id = ?1 AND a.status != 'followed_up'"
-            " AND (?2 IS NULL OR s.unit_id = ?2) ORDER BY s.day, s.unit_id, s.question_id",
+            " AND (CAST(?2 AS BIGINT) IS NULL OR s.unit_id = ?2) ORDER BY s.day, s.unit_id,"
+            " s.question_id",
             (org_id, unit_id),
         )
         return [record(Signal, r) for r in rows]
@@ -192,7 +193,7 @@ class SafeguardStore:
         """Delete the organisation's alerts followed up and made before `before`, with
         their signals; returns how many alerts."""
 
-        def purge(conn: sqlite3.Connection) -> int:
+        def purge(conn: Connection) -> int:
             gone = (
                 "SELECT id FROM safeguarding_alerts"
                 " WHERE org_id = ? AND status = 'followed_up' AND made_at < ?"
@@ -251,7 +252,7 @@ class SafeguardStore:
     async def set_help_texts(self, org_id: int, texts: dict[str, str]) -> None:
         """Replace the organisation's help texts; an empty dict goes back to the default."""
 
-        def replace(conn: sqlite3.Connection) -> None:
+        def replace(conn: Connection) -> None:
             conn.execute("DELETE FROM safeguarding_help WHERE org_id = ?", (org_id,))
             conn.executemany(
                 "INSERT INTO safeguarding_help (org_id, language, text) VALUES (?, ?, ?)",

@@ -7,12 +7,12 @@ its title and its question -> framework item crosswalk.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from storage.connection import Connection, Row
 from storage.db import Database
 from storage.errors import NotFound
 from storage.rows import record
@@ -45,13 +45,13 @@ _EFFECTIVE = (
 )
 
 
-def _effective(conn: sqlite3.Connection, script_id: str, org_id: int | None) -> sqlite3.Row | None:
-    row: sqlite3.Row | None = conn.execute(_EFFECTIVE, (script_id, org_id)).fetchone()
+def _effective(conn: Connection, script_id: str, org_id: int | None) -> Row | None:
+    row: Row | None = conn.execute(_EFFECTIVE, (script_id, org_id)).fetchone()
     return row
 
 
 def _publish(
-    conn: sqlite3.Connection,
+    conn: Connection,
     now: str,
     script_id: str,
     org_id: int | None,
@@ -61,16 +61,17 @@ def _publish(
     published_by: int | None,
     items: Iterable[ItemLink],
     shipped: bool = False,
-) -> sqlite3.Row:
+) -> Row:
     digest = hashlib.sha256(source_text.encode("utf-8")).hexdigest()
     live = _effective(conn, script_id, org_id)
     if live is not None and live["sha256"] == digest and live["source_text"] == source_text:
         return live
     last = conn.execute(
-        "SELECT max(version) FROM script_versions WHERE script_id = ? AND org_id IS ?",
+        "SELECT max(version) FROM script_versions WHERE script_id = ? AND org_id IS NOT"
+        " DISTINCT FROM ?",
         (script_id, org_id),
     ).fetchone()[0]
-    row: sqlite3.Row = conn.execute(
+    row: Row = conn.execute(
         "INSERT INTO script_versions (script_id, org_id, version, source_text, source_format,"
         " sha256, title, published_by, shipped, published_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
@@ -88,12 +89,13 @@ def _publish(
         ),
     ).fetchone()
     conn.executemany(
-        "INSERT OR IGNORE INTO question_items (script_version_id, question_id, framework, item_id)"
-        " VALUES (?, ?, ?, ?)",
+        "INSERT INTO question_items (script_version_id, question_id, framework, item_id)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
         [(row["id"], question, framework, item) for question, framework, item in items],
     )
     conn.execute(
-        "DELETE FROM active_scripts WHERE script_id = ? AND org_id IS ?", (script_id, org_id)
+        "DELETE FROM active_scripts WHERE script_id = ? AND org_id IS NOT DISTINCT FROM ?",
+        (script_id, org_id),
     )
     conn.execute(
         "INSERT INTO active_scripts (script_id, org_id, script_version_id, activated_at)"
@@ -154,9 +156,10 @@ class ScriptRepo:
 
         now = self._db.now_text()
 
-        def rollback(conn: sqlite3.Connection) -> sqlite3.Row:
+        def rollback(conn: Connection) -> Row:
             old = conn.execute(
-                "SELECT * FROM script_versions WHERE script_id = ? AND org_id IS ? AND version = ?",
+                "SELECT * FROM script_versions WHERE script_id = ? AND org_id"
+                " IS NOT DISTINCT FROM ? AND version = ?",
                 (script_id, org_id, to_version),
             ).fetchone()
             if old is None:
@@ -195,7 +198,8 @@ class ScriptRepo:
     async def versions(self, script_id: str, org_id: int | None) -> list[ScriptVersion]:
         """Every version in one scope (exactly this organisation, or global), oldest first."""
         rows = await self._db.fetchall(
-            "SELECT * FROM script_versions WHERE script_id = ? AND org_id IS ? ORDER BY version",
+            "SELECT * FROM script_versions WHERE script_id = ? AND org_id"
+            " IS NOT DISTINCT FROM ? ORDER BY version",
             (script_id, org_id),
         )
         return [record(ScriptVersion, row) for row in rows]
@@ -204,7 +208,7 @@ class ScriptRepo:
         """Every live version, global and per organisation."""
         rows = await self._db.fetchall(
             "SELECT v.* FROM active_scripts a JOIN script_versions v ON v.id = a.script_version_id"
-            " ORDER BY a.script_id, ifnull(a.org_id, 0)"
+            " ORDER BY a.script_id, coalesce(a.org_id, 0)"
         )
         return [record(ScriptVersion, row) for row in rows]
 

@@ -41,13 +41,38 @@ def load_or_create_secret(path: Path) -> bytes:
     return data
 
 
-def _create(path: Path) -> bytes:
-    """Write the secret to a private temporary file, then link it into place.
+def read_secret(path: Path) -> bytes:
+    """The secret of an existing installation; an error if there is none."""
+    if not path.exists():
+        raise SecretError(f"there is no secret file at {path}")
+    return load_or_create_secret(path)
+
+
+def place_secret(secret: bytes, path: Path) -> bool:
+    """Put an installation's secret at `path` (mode 0600); False if it was there already.
+
+    A different secret already there is an error, never overwritten: the
+    installation using it would take every service user for a new one.
+    """
+    if path.exists() or path.is_symlink():
+        if load_or_create_secret(path) != secret:
+            raise SecretError(
+                f"{path} holds another installation's secret; name a new file, or remove it "
+                "if nothing uses it"
+            )
+        return False
+    if _create(path, secret) != secret:
+        raise SecretError(f"{path} was created by another process meanwhile, with another secret")
+    return True
+
+
+def _create(path: Path, secret: bytes | None = None) -> bytes:
+    """Write the secret (a new one by default) to a private temporary file, then link it.
 
     The link is atomic and fails if another process created the file first, in
     which case theirs wins and is read back.
     """
-    secret = secrets.token_bytes(SECRET_BYTES)
+    secret = secret if secret is not None else secrets.token_bytes(SECRET_BYTES)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

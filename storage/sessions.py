@@ -13,12 +13,12 @@ import asyncio
 import hashlib
 import hmac
 import json
-import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal, Protocol
 
+from storage.connection import Connection, Row
 from storage.db import Database
 from storage.errors import NotFound, StaleRevision, StorageError
 from storage.rows import record
@@ -130,38 +130,51 @@ _UPSERT = (
     " skipped = excluded.skipped, comment = excluded.comment, answered_on = excluded.answered_on"
 )
 
+# An answer's framework items as one "framework:item;..." text, in order.
+_ITEMS = {
+    "sqlite": (
+        "coalesce((SELECT group_concat(link, ';') FROM ("
+        "   SELECT q.framework || ':' || q.item_id AS link FROM question_items q"
+        "   WHERE q.script_version_id = a.script_version_id AND q.question_id = a.question_id"
+        "   ORDER BY q.framework, q.item_id)), '')"
+    ),
+    "postgresql": (
+        "coalesce((SELECT string_agg(q.framework || ':' || q.item_id, ';'"
+        "   ORDER BY q.framework, q.item_id) FROM question_items q"
+        "   WHERE q.script_version_id = a.script_version_id AND q.question_id = a.question_id),"
+        " '')"
+    ),
+}
 _EXPORT = (
     "SELECT a.id, v.script_id, v.version AS script_version, o.name AS org_name,"
     " u.name AS unit_name, a.audience, a.period, a.answered_on, a.question_id,"
-    " ifnull((SELECT group_concat(link, ';') FROM ("
-    "   SELECT q.framework || ':' || q.item_id AS link FROM question_items q"
-    "   WHERE q.script_version_id = a.script_version_id AND q.question_id = a.question_id"
-    "   ORDER BY q.framework, q.item_id)), '') AS items,"
+    " {items} AS items,"
     " a.score, a.value_num, a.value_text, a.value_json, a.not_applicable, a.skipped, a.comment"
     " FROM answers a"
     " JOIN script_versions v ON v.id = a.script_version_id"
     " JOIN organisations o ON o.id = a.org_id"
     " LEFT JOIN units u ON u.id = a.unit_id"
-    " WHERE a.id > ?1 AND (?2 IS NULL OR a.org_id = ?2) AND (?3 IS NULL OR a.answered_on >= ?3)"
+    " WHERE a.id > ?1 AND (CAST(?2 AS BIGINT) IS NULL OR a.org_id = ?2)"
+    " AND (CAST(?3 AS TEXT) IS NULL OR a.answered_on >= ?3)"
     " ORDER BY a.id LIMIT ?4"
 )
 
 
-def _session(row: sqlite3.Row) -> SessionRow:
+def _session(row: Row) -> SessionRow:
     return record(SessionRow, row)
 
 
-def _owned(row: sqlite3.Row) -> OwnedSession:
+def _owned(row: Row) -> OwnedSession:
     return OwnedSession(
         _session(row), row["owner_telegram_id"], row["owner_language"], row["timezone"]
     )
 
 
-def _answer(row: sqlite3.Row) -> AnswerRow:
+def _answer(row: Row) -> AnswerRow:
     return record(AnswerRow, row)
 
 
-def _export(row: sqlite3.Row) -> ExportRow:
+def _export(row: Row) -> ExportRow:
     return record(ExportRow, row)
 
 
@@ -225,7 +238,7 @@ class StepWrite:
             raise ValueError("cannot write and delete the same question in one step")
 
 
-def _write_step(conn: sqlite3.Connection, write: StepWrite, erased: list[bool]) -> int:
+def _write_step(conn: Connection, write: StepWrite, erased: list[bool]) -> int:
     """The statements of one step, inside the caller's transaction; the new revision."""
     on = day_text(write.today)
     session = conn.execute(
@@ -391,12 +404,12 @@ class SessionRepo:
             raise ValueError("a service-user session needs a respondent_key and no person_id")
         on = day_text(today)
 
-        def create(conn: sqlite3.Connection) -> sqlite3.Row:
+        def create(conn: Connection) -> Row:
             session_id = conn.execute(
                 "INSERT INTO sessions (script_version_id, org_id, unit_id, audience, person_id,"
                 " respondent_key, period, state_json, started_on, updated_on, respondent)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                " (SELECT token FROM respondent_marks WHERE mark = ?))",
+                " (SELECT token FROM respondent_marks WHERE mark = ?)) RETURNING id",
                 (
                     script_version_id,
                     org_id,
@@ -410,10 +423,8 @@ class SessionRepo:
                     on,
                     respondent_mark,
                 ),
-            ).lastrowid
-            created: sqlite3.Row = conn.execute(
-                _SESSION + " WHERE s.id = ?", (session_id,)
-            ).fetchone()
+            ).fetchone()[0]
+            created: Row = conn.execute(_SESSION + " WHERE s.id = ?", (session_id,)).fetchone()
             return created
 
         return _session(await self._db.run(create))
@@ -527,7 +538,7 @@ class SessionRepo:
 
         erased: list[bool] = []  # a service user's key left a finished session
 
-        def steps(conn: sqlite3.Connection) -> list[int | StorageError]:
+        def steps(conn: Connection) -> list[int | StorageError]:
             results: list[int | StorageError] = []
             for write in writes:
                 conn.execute("SAVEPOINT step")
@@ -588,8 +599,9 @@ class SessionRepo:
         """
         after = 0
         since_text = None if since is None else day_text(since)
+        sql = _EXPORT.format(items=_ITEMS[self._db.dialect])
         while True:
-            rows = await self._db.fetchall(_EXPORT, (after, org_id, since_text, _EXPORT_PAGE))
+            rows = await self._db.fetchall(sql, (after, org_id, since_text, _EXPORT_PAGE))
             for row in rows:
                 yield _export(row)
             if len(rows) < _EXPORT_PAGE:

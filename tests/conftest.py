@@ -13,7 +13,7 @@ from hypothesis import settings
 from tests.fakebotapi.server import FakeBotAPI
 from tests.harness import FakeClock, Harness
 
-pytest_plugins = ["tests.fakebotapi.fixtures"]
+pytest_plugins = ["tests.fakebotapi.fixtures", "tests.pgcluster"]
 
 # Here: the same examples on every run, so a property that fails does so reproducibly.
 # CI (`--hypothesis-profile=ci --hypothesis-seed=N`): new examples each run, from a seed
@@ -24,14 +24,32 @@ settings.load_profile("carecheck")
 
 
 @pytest_asyncio.fixture
-async def bot(fake_api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[Harness]:
-    """The running bot; any Bot API error it caused fails the test."""
-    harness = Harness(fake_api, tmp_path, FakeClock())
-    await harness.start()
+async def bot(
+    fake_api: FakeBotAPI, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Harness]:
+    """The running bot; any Bot API error it caused fails the test.
+
+    Its database is a SQLite file, or with CARECHECK_TEST_BACKEND=postgresql a fresh
+    database on the test process's PostgreSQL cluster (tests/pgcluster.py).
+    """
+    from tests.pgcluster import Cluster, scenario_backend  # a plugin: imported by pytest first
+
+    cluster: Cluster | None = None
+    database = None
+    if scenario_backend() == "postgresql":
+        cluster = request.getfixturevalue("pg_cluster")
+        database = cluster.new_database()
+    url = None if cluster is None or database is None else cluster.url(database)
+    harness = Harness(fake_api, tmp_path, FakeClock(), url)
     try:
-        yield harness
+        await harness.start()
+        try:
+            yield harness
+        finally:
+            await harness.stop()
     finally:
-        await harness.stop()
+        if cluster is not None and database is not None:
+            cluster.drop(database)
     fake_api.assert_no_errors()
 
 

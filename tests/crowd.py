@@ -303,7 +303,7 @@ class Crowd:
 
 
 async def populate(
-    db_path: Path, api: FakeBotAPI, staff: int, service_users: int, seed: int = 0
+    db_path: Path | str, api: FakeBotAPI, staff: int, service_users: int, seed: int = 0
 ) -> list[Person]:
     """An organisation with `staff` registered staff and a poster for service users."""
     from storage.db import Database
@@ -564,12 +564,22 @@ class Audit:
         )
 
 
-def audit(db_path: Path, people: Iterable[Person], catalogue: Catalogue) -> Audit:
+def _reader(database: Path | str) -> Any:
+    """A plain connection of the test's own to a SQLite file or a PostgreSQL URL."""
+    if str(database).startswith("postgresql://"):
+        from storage.connection import PgConnection
+
+        return PgConnection.connect(str(database))
+    conn = sqlite3.connect(database)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def audit(db_path: Path | str, people: Iterable[Person], catalogue: Catalogue) -> Audit:
     """Every acknowledged answer stored exactly once; sessions and answers agree."""
     people = list(people)
     result = Audit(people=len(people), finished=sum(p.done for p in people))
-    conn = sqlite3.connect(db_path)
-    conn.row_factory = sqlite3.Row
+    conn = _reader(db_path)
     try:
         sessions = {r["id"]: r for r in conn.execute("SELECT * FROM sessions")}
         rows: dict[int, dict[str, sqlite3.Row]] = {}
@@ -616,10 +626,9 @@ def audit(db_path: Path, people: Iterable[Person], catalogue: Catalogue) -> Audi
     return result
 
 
-def inconsistencies(db_path: Path, catalogue: Catalogue) -> list[str]:
+def inconsistencies(db_path: Path | str, catalogue: Catalogue) -> list[str]:
     """Sessions whose answer rows differ from their own dialog state (none, we hope)."""
-    conn = sqlite3.connect(db_path)
-    conn.row_factory = sqlite3.Row
+    conn = _reader(db_path)
     try:
         sessions = conn.execute("SELECT * FROM sessions").fetchall()
         rows: dict[int, dict[str, sqlite3.Row]] = {}

@@ -12,6 +12,7 @@ from telegram.ext import Application
 from bot.infra.config import Settings, load_settings
 from bot.services.runtime import Runtime, open_runtime
 from bot.telegram.app import build_application, serve
+from storage.db import Database
 from storage.invites import InviteRepo
 from storage.orgs import OrgRepo
 from tests.fake_clock import FakeClock
@@ -19,13 +20,39 @@ from tests.fakebotapi.models import StoredMessage, User
 from tests.fakebotapi.server import FakeBotAPI
 
 
+async def stored_rows(db: Database) -> list[str]:
+    """Every row of every table, as text: what a look at the whole database would find."""
+    if db.dialect == "postgresql":
+        sql = (
+            "SELECT table_name AS name FROM information_schema.tables"
+            " WHERE table_schema = 'public' ORDER BY table_name"
+        )
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+    rows = []
+    for table in await db.fetchall(sql):
+        rows += [repr(tuple(row)) for row in await db.fetchall(f"SELECT * FROM {table['name']}")]
+    return rows
+
+
+async def column_names(db: Database, table: str) -> set[str]:
+    if db.dialect == "postgresql":
+        sql = "SELECT column_name AS name FROM information_schema.columns WHERE table_name = ?"
+    else:
+        sql = "SELECT name FROM pragma_table_info(?)"
+    return {row["name"] for row in await db.fetchall(sql, (table,))}
+
+
 class Harness:
-    def __init__(self, api: FakeBotAPI, directory: Path, clock: FakeClock) -> None:
+    def __init__(
+        self, api: FakeBotAPI, directory: Path, clock: FakeClock, database: str | None = None
+    ) -> None:
+        """`database`: a PostgreSQL URL; by default a SQLite file in `directory`."""
         self.api = api
         self.clock = clock
         self.settings: Settings = load_settings(
             env={
-                "CARECHECK_DB": str(directory / "carecheck.db"),
+                "CARECHECK_DB": database or str(directory / "carecheck.db"),
                 "CARECHECK_SECRET_FILE": str(directory / "carecheck.secret"),
                 "TELEGRAM_BOT_TOKEN": api.token,
                 "TELEGRAM_API_URL": api.api_base_url,

@@ -22,7 +22,7 @@ async def carecheck(settings: Settings, *args: str) -> tuple[int, str]:
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
-        "CARECHECK_DB": str(settings.db_path),
+        "CARECHECK_DB": settings.database,
         "CARECHECK_SECRET_FILE": str(settings.secret_file),
     }
     process = await asyncio.create_subprocess_exec(
@@ -30,7 +30,7 @@ async def carecheck(settings: Settings, *args: str) -> tuple[int, str]:
         "-m",
         "bot",
         *args,
-        cwd=settings.db_path.parent,
+        cwd=settings.secret_file.parent,
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -120,3 +120,20 @@ async def test_backup_refuses_what_it_cannot_do(tmp_path: Path, bot: Harness) ->
     code, said = await carecheck(missing, "backup", str(tmp_path / "copy.db"))
     assert (code, said.strip()) == (2, f"carecheck: there is no database at {tmp_path / 'x.db'}")
     assert not (tmp_path / "x.db").exists()
+
+
+async def test_backup_of_postgresql_points_to_pg_dump(pg_url: str, tmp_path: Path) -> None:
+    settings = Settings(
+        db_path=None,
+        db_url=pg_url,
+        secret_file=tmp_path / "x.secret",
+        token=None,
+        api_url="",
+        file_url="",
+    )
+    code, said = await carecheck(settings, "backup", str(tmp_path / "copy.db"))
+    assert (code, said.strip()) == (
+        2,
+        "carecheck: carecheck backup copies a SQLite file; back PostgreSQL up with pg_dump",
+    )
+    assert not (tmp_path / "copy.db").exists()

@@ -139,20 +139,20 @@ async def test_the_chart_notes_what_is_not_assessed(runtime: Runtime) -> None:
     await publish_leaders_only(runtime, org_id)
     digest = await compute_digest(runtime.db, runtime.frameworks, org_id, lens="cz-sqss", now=NOW)
     label = build_figure(digest, runtime.frameworks, "en").axes[0].get_xlabel()
-    assert "Not assessed by these questions:" in label and "7. Complaints" in label
+    assert "Not assessed by these questions:" in label and "8. Links to other services" in label
 
 
 async def test_the_czech_lens_is_translated_in_every_language(runtime: Runtime) -> None:
     org_id = await OrgRepo(runtime.db).create_org("Leadership only", k=3)
     await publish_leaders_only(runtime, org_id)
     digest = await compute_digest(runtime.db, runtime.frameworks, org_id, lens="cz-sqss", now=NOW)
-    standard = runtime.frameworks.get("cz-sqss").items["7"]
+    standard = runtime.frameworks.get("cz-sqss").items["8"]
     lines = {
         language: telegram_html(digest, runtime.frameworks, language)
         for language in ("en", "sl", "de", "cs", "lt")
     }
     for language, message in lines.items():
-        line = next(x for x in message.splitlines() if f"7. {standard.name(language)}" in x)
+        line = next(x for x in message.splitlines() if f"8. {standard.name(language)}" in x)
         assert line.startswith("<i>") and line.endswith(".</i>"), (language, line)
     # Each language says it in its own words: the line's lead differs in all five.
     leads = {m.split("3. ")[0].rsplit("\n", 1)[-1] for m in lines.values()}
@@ -201,16 +201,17 @@ async def test_an_existing_database_takes_up_v2_and_old_answers_keep_their_items
         users_v2 = await repo.active("service-user", None)
         assert users_v2 is not None
         new_links = set(await repo.items(users_v2.id))
-        assert ("su_overall", "equass", "person-centred") in new_links
-        assert ("su_overall", "equass", "result-orientation") not in new_links
+        # v2 dropped the overall question; its old answers stay Result orientation.
+        assert not [q for q, _f, _i in new_links if q == "su_overall"]
+        assert ("su_complain", "equass", "rights") in old_links & new_links
         staff_v2 = await repo.active("staff-pulse", None)
         assert staff_v2 is not None
         assert not [q for q, _f, _i in await repo.items(staff_v2.id) if q == "rights_complaints"]
 
-        # After the upgrade, v2 answers: su_overall now counts as person-centred.
+        # After the upgrade, v2 answers count under v2's crosswalk.
         for _n in range(3):
             await answer(
-                runtime.db, org_id, users_v2.id, "service_user", None, [("su_overall", 2.0)]
+                runtime.db, org_id, users_v2.id, "service_user", None, [("su_yourself", 2.0)]
             )
         digest = await compute_digest(runtime.db, runtime.frameworks, org_id, now=NOW)
         results = digest.item("result-orientation").service_users.figure

@@ -6,7 +6,7 @@ import pytest
 
 from bot.infra.i18n import LANGUAGES, translator
 from bot.services.onboarding import ALREADY_ANSWERED
-from tests.harness import Harness, button
+from tests.harness import Harness, button, stored_rows
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -81,7 +81,5 @@ async def test_service_user_feedback_is_anonymous(bot: Harness) -> None:
 
 
 async def _dump(bot: Harness):  # type: ignore[no-untyped-def]
-    tables = await bot.rt.db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
-    for table in tables:
-        for row in await bot.rt.db.fetchall(f"SELECT * FROM {table['name']}"):
-            yield repr(tuple(row))
+    for row in await stored_rows(bot.rt.db):
+        yield row

@@ -46,6 +46,9 @@ def test_environment_wins_over_the_file(tmp_path: Path) -> None:
         ({"CARECHECK_LOG_LEVEL": "loud"}, "CARECHECK_LOG_LEVEL"),
         ({"CARECHECK_CONFIG": "/no/such/file.toml"}, "CARECHECK_CONFIG"),
         ({"CARECHECK_DB": "x.db", "CARECHECK_SECRET_FILE": "x.db"}, "must not be"),
+        ({"CARECHECK_DB": "postgresql://u@h/db"}, "CARECHECK_SECRET_FILE"),
+        ({"CARECHECK_DB": "postgresql://u@h", "CARECHECK_SECRET_FILE": "s"}, "no database"),
+        ({"CARECHECK_DB": "postgres://u@h/d b", "CARECHECK_SECRET_FILE": "s"}, "no spaces"),
     ],
 )
 def test_bad_values_name_the_setting(
@@ -67,3 +70,15 @@ def test_bad_toml_files(tmp_path: Path) -> None:
     unknown.write_text('[carecheck]\ndatabase = "x.db"\n')
     with pytest.raises(ConfigError, match="unknown setting 'database'"):
         load_settings(env={}, config_file=unknown)
+
+
+def test_a_postgresql_url_selects_postgresql_and_sqlite_prefix_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = "postgresql://carecheck@db.example:5432/carecheck"
+    pg = load_settings(env={"CARECHECK_DB": url, "CARECHECK_SECRET_FILE": "c.secret"})
+    assert (pg.database, pg.db_path, pg.secret_file) == (url, None, Path("c.secret"))
+    lite = load_settings(env={"CARECHECK_DB": f"sqlite:{tmp_path / 'c.db'}"})
+    assert lite.database == str(tmp_path / "c.db")
+    assert lite.secret_file == tmp_path / "c.secret"

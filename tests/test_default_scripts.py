@@ -384,10 +384,16 @@ def test_service_users_are_asked_about_seven_principles_empowerment_among_them()
     assert script.mapping(yourself)["equass-revised"] == ["empowerment"]
 
 
-def test_su_overall_is_satisfaction_not_result_orientation() -> None:
+def test_service_users_are_asked_whom_to_tell_and_not_knowing_is_a_safeguarding_signal() -> None:
     script = load(SERVICE_USER)
     by_id = {q.id: q for q in script.questions()}
-    assert "result-orientation" not in script.mapping(by_id["su_overall"])["equass"]
+    complain = by_id["su_complain"]
+    assert complain.text["en"] == "Do you know who to tell if you are unhappy?"
+    assert set(complain.text) == {"en", "sl", "de", "cs", "lt"}
+    assert script.mapping(complain)["equass"] == ["rights"]
+    assert script.mapping(complain)["cz-sqss"] == ["7"]
+    flagged = {q.id for q in script.questions() if q.safeguard_if is not None}
+    assert {"su_safe", "su_complain"} <= flagged
     # Outcomes have a question of their own.
     assert script.mapping(by_id["su_difference"])["equass"] == ["result-orientation"]
 

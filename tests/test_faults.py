@@ -65,7 +65,7 @@ async def test_a_failed_callback_answer_is_retried(bot: Harness) -> None:
 
 
 async def test_people_finish_through_429_502_and_drops(bot: Harness) -> None:
-    people = await populate(bot.settings.db_path, bot.api, staff=5, service_users=4, seed=6)
+    people = await populate(bot.settings.database, bot.api, staff=5, service_users=4, seed=6)
     faults = record_faults(bot.api)
     # One of each kind for sure, on the calls that matter most; then the random rates.
     bot.api.inject_fault("drop", "editMessageText", skip=4)
@@ -80,7 +80,7 @@ async def test_people_finish_through_429_502_and_drops(bot: Harness) -> None:
     with contextlib.suppress(TimeoutError):
         await bot.api.wait_for(lambda: not unhandled(bot.api, faults), timeout=15)
 
-    result = audit(bot.settings.db_path, people, catalogue)
+    result = audit(bot.settings.database, people, catalogue)
     assert result.problems == []
     assert result.finished == len(people)
     assert result.completed == result.sessions == len(people)

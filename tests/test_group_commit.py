@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -31,8 +30,8 @@ async def sessions(db: Database, count: int) -> list[int]:
     return ids
 
 
-async def test_concurrent_steps_share_commits_and_fail_alone(tmp_path: Path) -> None:
-    async with await Database.open(tmp_path / "g.db", clock=CLOCK) as db:
+async def test_concurrent_steps_share_commits_and_fail_alone(db_location: str) -> None:
+    async with await Database.open(db_location, clock=CLOCK) as db:
         ids = await sessions(db, 30)
         commits = SessionRepo(db)
 
@@ -57,8 +56,8 @@ async def test_concurrent_steps_share_commits_and_fail_alone(tmp_path: Path) -> 
         assert count["n"] == 1
 
 
-async def test_a_failed_transaction_fails_every_step_in_it(tmp_path: Path) -> None:
-    async with await Database.open(tmp_path / "g.db", clock=CLOCK) as db:
+async def test_a_failed_transaction_fails_every_step_in_it(db_location: str) -> None:
+    async with await Database.open(db_location, clock=CLOCK) as db:
         ids = await sessions(db, 2)
         repo = SessionRepo(db)
         commits = repo

@@ -24,7 +24,7 @@ from storage.invites import InviteRepo
 from storage.people import PeopleRepo
 from tests.fakebotapi.models import User
 from tests.fakebotapi.server import FakeBotAPI
-from tests.harness import FakeClock, Harness
+from tests.harness import FakeClock, Harness, stored_rows
 
 
 async def test_three_starts_at_once_make_one_session(bot: Harness) -> None:
@@ -360,13 +360,7 @@ async def check_stored(stage: Stage) -> None:
 
 
 async def everything(stage: Stage) -> str:
-    db = stage.bot.rt.db
-    tables = await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
-    lines = []
-    for table in tables:
-        for row in await db.fetchall(f"SELECT * FROM {table['name']}"):
-            lines.append(repr(tuple(row)))
-    return "\n".join(lines)
+    return "\n".join(await stored_rows(stage.bot.rt.db))
 
 
 @pytest.mark.slow

@@ -38,12 +38,12 @@ MAY_IMPORT = {
 # Third-party packages a layer must never touch: the engine is pure, the services know
 # no Telegram, and storage is the only place with a database driver.
 NEVER = {
-    "dialogs": ("telegram", "aiosqlite", "sqlite3", "aiohttp"),
-    "frameworks": ("telegram", "aiosqlite", "sqlite3"),
+    "dialogs": ("telegram", "aiosqlite", "sqlite3", "psycopg", "aiohttp"),
+    "frameworks": ("telegram", "aiosqlite", "sqlite3", "psycopg"),
     "storage": ("telegram",),
-    "bot.services": ("telegram", "aiosqlite", "sqlite3"),
-    "bot.telegram": ("aiosqlite", "sqlite3"),
-    "bot.cli": ("aiosqlite",),
+    "bot.services": ("telegram", "aiosqlite", "sqlite3", "psycopg"),
+    "bot.telegram": ("aiosqlite", "sqlite3", "psycopg"),
+    "bot.cli": ("aiosqlite", "psycopg"),
 }
 ADAPTERS = ("bot.telegram", "bot.cli")
 

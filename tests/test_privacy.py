@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.infra.i18n import translator
 from bot.telegram.privacy_handlers import DONE, KEPT, NOTHING
 from tests.fakebotapi.models import StoredMessage, User
-from tests.harness import Harness, button
+from tests.harness import Harness, button, stored_rows
 
 T = translator("en")
 
@@ -28,11 +28,7 @@ async def checked_in_staff(bot: Harness, org: int, comment: str) -> tuple[User, 
 
 
 async def dump(bot: Harness) -> str:
-    tables = await bot.rt.db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
-    rows = []
-    for table in tables:
-        rows += [repr(tuple(r)) for r in await bot.rt.db.fetchall(f"SELECT * FROM {table[0]}")]
-    return "\n".join(rows)
+    return "\n".join(await stored_rows(bot.rt.db))
 
 
 async def test_staff_see_what_is_stored_and_can_forget_it(bot: Harness) -> None:

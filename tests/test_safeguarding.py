@@ -24,7 +24,7 @@ from dialogs.workbook_writer import write_workbook
 from storage.orgs import OrgRepo
 from storage.people import PeopleRepo
 from tests.fakebotapi.models import StoredMessage, User
-from tests.harness import Harness, button
+from tests.harness import Harness, button, column_names
 
 T = translator("en")
 NOON = datetime(2026, 11, 30, 12, 7, tzinfo=UTC)
@@ -40,10 +40,10 @@ def shipped() -> Script:
 # ---------------------------------------------------------------- the rule itself
 
 
-def test_the_shipped_script_signals_not_safe_and_not_respected() -> None:
+def test_the_shipped_script_signals_not_safe_not_respected_and_not_knowing_whom_to_tell() -> None:
     script = shipped()
     rules = {q.id: q.safeguard_if for q in script.questions() if q.safeguard_if is not None}
-    assert set(rules) == {"su_safe", "su_respect"}
+    assert set(rules) == {"su_safe", "su_respect", "su_complain"}
     session = DialogEngine(script).start()
     assert session.apply("answer", 1).safeguarding == "su_respect"  # "No"
     assert session.apply("answer", 2).safeguarding is None  # "Not really": no rule
@@ -54,6 +54,9 @@ def test_the_shipped_script_signals_not_safe_and_not_respected() -> None:
     assert session.apply("answer", 1).safeguarding is None
     session.apply("back")
     assert session.apply("answer", 5).safeguarding is None
+    assert session.apply("answer", 3).safeguarding is None  # times
+    assert session.apply("answer", 3).safeguarding is None  # difference
+    assert session.apply("answer", 1).safeguarding == "su_complain"  # does not know whom
 
 
 def test_a_rule_is_checked_like_a_follow_up_condition() -> None:
@@ -81,7 +84,7 @@ def test_a_rule_only_change_is_logic_not_meaning_and_survives_a_workbook() -> No
     ).script
     assert without is not None
     change = summarise(without, script)
-    assert set(change.logic_changed) == {"su_safe", "su_respect"}
+    assert set(change.logic_changed) == {"su_safe", "su_respect", "su_complain"}
     assert not change.reworded and not change.answers_changed
     again = validate_workbook(write_workbook(script), "su.xlsx")
     assert again.ok and again.script is not None
@@ -214,8 +217,7 @@ async def test_one_batched_anonymous_alert_seen_followed_up_and_listed(
             if guest.username:
                 assert guest.username not in text
     assert not re.search(r"\b\d{1,2}:\d{2}\b", raw)
-    columns = await bot.rt.db.fetchall("SELECT name FROM pragma_table_info('safeguarding_signals')")
-    assert {c["name"] for c in columns} == {
+    assert await column_names(bot.rt.db, "safeguarding_signals") == {
         "id",
         "org_id",
         "unit_id",

@@ -6,7 +6,6 @@ import copy
 import io
 import zipfile
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -54,8 +53,8 @@ def reworded_staff() -> str:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with await Database.open(tmp_path / "carecheck.db", clock=CLOCK) as database:
+async def db(db_location: str) -> AsyncIterator[Database]:
+    async with await Database.open(db_location, clock=CLOCK) as database:
         yield database
 
 

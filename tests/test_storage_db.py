@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from storage import Database, MigrationError, StorageError
+from storage.connection import Connection
 from storage.migrate import Migration, bundled
 from tests.fake_clock import FakeClock
 
@@ -38,6 +39,13 @@ EXPECTED_TABLES = {
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
     async with await Database.open(tmp_path / "carecheck.db", clock=CLOCK) as database:
+        yield database
+
+
+@pytest.fixture
+async def any_db(db_location: str) -> AsyncIterator[Database]:
+    """The transaction machinery's tests run on SQLite and on PostgreSQL."""
+    async with await Database.open(db_location, clock=CLOCK) as database:
         yield database
 
 
@@ -144,8 +152,8 @@ async def test_migrations_with_a_gap_are_refused() -> None:
         await Database.open(":memory:", migrations=[*bundled(), gap], clock=CLOCK)
 
 
-async def test_run_commits_on_return(db: Database) -> None:
-    def insert_two(conn: sqlite3.Connection) -> int:
+async def test_run_commits_on_return(any_db: Database) -> None:
+    def insert_two(conn: Connection) -> int:
         conn.execute(
             "INSERT INTO organisations (name, created_at) VALUES ('A', '2026-11-23T10:00:00Z')"
         )
@@ -154,63 +162,63 @@ async def test_run_commits_on_return(db: Database) -> None:
         )
         return 2
 
-    assert await db.run(insert_two) == 2
-    assert (await db.fetchone("SELECT count(*) FROM organisations"))[0] == 2
+    assert await any_db.run(insert_two) == 2
+    assert (await any_db.fetchone("SELECT count(*) FROM organisations"))[0] == 2
 
 
-async def test_run_rolls_back_everything_on_error(db: Database) -> None:
-    def insert_then_fail(conn: sqlite3.Connection) -> None:
+async def test_run_rolls_back_everything_on_error(any_db: Database) -> None:
+    def insert_then_fail(conn: Connection) -> None:
         conn.execute(
             "INSERT INTO organisations (name, created_at) VALUES ('Ghost', '2026-11-23T10:00:00Z')"
         )
         raise RuntimeError("changed my mind")
 
     with pytest.raises(RuntimeError, match="changed my mind"):
-        await db.run(insert_then_fail)
-    assert (await db.fetchone("SELECT count(*) FROM organisations"))[0] == 0
+        await any_db.run(insert_then_fail)
+    assert (await any_db.fetchone("SELECT count(*) FROM organisations"))[0] == 0
     # The connection is usable afterwards: no transaction was left open.
-    await db.run(
+    await any_db.run(
         lambda conn: conn.execute(
             "INSERT INTO organisations (name, created_at) VALUES ('Real', '2026-11-23T10:00:00Z')"
         )
     )
-    assert (await db.fetchone("SELECT count(*) FROM organisations"))[0] == 1
+    assert (await any_db.fetchone("SELECT count(*) FROM organisations"))[0] == 1
 
 
-async def test_execute_returns_changed_rows(db: Database) -> None:
-    await db.execute(
+async def test_execute_returns_changed_rows(any_db: Database) -> None:
+    await any_db.execute(
         "INSERT INTO organisations (name, created_at) VALUES ('A', '2026-11-23T10:00:00Z')"
     )
-    await db.execute(
+    await any_db.execute(
         "INSERT INTO organisations (name, created_at) VALUES ('B', '2026-11-23T10:00:00Z')"
     )
-    assert await db.execute("UPDATE organisations SET language = 'sl'") == 2
-    assert await db.execute("DELETE FROM organisations WHERE name = 'nobody'") == 0
+    assert await any_db.execute("UPDATE organisations SET language = 'sl'") == 2
+    assert await any_db.execute("DELETE FROM organisations WHERE name = 'nobody'") == 0
 
 
-async def test_every_statement_runs_on_one_thread_that_is_not_the_loops(db: Database) -> None:
-    seen = [await db.run(lambda conn: threading.get_ident()) for _ in range(3)]
+async def test_every_statement_runs_on_one_thread_that_is_not_the_loops(any_db: Database) -> None:
+    seen = [await any_db.run(lambda conn: threading.get_ident()) for _ in range(3)]
     assert len(set(seen)) == 1
     assert seen[0] != threading.get_ident()
 
 
-async def test_a_cancelled_caller_still_gets_its_transaction_committed(db: Database) -> None:
+async def test_a_cancelled_caller_still_gets_its_transaction_committed(any_db: Database) -> None:
     started = threading.Event()
 
-    def slow_insert(conn: sqlite3.Connection) -> None:
+    def slow_insert(conn: Connection) -> None:
         started.set()
         time.sleep(0.2)
         conn.execute(
             "INSERT INTO organisations (name, created_at) VALUES ('Kept', '2026-11-23T10:00:00Z')"
         )
 
-    task = asyncio.create_task(db.run(slow_insert))
+    task = asyncio.create_task(any_db.run(slow_insert))
     await asyncio.to_thread(started.wait, 5)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     # Whatever was queued behind it runs after it, on the same connection.
-    row = await db.fetchone("SELECT name FROM organisations")
+    row = await any_db.fetchone("SELECT name FROM organisations")
     assert row is not None and row["name"] == "Kept"
 
 
@@ -343,3 +351,53 @@ def _old_rows(conn: sqlite3.Connection) -> None:
         " VALUES (1, 1, '2020-W01', 'pulse', ?)",
         (at,),
     )
+
+
+async def test_postgresql_refuses_a_backup_and_names_pg_dump(pg_url: str, tmp_path: Path) -> None:
+    async with await Database.open(pg_url, clock=CLOCK) as db:
+        assert db.dialect == "postgresql" and "@" in db.path
+        with pytest.raises(ValueError, match="pg_dump"):
+            await db.backup(tmp_path / "copy.db")
+    assert not (tmp_path / "copy.db").exists()
+
+
+async def test_a_postgresql_database_that_cannot_be_reached_says_why(tmp_path: Path) -> None:
+    url = f"postgresql://nobody:secret@/carecheck?host={tmp_path}&connect_timeout=2"
+    with pytest.raises(StorageError, match="cannot open the database") as error:
+        await Database.open(url, clock=CLOCK)
+    assert "secret" not in str(error.value)  # the password stays out of messages and logs
+    assert "\n" not in str(error.value)
+
+
+async def test_a_lost_postgresql_connection_is_made_again(pg_url: str) -> None:
+    """A server restart or failover fails the job it cuts, not every job after it."""
+    import psycopg
+
+    async with await Database.open(pg_url, clock=CLOCK) as db:
+        pid = (await db.fetchone("SELECT pg_backend_pid()"))[0]
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(psycopg.OperationalError):
+            await db.fetchone("SELECT 1")
+        await db.execute(
+            "INSERT INTO organisations (name, created_at) VALUES ('After', '2026-11-23T10:00:00Z')"
+        )
+        assert (await db.fetchone("SELECT name FROM organisations"))["name"] == "After"
+        assert (await db.fetchone("SELECT pg_backend_pid()"))[0] != pid
+
+
+def test_a_migration_outside_the_backends_folders_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """One written for the old single folder would otherwise be skipped without a word."""
+    import shutil
+    from importlib import resources
+
+    package = tmp_path / "storage"
+    shutil.copytree(Path(str(resources.files("storage") / "migrations")), package / "migrations")
+    (package / "migrations" / "0013_new.sql").write_text("SELECT 1;")
+    monkeypatch.setattr(resources, "files", lambda name: package)
+    with pytest.raises(
+        MigrationError, match=r"0013_new\.sql must move to storage/migrations/sqlite/"
+    ):
+        bundled()

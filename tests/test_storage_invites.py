@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from storage import Database, InviteError, InviteRepo, OrgRepo
+from storage.connection import INTEGRITY_ERRORS
 from storage.invites import new_code
 from tests.fake_clock import FakeClock
 
@@ -21,8 +20,8 @@ CLOCK = FakeClock(NOW)
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with await Database.open(tmp_path / "carecheck.db", clock=CLOCK) as database:
+async def db(db_location: str) -> AsyncIterator[Database]:
+    async with await Database.open(db_location, clock=CLOCK) as database:
         yield database
 
 
@@ -133,7 +132,7 @@ async def test_list_shows_only_that_orgs_invites(db: Database, org_id: int) -> N
 
 
 async def test_a_non_admin_invite_needs_an_org(db: Database) -> None:
-    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+    with pytest.raises(INTEGRITY_ERRORS, match=r"(?i)CHECK"):
         await InviteRepo(db).create(None, None, "staff", None, None, None)
 
 
@@ -151,8 +150,8 @@ async def test_concurrent_redeems_never_exceed_max_uses(db: Database, org_id: in
     assert (await invites.get(invite.code)).uses == 5
 
 
-async def test_concurrent_redeems_across_two_connections(tmp_path: Path) -> None:
-    path = tmp_path / "shared.db"
+async def test_concurrent_redeems_across_two_connections(db_location: str) -> None:
+    path = db_location
     async with (
         await Database.open(path, clock=CLOCK) as first,
         await Database.open(path, clock=CLOCK) as second,

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -21,6 +19,7 @@ from storage import (
     ScriptRepo,
     SessionRepo,
 )
+from storage.connection import INTEGRITY_ERRORS
 from tests.fake_clock import FakeClock
 
 CLOCK = FakeClock()
@@ -29,8 +28,8 @@ TODAY = date(2026, 11, 23)
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with await Database.open(tmp_path / "carecheck.db", clock=CLOCK) as database:
+async def db(db_location: str) -> AsyncIterator[Database]:
+    async with await Database.open(db_location, clock=CLOCK) as database:
         yield database
 
 
@@ -88,7 +87,7 @@ async def test_update_settings_of_a_missing_org_raises(db: Database) -> None:
 async def test_settings_out_of_range_are_refused_by_the_schema(db: Database) -> None:
     orgs = OrgRepo(db)
     org_id = await orgs.create_org("Org", "Europe/Ljubljana", "en", 5)
-    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+    with pytest.raises(INTEGRITY_ERRORS, match=r"(?i)CHECK"):
         await orgs.update_settings(org_id, checkin_hour=24)
     assert (await orgs.get_org(org_id)).checkin_hour == 9
 
@@ -154,7 +153,7 @@ async def test_a_unit_of_another_org_is_refused(db: Database) -> None:
     org_id, north, _ = await _org_with_unit(db)
     other = await OrgRepo(db).create_org("Other", "Europe/Ljubljana", "en", 5)
     person = await PeopleRepo(db).get_or_create(1, "en")
-    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+    with pytest.raises(INTEGRITY_ERRORS, match=r"(?i)FOREIGN KEY"):
         await PeopleRepo(db).add_membership(person.id, other, north, "staff")
     assert await PeopleRepo(db).memberships(person.id) == []
     assert org_id != other
@@ -163,7 +162,7 @@ async def test_a_unit_of_another_org_is_refused(db: Database) -> None:
 async def test_only_admins_can_be_global(db: Database) -> None:
     people = PeopleRepo(db)
     person = await people.get_or_create(1, "en")
-    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+    with pytest.raises(INTEGRITY_ERRORS, match=r"(?i)CHECK"):
         await people.add_membership(person.id, None, None, "manager")
     assert await people.is_global_admin(1) is False
     await people.add_membership(person.id, None, None, "admin")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from storage import Database, NotFound, OrgRepo, ScriptRepo
+from storage.connection import INTEGRITY_ERRORS
 from tests.fake_clock import FakeClock
 
 CLOCK = FakeClock()
@@ -21,8 +20,8 @@ ITEMS = [("q_plan", "equass", "participation"), ("q_plan", "cz-sqss", "5")]
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with await Database.open(tmp_path / "carecheck.db", clock=CLOCK) as database:
+async def db(db_location: str) -> AsyncIterator[Database]:
+    async with await Database.open(db_location, clock=CLOCK) as database:
         yield database
 
 
@@ -123,7 +122,7 @@ async def test_rollback_to_a_missing_version_raises_and_changes_nothing(db: Data
 
 async def test_version_numbers_are_unique_per_scope(db: Database) -> None:
     await ScriptRepo(db).publish("staff-pulse", None, V1, "yaml", "Check-in", None, [])
-    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+    with pytest.raises(INTEGRITY_ERRORS, match=r"(?i)UNIQUE"):
         await db.execute(
             "INSERT INTO script_versions (script_id, org_id, version, source_text,"
             " source_format, sha256, title, published_at)"
@@ -135,18 +134,18 @@ async def test_version_numbers_are_unique_per_scope(db: Database) -> None:
 async def test_a_failed_publish_leaves_the_live_version(db: Database) -> None:
     scripts = ScriptRepo(db)
     live = await scripts.publish("staff-pulse", None, V1, "yaml", "Check-in", None, [])
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY_ERRORS):
         await scripts.publish("staff-pulse", None, V2, "docx", "Bad", None, [])  # type: ignore[arg-type]
     assert await scripts.active("staff-pulse", None) == live
     assert len(await scripts.versions("staff-pulse", None)) == 1
 
 
-async def test_a_forgotten_publisher_does_not_make_a_version_shipped(tmp_path: Path) -> None:
+async def test_a_forgotten_publisher_does_not_make_a_version_shipped(db_location: str) -> None:
     from bot.services.script_registry import ScriptRegistry
     from frameworks import default_frameworks
     from storage.people import PeopleRepo
 
-    async with await Database.open(tmp_path / "s.db", clock=CLOCK) as db:
+    async with await Database.open(db_location, clock=CLOCK) as db:
         registry = ScriptRegistry(db, default_frameworks())
         shipped = await registry.ensure_shipped()
         assert shipped and all(v.shipped for v in shipped)

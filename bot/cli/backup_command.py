@@ -46,6 +46,8 @@ async def run_backup(args: argparse.Namespace, settings: Settings) -> int:
 
 def _target(target: Path, settings: Settings) -> Path:
     """Refuse before opening anything: opening a missing database would create one."""
+    if settings.db_path is None:
+        raise UsageError("carecheck backup copies a SQLite file; back PostgreSQL up with pg_dump")
     if not settings.db_path.is_file():
         raise UsageError(f"there is no database at {settings.db_path}")
     if target.is_dir():

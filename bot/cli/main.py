@@ -16,6 +16,7 @@ from pathlib import Path
 from bot.cli import (
     backup_command,
     console_command,
+    db_commands,
     demo_command,
     digest_command,
     export_command,
@@ -46,6 +47,7 @@ GROUPS = (
     digest_command,
     demo_command,
     backup_command,
+    db_commands,
     poster_command,
     safeguarding_command,
 )

@@ -6,7 +6,7 @@ traceback. The TOML file is read into a typed model: a key in the wrong place, o
 the wrong type, or unknown is refused, never guessed at.
 
     [carecheck]
-    db = "/var/lib/carecheck/carecheck.db"
+    db = "/var/lib/carecheck/carecheck.db"   # or "postgresql://carecheck@db.example/carecheck"
     secret_file = "/var/lib/carecheck/carecheck.secret"
     log_level = "INFO"
 
@@ -52,12 +52,19 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    db_path: Path
+    # The SQLite file; None when `db_url` names a PostgreSQL database instead.
+    db_path: Path | None
     secret_file: Path
     token: str | None
     api_url: str
     file_url: str
     log_level: str = "INFO"
+    db_url: str | None = None
+
+    @property
+    def database(self) -> str:
+        """What `Database.open` takes: the PostgreSQL URL, or the SQLite file."""
+        return self.db_url if self.db_url is not None else str(self.db_path)
 
 
 class _Table(BaseModel):
@@ -93,11 +100,18 @@ def load_settings(
             value = file_values.get(key)
         if value is not None and value.strip():
             raw[key] = value.strip()
-    db_path = _writable_path(raw.get("db", "carecheck.db"), VARIABLES["db"])
-    default_secret = db_path.with_name(db_path.stem + ".secret")
+    db_url, db_path, default_secret = _database(raw.get("db", "carecheck.db"))
     secret = raw.get("secret_file")
-    secret_file = _writable_path(secret, VARIABLES["secret_file"]) if secret else default_secret
-    if secret_file.resolve() == db_path.resolve():
+    if secret:
+        secret_file = _writable_path(secret, VARIABLES["secret_file"])
+    elif default_secret is not None:
+        secret_file = default_secret
+    else:
+        raise ConfigError(
+            "with a PostgreSQL CARECHECK_DB, set CARECHECK_SECRET_FILE: the secret is a file"
+            " every replica needs, and there is no database file to keep it beside"
+        )
+    if db_path is not None and secret_file.resolve() == db_path.resolve():
         raise ConfigError("CARECHECK_SECRET_FILE must not be the database file itself")
     token = raw.get("token")
     if token is not None and not TOKEN_PATTERN.match(token):
@@ -109,12 +123,31 @@ def load_settings(
         raise ConfigError(f"CARECHECK_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
     return Settings(
         db_path=db_path,
+        db_url=db_url,
         secret_file=secret_file,
         token=token,
         api_url=_url(raw.get("api_url", DEFAULT_API_URL), VARIABLES["api_url"]),
         file_url=_url(raw.get("file_url", DEFAULT_FILE_URL), VARIABLES["file_url"]),
         log_level=level,
     )
+
+
+def _database(value: str) -> tuple[str | None, Path | None, Path | None]:
+    """(PostgreSQL URL, SQLite file, default secret file) of CARECHECK_DB.
+
+    `postgresql://` or `postgres://` selects PostgreSQL; a path, or `sqlite:` and a
+    path, selects SQLite, whose secret file defaults to one beside the database.
+    """
+    if value.startswith(("postgresql://", "postgres://")):
+        if "\x00" in value or any(char.isspace() for char in value):
+            raise ConfigError("CARECHECK_DB: a PostgreSQL URL has no spaces or NUL characters")
+        if not urlsplit(value).path.strip("/") and "dbname=" not in value:
+            raise ConfigError("CARECHECK_DB: the PostgreSQL URL names no database (…/carecheck)")
+        return value, None, None
+    file = value.removeprefix("sqlite://") if value.startswith("sqlite://") else value
+    file = file.removeprefix("sqlite:")
+    path = _writable_path(file, VARIABLES["db"])
+    return None, path, path.with_name(path.stem + ".secret")
 
 
 def _default_config_file(env: Mapping[str, str]) -> Path | None:

@@ -70,7 +70,7 @@ class Runtime:
 @asynccontextmanager
 async def open_database(settings: Settings, clock: Clock) -> AsyncIterator[Database]:
     """The database alone, for a command that needs no scripts, dialogs or secret."""
-    db = await Database.open(settings.db_path, clock=clock)
+    db = await Database.open(settings.database, clock=clock)
     try:
         yield db
     finally:
@@ -80,7 +80,7 @@ async def open_database(settings: Settings, clock: Clock) -> AsyncIterator[Datab
 @asynccontextmanager
 async def open_runtime(settings: Settings, clock: Clock) -> AsyncIterator[Runtime]:
     secret = load_or_create_secret(settings.secret_file)
-    db = await Database.open(settings.db_path, clock=clock)
+    db = await Database.open(settings.database, clock=clock)
     try:
         yield await build_runtime(settings, db, secret)
     finally:

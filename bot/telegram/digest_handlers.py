@@ -47,6 +47,7 @@ from bot.telegram.replies import (
     button,
     choose_organisation,
     identify,
+    pressed,
     refusal_text,
     say,
     show,
@@ -140,10 +141,7 @@ async def on_digest(update: Update, context: CarecheckContext) -> None:
 @answers_query
 async def on_digest_button(update: Update, context: CarecheckContext) -> str | None:
     """A global administrator chose the organisation of a digest."""
-    query = update.callback_query
-    assert query is not None
-    data = decode(query.data)
-    who = await identify(update, context)
+    _, _, who, _, data = await pressed(update, context)
     request = DigestRequest(data.org or 0, None, data.period or None)
     await send_digest_to(update, context, who, request)
     return None
@@ -183,11 +181,7 @@ async def send_digest_to(
 @answers_query
 async def plan_entry(update: Update, context: CarecheckContext) -> str | None:
     """ "Plan an action" on a weak item: ask for a title."""
-    query = update.callback_query
-    assert query is not None
-    who = await identify(update, context)
-    t = translator(who.language)
-    data = decode(query.data)
+    _, _, who, t, data = await pressed(update, context)
     org_id, unit_id = data.org or 0, data.unit or None
     runtime = context.runtime
     refused = await may_plan(
@@ -393,11 +387,7 @@ def action_view(action: Action, t: Translator) -> View:
 
 @answers_query
 async def on_status_button(update: Update, context: CarecheckContext) -> str | None:
-    query = update.callback_query
-    assert query is not None and query.message is not None
-    who = await identify(update, context)
-    t = translator(who.language)
-    data = decode(query.data)
+    _, message, who, t, data = await pressed(update, context)
     status = STATUS_CODES.get(data.status or "")
     if status is None or data.action is None:
         return t("This button is no longer valid.")
@@ -414,7 +404,7 @@ async def on_status_button(update: Update, context: CarecheckContext) -> str | N
         return t("Only managers of this organisation can change actions.")
     except ActionError as error:
         return t(ACTION_ERRORS.get(error.code, DID_NOT_WORK))
-    await show(context, query.message.chat.id, action_view(action, t), query.message.message_id)
+    await show(context, message.chat.id, action_view(action, t), message.message_id)
     scheduler = context.bot_data.scheduler
     if action.status == "done" and scheduler is not None:
         # Its staff hear of it now rather than at the next tick; a double press or the

@@ -13,9 +13,15 @@ import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from html import escape
-from typing import Any
+from typing import Any, NamedTuple
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    MaybeInaccessibleMessage,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop
@@ -24,6 +30,7 @@ from bot.infra.i18n import DEFAULT_LANGUAGE, Translator, _, translator
 from bot.infra.message_split import split_message, units
 from bot.services.identity import Identity
 from bot.services.refusal import Refusal
+from bot.telegram.callbacks import Callback, decode
 from bot.telegram.context import CarecheckContext, ViewKey
 
 log = logging.getLogger(__name__)
@@ -64,6 +71,28 @@ async def identify(update: Update, context: CarecheckContext) -> Identity:
     user = update.effective_user
     assert user is not None
     return await context.runtime.identities.identify(user.id, user.language_code)
+
+
+class Press(NamedTuple):
+    """A button press as every button's handler starts from: decoded once, here."""
+
+    query: CallbackQuery
+    message: MaybeInaccessibleMessage
+    who: Identity
+    t: Translator
+    data: Callback
+
+
+async def pressed(update: Update, context: CarecheckContext) -> Press:
+    """The press, the message it was on, who pressed, their translator and the decoded data.
+
+    Raises BadCallback for data that are not ours: the routes' patterns admit only
+    well-formed kinds, so that is a forged press, and `answers_query` answers it.
+    """
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    who = await identify(update, context)
+    return Press(query, query.message, who, translator(who.language), decode(query.data))
 
 
 async def sender_language(update: Update, context: CarecheckContext) -> str:

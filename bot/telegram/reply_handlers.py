@@ -23,7 +23,7 @@ from bot.services.identity import Identity
 from bot.telegram import flows
 from bot.telegram.callbacks import decode, encode, pattern
 from bot.telegram.context import Answering, CarecheckContext, Replying
-from bot.telegram.replies import View, answers_query, button, clip, identify, say, show
+from bot.telegram.replies import View, answers_query, button, clip, identify, pressed, say, show
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +72,8 @@ def _refused(t: Translator, refusal: ReplyRefused) -> str:
 @answers_query
 async def on_opt_in(update: Update, context: CarecheckContext) -> str | None:
     """The author's Yes or No under their comment."""
-    query = update.callback_query
-    assert query is not None and query.message is not None
-    who = await identify(update, context)
-    t = translator(who.language)
-    data = decode(query.data)
-    chat_id, message_id = query.message.chat.id, query.message.message_id
+    _, message, who, t, data = await pressed(update, context)
+    chat_id, message_id = message.chat.id, message.message_id
     if data.choice != "y":
         await show(
             context, chat_id, View(escape(t("Fine: nothing is kept for replies."))), message_id
@@ -97,17 +93,13 @@ async def on_opt_in(update: Update, context: CarecheckContext) -> str | None:
 @answers_query
 async def on_all_comments(update: Update, context: CarecheckContext) -> str | None:
     """A digest's full comment list, with Reply on those whose authors agreed."""
-    query = update.callback_query
-    assert query is not None and query.message is not None
-    who = await identify(update, context)
-    t = translator(who.language)
-    data = decode(query.data)
+    _, message, who, t, data = await pressed(update, context)
     org_id, unit_id, period = data.org or 0, data.unit or None, data.period or None
     try:
         listed = await context.runtime.replies.listed(who, org_id, unit_id, period)
     except ReplyRefused as refusal:
         return _refused(t, refusal)
-    chat_id = query.message.chat.id
+    chat_id = message.chat.id
     if not listed.lines:
         await show(context, chat_id, View(escape(t("This digest holds no comments."))))
         return None
@@ -131,11 +123,7 @@ async def on_all_comments(update: Update, context: CarecheckContext) -> str | No
 
 @answers_query
 async def reply_entry(update: Update, context: CarecheckContext) -> str | None:
-    query = update.callback_query
-    assert query is not None
-    who = await identify(update, context)
-    t = translator(who.language)
-    data = decode(query.data)
+    _, _, who, t, data = await pressed(update, context)
     org_id, unit_id, period = data.org or 0, data.unit or None, data.period or None
     try:
         line = await context.runtime.replies.replyable(

@@ -10,11 +10,11 @@ from html import escape
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot.infra.i18n import Translator, _, translator
+from bot.infra.i18n import Translator, _
 from bot.services.safeguarding import NotAContact, Status
-from bot.telegram.callbacks import decode, encode
+from bot.telegram.callbacks import encode
 from bot.telegram.context import CarecheckContext
-from bot.telegram.replies import View, answers_query, button, identify, show
+from bot.telegram.replies import View, answers_query, button, pressed, show
 
 STATUS_CODES: dict[str, Status] = {"s": "seen", "f": "followed_up"}
 STATUS_LINES = {
@@ -38,11 +38,7 @@ def alert_view(text: str, alert_id: int, status: str, t: Translator) -> View:
 
 @answers_query
 async def on_alert_button(update: Update, context: CarecheckContext) -> str | None:
-    query = update.callback_query
-    assert query is not None and query.message is not None
-    who = await identify(update, context)
-    t = translator(who.language)
-    data = decode(query.data)
+    _, message, who, t, data = await pressed(update, context)
     status = STATUS_CODES.get(data.status or "")
     if status is None or data.alert is None or who.person is None:
         return t("This button is no longer valid.")
@@ -57,5 +53,5 @@ async def on_alert_button(update: Update, context: CarecheckContext) -> str | No
     except NotAContact:
         return t("Only this organisation's safeguarding contacts and managers can mark alerts.")
     view = alert_view(marked.text, marked.alert_id, marked.status, t)
-    await show(context, query.message.chat.id, view, query.message.message_id)
+    await show(context, message.chat.id, view, message.message_id)
     return None

@@ -37,7 +37,7 @@ from bot.telegram import flows
 from bot.telegram.callbacks import decode, encode, pattern
 from bot.telegram.context import CarecheckContext
 from bot.telegram.dialog_handlers import show_reply_to_text
-from bot.telegram.replies import View, answers_query, button, identify, say, show
+from bot.telegram.replies import View, answers_query, button, identify, pressed, say, show
 from bot.telegram.screens import intro_text, step_view
 from dialogs.source import ScriptError
 
@@ -361,11 +361,7 @@ async def on_scripts(update: Update, context: CarecheckContext) -> None:
 
 @answers_query
 async def on_version_button(update: Update, context: CarecheckContext) -> str | None:
-    query = update.callback_query
-    assert query is not None and query.message is not None
-    who = await identify(update, context)
-    t = translator(who.language)
-    data = decode(query.data)
+    _, message, who, t, data = await pressed(update, context)
     org_id = data.org or None
     # Any administrator may download the global script (to make their own variant);
     # everything else needs the right in that very scope.
@@ -378,7 +374,7 @@ async def on_version_button(update: Update, context: CarecheckContext) -> str | 
             fmt: SourceFormat = "xlsx" if data.fmt == "x" else "yaml"
             exported = await admin.export(data.script or "", org_id, fmt, data.version)
             await context.bot.send_document(
-                query.message.chat.id, InputFile(exported.data, filename=exported.filename)
+                message.chat.id, InputFile(exported.data, filename=exported.filename)
             )
             return None
         published = await admin.rollback(

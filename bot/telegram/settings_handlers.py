@@ -17,7 +17,7 @@ from bot.services.org_settings import ZONE_CHOICES, day_name
 from bot.services.refusal import Refusal
 from bot.services.safeguarding import DEFAULT_HELP
 from bot.services.settings_desk import KEEP_ZONE, OVERVIEW, SETTINGS, Panel
-from bot.telegram.callbacks import decode, encode
+from bot.telegram.callbacks import encode
 from bot.telegram.command_args import ChooseOrganisation, settings_scope
 from bot.telegram.context import CarecheckContext
 from bot.telegram.replies import (
@@ -26,6 +26,7 @@ from bot.telegram.replies import (
     button,
     choose_organisation,
     identify,
+    pressed,
     refusal_text,
     say,
     show,
@@ -70,18 +71,14 @@ async def on_settings(update: Update, context: CarecheckContext) -> None:
 @answers_query
 async def on_settings_button(update: Update, context: CarecheckContext) -> str | None:
     """A setting, a value, "back", or a global administrator's choice of organisation."""
-    query = update.callback_query
-    assert query is not None and query.message is not None
-    who = await identify(update, context)
-    t = translator(who.language)
-    data = decode(query.data)
+    _, message, who, t, data = await pressed(update, context)
     panel = await context.runtime.settings_desk.press(
         who, data.org or 0, data.setting or "", data.value or ""
     )
     if isinstance(panel, Refusal):
         return refusal_text(t, panel)
     view = panel_view(panel, t)
-    await show(context, query.message.chat.id, view, query.message.message_id)
+    await show(context, message.chat.id, view, message.message_id)
     return t(SAVED) if panel.saved else None
 
 

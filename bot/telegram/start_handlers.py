@@ -14,7 +14,7 @@ from bot.services.identity import Identity
 from bot.services.onboarding import Began, ChooseLanguage, Started, Welcomed
 from bot.services.permissions import ROLE_NAMES, commands_for, is_global_admin
 from bot.services.refusal import Refusal
-from bot.telegram.callbacks import decode, encode
+from bot.telegram.callbacks import encode
 from bot.telegram.command_args import ChooseOrganisation, invite_request
 from bot.telegram.command_menu import publish_menu
 from bot.telegram.context import CarecheckContext
@@ -23,6 +23,7 @@ from bot.telegram.replies import (
     answers_query,
     choose_organisation,
     identify,
+    pressed,
     refusal_text,
     say,
     show,
@@ -155,20 +156,17 @@ async def on_remind_later(update: Update, context: CarecheckContext) -> str | No
 
 @answers_query
 async def on_language_button(update: Update, context: CarecheckContext) -> str | None:
-    query = update.callback_query
-    assert query is not None and query.message is not None
-    who = await identify(update, context)
-    data = decode(query.data)
+    _, message, who, t, data = await pressed(update, context)
     language = data.language or ""
     if language not in LANGUAGES:
-        return translator(who.language)(NO_LONGER_VALID)
+        return t(NO_LONGER_VALID)
     started = await context.runtime.onboarding.choose_language(who, language, data.code or "")
     if who.person is not None:
         chosen = await identify(update, context)
         await publish_menu(context.bot, context.runtime.identities, chosen)
     t = translator(language)
     text = escape(t("Language: {name}", name=LANGUAGE_NAMES[language]))
-    await show(context, query.message.chat.id, View(text), query.message.message_id)
+    await show(context, message.chat.id, View(text), message.message_id)
     chosen = await identify(update, context)
     await show_started(update, context, chosen, started)
     return None
@@ -224,10 +222,7 @@ async def on_invite(update: Update, context: CarecheckContext) -> None:
 @answers_query
 async def on_invite_button(update: Update, context: CarecheckContext) -> str | None:
     """A global administrator chose the organisation of an invitation link."""
-    query = update.callback_query
-    assert query is not None
-    data = decode(query.data)
-    who = await identify(update, context)
+    _, _, who, _, data = await pressed(update, context)
     await make_invitation(update, context, who, data.role or "", data.org or 0)
     return None
 

@@ -62,7 +62,7 @@ USER_STORY: dict[str, tuple[float, float]] = {
     "su_safe": (3.0, 0.0),
     "su_times": (3.0, 0.01),
     "su_difference": (3.4, 0.02),
-    "su_overall": (3.8, 0.01),
+    "su_complain": (3.1, 0.02),
 }
 # How often a service user picks each open question (the rest pick none or skip).
 USER_OPEN = (("good", 0.12), ("better", 0.18))
