@@ -7,8 +7,7 @@ arithmetic is Python's, so no LEAST/GREATEST against min/max between dialects.
 
 from __future__ import annotations
 
-import sqlite3
-
+from storage.connection import Connection
 from storage.db import Database
 
 
@@ -23,7 +22,7 @@ class SendBudget:
         """Take one token, into debt if need be; the seconds to wait before using it."""
         now = self._db.clock().timestamp()
 
-        def reserve(conn: sqlite3.Connection) -> float:
+        def reserve(conn: Connection) -> float:
             tokens, stamp = self._refilled(conn, now)
             tokens -= 1.0
             self._store(conn, tokens, stamp)
@@ -35,13 +34,13 @@ class SendBudget:
         """Nobody takes a token for `seconds` (Telegram said: retry after that long)."""
         now = self._db.clock().timestamp()
 
-        def drain(conn: sqlite3.Connection) -> None:
+        def drain(conn: Connection) -> None:
             tokens, stamp = self._refilled(conn, now)
             self._store(conn, min(tokens, -seconds * self.rate), stamp)
 
         await self._db.run(drain)
 
-    def _refilled(self, conn: sqlite3.Connection, now: float) -> tuple[float, float]:
+    def _refilled(self, conn: Connection, now: float) -> tuple[float, float]:
         """The tokens there are now, and the instant they were counted at."""
         conn.execute("UPDATE send_budgets SET tokens = tokens WHERE name = ?", (self.name,))
         row = conn.execute(
@@ -60,7 +59,7 @@ class SendBudget:
             return tokens, refilled_at
         return min(self.burst, tokens + (now - refilled_at) * self.rate), now
 
-    def _store(self, conn: sqlite3.Connection, tokens: float, stamp: float) -> None:
+    def _store(self, conn: Connection, tokens: float, stamp: float) -> None:
         conn.execute(
             "UPDATE send_budgets SET tokens = ?, refilled_at = ? WHERE name = ?",
             (tokens, stamp, self.name),

@@ -8,10 +8,10 @@ which happened, in one write transaction, whatever the number of replicas.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timedelta
 from typing import Literal
 
+from storage.connection import Connection
 from storage.db import Database
 from storage.times import instant_text
 
@@ -37,7 +37,7 @@ class UpdateClaims:
         now = self._db.clock()
         until, at = instant_text(now + lease), instant_text(now)
 
-        def claim(conn: sqlite3.Connection) -> Claim:
+        def claim(conn: Connection) -> Claim:
             if conn.execute(_CLAIM, (update_id, until, at)).fetchall():
                 return "apply"
             row = conn.execute(

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+
+import pytest
 
 from bot.services.runtime import open_runtime
 from bot.telegram.app import Webhook, build_application, serve
@@ -21,6 +23,7 @@ from storage.db import Database
 from tests.fake_clock import FakeClock
 from tests.fakebotapi.server import FakeBotAPI
 from tests.harness import Harness
+from tests.pgcluster import Cluster, scenario_backend
 
 PUBLIC_URL = "https://bot.example.org/carecheck/hook"
 SECRET = "replica-secret_1"
@@ -40,9 +43,15 @@ class Replica(Harness):
     """
 
     def __init__(
-        self, api: FakeBotAPI, directory: Path, clock: FakeClock, *, run_jobs: bool = False
+        self,
+        api: FakeBotAPI,
+        directory: Path,
+        clock: FakeClock,
+        database: str | None = None,
+        *,
+        run_jobs: bool = False,
     ) -> None:
-        super().__init__(api, directory, clock)
+        super().__init__(api, directory, clock, database)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/carecheck/hook"
         self.run_jobs = run_jobs
@@ -111,10 +120,15 @@ class Replica(Harness):
 
 @contextlib.asynccontextmanager
 async def running(
-    api: FakeBotAPI, directory: Path, clock: FakeClock, count: int = 2
+    api: FakeBotAPI,
+    directory: Path,
+    clock: FakeClock,
+    count: int = 2,
+    database: str | None = None,
 ) -> AsyncIterator[list[Replica]]:
-    """`count` replicas on one database file, behind the fake's round-robin delivery."""
-    replicas = [Replica(api, directory, clock) for _ in range(count)]
+    """`count` replicas on one database (a SQLite file in `directory`, or `database`'s
+    PostgreSQL URL), behind the fake's round-robin delivery."""
+    replicas = [Replica(api, directory, clock, database) for _ in range(count)]
     try:
         for replica in replicas:
             await replica.start()
@@ -126,13 +140,25 @@ async def running(
 
 
 @contextlib.asynccontextmanager
-async def two_handles(
-    directory: Path, clock: FakeClock
-) -> AsyncIterator[tuple[Database, Database]]:
-    """Two Database handles on one file, as two replicas have."""
-    path = str(directory / "shared.db")
+async def two_handles(location: str, clock: FakeClock) -> AsyncIterator[tuple[Database, Database]]:
+    """Two Database handles on one database (file or URL), as two replicas have."""
     async with (
-        await Database.open(path, clock=clock) as one,
-        await Database.open(path, clock=clock) as two,
+        await Database.open(location, clock=clock) as one,
+        await Database.open(location, clock=clock) as two,
     ):
         yield one, two
+
+
+@pytest.fixture
+def shared_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The replicas' one database: a SQLite file (None), or with
+    CARECHECK_TEST_BACKEND=postgresql a fresh database on the test PostgreSQL cluster."""
+    if scenario_backend() != "postgresql":
+        yield None
+        return
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    name = cluster.new_database()
+    try:
+        yield cluster.url(name)
+    finally:
+        cluster.drop(name)

@@ -18,9 +18,11 @@ from tests.fakebotapi.server import FakeBotAPI
 from tests.replicas import Replica, running, two_handles
 
 
-async def test_the_bucket_refills_by_the_clock_and_is_shared_by_handles(tmp_path: Path) -> None:
+async def test_the_bucket_refills_by_the_clock_and_is_shared_by_handles(
+    db_location: str,
+) -> None:
     clock = FakeClock()
-    async with two_handles(tmp_path, clock) as (one, two):
+    async with two_handles(db_location, clock) as (one, two):
         first, second = SendBudget(one, "t", 10, 10), SendBudget(two, "t", 10, 10)
         waits = [await (first if i % 2 else second).reserve() for i in range(10)]
         assert waits == [0.0] * 10  # the burst, taken through both handles
@@ -35,8 +37,10 @@ async def test_the_bucket_refills_by_the_clock_and_is_shared_by_handles(tmp_path
 
 
 @pytest_asyncio.fixture
-async def pair(fake_api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[tuple[Replica, Replica]]:
-    async with running(fake_api, tmp_path, FakeClock()) as (a, b):
+async def pair(
+    fake_api: FakeBotAPI, tmp_path: Path, shared_database: str | None
+) -> AsyncIterator[tuple[Replica, Replica]]:
+    async with running(fake_api, tmp_path, FakeClock(), database=shared_database) as (a, b):
         yield a, b
 
 

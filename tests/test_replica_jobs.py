@@ -38,9 +38,11 @@ REMINDER = T("A gentle reminder: your weekly check-in is still open. It takes ab
 
 
 @pytest_asyncio.fixture
-async def pair(fake_api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[tuple[Replica, Replica]]:
+async def pair(
+    fake_api: FakeBotAPI, tmp_path: Path, shared_database: str | None
+) -> AsyncIterator[tuple[Replica, Replica]]:
     clock = FakeClock(MONDAY_AFTER_SLOT - timedelta(days=3))
-    async with running(fake_api, tmp_path, clock) as (a, b):
+    async with running(fake_api, tmp_path, clock, database=shared_database) as (a, b):
         yield a, b
 
 

@@ -24,9 +24,11 @@ from tests.test_webhook_server import post
 
 
 @pytest_asyncio.fixture
-async def pair(fake_api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[tuple[Replica, Replica]]:
+async def pair(
+    fake_api: FakeBotAPI, tmp_path: Path, shared_database: str | None
+) -> AsyncIterator[tuple[Replica, Replica]]:
     fake_api.webhook_retry_delay = 0.05
-    async with running(fake_api, tmp_path, FakeClock()) as (a, b):
+    async with running(fake_api, tmp_path, FakeClock(), database=shared_database) as (a, b):
         yield a, b
 
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 from bot.services.update_ledger import KEEP, LEASE, UpdateLedger
 from tests.fake_clock import FakeClock
 from tests.replicas import two_handles
 
 
-async def test_two_handles_share_one_ledger(tmp_path: Path) -> None:
+async def test_two_handles_share_one_ledger(db_location: str) -> None:
     clock = FakeClock()
-    async with two_handles(tmp_path, clock) as (one, two):
+    async with two_handles(db_location, clock) as (one, two):
         a, b = UpdateLedger(one), UpdateLedger(two)
         assert await a.begin(7) == "apply"
         assert await b.begin(7) == "busy"  # a is at it

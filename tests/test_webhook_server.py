@@ -28,9 +28,11 @@ HELP = translator("en")("carecheck asks short questions about the quality of our
 
 
 @pytest_asyncio.fixture
-async def replica(fake_api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[Replica]:
+async def replica(
+    fake_api: FakeBotAPI, tmp_path: Path, shared_database: str | None
+) -> AsyncIterator[Replica]:
     fake_api.webhook_retry_delay = 0.05
-    started = Replica(fake_api, tmp_path, FakeClock())
+    started = Replica(fake_api, tmp_path, FakeClock(), shared_database)
     await started.start()
     yield started
     await started.stop()
@@ -133,7 +135,7 @@ async def test_a_claim_held_by_a_live_replica_waits_and_a_dead_ones_is_taken_ove
     clock = replica.clock
     user = replica.user("Ana")
     # Another replica on the same file claimed update 1, then died.
-    other = await Database.open(replica.settings.db_path, clock=clock)
+    other = await Database.open(replica.settings.database, clock=clock)
     try:
         assert await UpdateClaims(other).claim(1, timedelta(minutes=2)) == "apply"
     finally:
