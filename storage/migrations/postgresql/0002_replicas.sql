@@ -16,7 +16,7 @@ CREATE TABLE send_budgets (
     refilled_at DOUBLE PRECISION NOT NULL
 );
 
-INSERT INTO send_budgets (name, tokens, refilled_at) VALUES ('bulk', 0, 0);
+-- No row until the first send: a new database holds no data (`carecheck db copy`).
 
 -- A send claimed but not yet settled: nobody else sends it until then (send_leases.py).
 ALTER TABLE notifications ADD COLUMN sending_until TEXT;

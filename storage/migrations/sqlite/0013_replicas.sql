@@ -22,7 +22,7 @@ CREATE TABLE send_budgets (
     refilled_at REAL NOT NULL
 );
 
-INSERT INTO send_budgets (name, tokens, refilled_at) VALUES ('bulk', 0, 0);
+-- No row until the first send: a new database holds no data (`carecheck db copy`).
 
 -- A send claimed but not yet settled: until this instant nobody else sends it; after it,
 -- another run (another replica) takes the claim over. NULL: settled (storage/send_leases.py).
