@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,7 @@ from storage.db import Database
 from tests.fake_clock import FakeClock
 from tests.fakebotapi.server import FakeBotAPI
 from tests.harness import Harness
-from tests.pgcluster import Cluster, scenario_backend
+from tests.pgcluster import scenario_backend
 
 PUBLIC_URL = "https://bot.example.org/carecheck/hook"
 SECRET = "replica-secret_1"
@@ -150,15 +150,9 @@ async def two_handles(location: str, clock: FakeClock) -> AsyncIterator[tuple[Da
 
 
 @pytest.fixture
-def shared_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+def shared_database(request: pytest.FixtureRequest) -> str | None:
     """The replicas' one database: a SQLite file (None), or with
     CARECHECK_TEST_BACKEND=postgresql a fresh database on the test PostgreSQL cluster."""
     if scenario_backend() != "postgresql":
-        yield None
-        return
-    cluster: Cluster = request.getfixturevalue("pg_cluster")
-    name = cluster.new_database()
-    try:
-        yield cluster.url(name)
-    finally:
-        cluster.drop(name)
+        return None
+    return str(request.getfixturevalue("pg_url"))
