@@ -158,8 +158,7 @@ async def admin_with_draft(api: FakeBotAPI, a: Replica) -> tuple[User, StoredMes
     await PeopleRepo(a.rt.db).add_membership(person.id, org, None, "admin")
     live = await a.rt.scripts.active("staff-pulse", org)
     assert live is not None
-    text = live.version.source_text.replace("\n", "\n", 1)
-    api.send_document(ada, text.encode(), file_name="staff-pulse.yaml")
+    api.send_document(ada, live.version.source_text.encode(), file_name="staff-pulse.yaml")
     summary = await a.settle(lambda: next((m for m in api.messages(ada.id) if m.buttons), None))
     return ada, summary
 
