@@ -17,9 +17,11 @@ import calendar
 import logging
 from datetime import UTC, date, datetime, timedelta
 
+from bot.services.flow_memory import KEEP as FLOW_KEEP
 from bot.services.periods import local_today
 from bot.services.update_ledger import UpdateLedger
 from storage.db import Database
+from storage.flow_states import FlowStates
 from storage.orgs import OrgRepo
 from storage.personal_records import PrivacyRepo
 from storage.reply_routes import ReplyRouteRepo
@@ -108,6 +110,7 @@ class DailyRetention:
             + await purge_reply_routes(self.db, now)
             + await purge_alerts(self.db, now)
             + await UpdateLedger(self.db).prune(now)
+            + await FlowStates(self.db).prune(now - FLOW_KEEP)
         )
         self.last = today
         return deleted

@@ -16,6 +16,7 @@ from bot.services.checkin_schedule import CheckinSchedule
 from bot.services.comment_replies import CommentReplies
 from bot.services.dialog_service import DialogService, PreviewEnded
 from bot.services.digests.improvement_actions import what_we_changed
+from bot.services.flow_memory import FlowMemory
 from bot.services.identity import IdentityService
 from bot.services.invitations import Invitations
 from bot.services.onboarding import Onboarding
@@ -60,6 +61,7 @@ class Runtime:
     replies: CommentReplies
     safeguarding: Safeguarding
     updates: UpdateLedger  # which Telegram updates were applied (webhook replicas)
+    flows: FlowMemory  # the multi-step flows each person is in, for every replica
 
     @property
     def clock(self) -> Clock:
@@ -141,5 +143,6 @@ async def build_runtime(settings: Settings, db: Database, secret: bytes) -> Runt
         settings_desk=SettingsDesk(organisations, safeguarding),
         replies=replies,
         updates=UpdateLedger(db),
+        flows=FlowMemory(db, secret),
         safeguarding=safeguarding,
     )

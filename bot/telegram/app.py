@@ -36,6 +36,7 @@ from bot.telegram import (
 from bot.telegram.callbacks import DIALOG, pattern
 from bot.telegram.command_menu import publish_default_menus, publish_menu
 from bot.telegram.context import CONTEXT_TYPES, CarecheckApp
+from bot.telegram.flow_sync import FlowSync
 from bot.telegram.jobs import TICK_SECONDS, Scheduler
 from bot.telegram.ratelimit import ConversationRateLimiter, bulk_sending
 from bot.telegram.replies import Handler
@@ -74,6 +75,7 @@ def build_application(runtime: Runtime, *, run_jobs: bool = True) -> CarecheckAp
     application.bot_data.runtime = runtime
     application.bot_data.scheduler = Scheduler(runtime, application.bot)
     register(application)
+    processor.flows = FlowSync(application, runtime.flows, runtime.script_admin)
     if run_jobs:
         assert application.job_queue is not None
         application.job_queue.run_repeating(

@@ -90,6 +90,7 @@ class PersonData:
     framework: FrameworkDraft | None = None  # an own framework under review, instead
     draft_since: datetime | None = None
     preview: int | None = None  # the session of their preview of the draft
+    draft_scope: int | None = None  # the organisation the draft is for (None: global)
     replying: Replying | None = None
     answering: Answering | None = None
 

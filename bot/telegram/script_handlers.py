@@ -112,6 +112,7 @@ async def on_document(update: Update, context: CarecheckContext) -> None:
         raise flows.Next(flows.END)
     _leave(context)
     context.person.draft = draft
+    context.person.draft_scope = _scope
     context.person.draft_since = flows.started(context)
     await show_summary(update, context, who, t, draft)
     raise flows.Next(REVIEWING)
@@ -270,6 +271,7 @@ def _leave(context: CarecheckContext) -> None:
     context.person.draft = None
     context.person.framework = None
     context.person.draft_since = None
+    context.person.draft_scope = None
 
 
 @answers_query

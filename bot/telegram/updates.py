@@ -22,7 +22,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from html import escape
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from cachetools import LRUCache
 from telegram import Bot, Update
@@ -83,6 +83,14 @@ class FloodGate:
         return "warn"
 
 
+class Flows(Protocol):
+    """A person's flows loaded before their update and saved after (`flow_sync.py`)."""
+
+    async def before(self, person: int) -> str | None: ...
+
+    async def after(self, person: int, stored: str | None) -> None: ...
+
+
 class PersonByPerson(BaseUpdateProcessor):
     """PTB's update processor: per-person order, everyone in parallel, floods refused."""
 
@@ -90,6 +98,7 @@ class PersonByPerson(BaseUpdateProcessor):
         super().__init__(max_concurrent_updates)
         self.gate = gate or FloodGate()
         self.bot: Bot | None = None  # set once the application exists, to answer floods
+        self.flows: Flows | None = None  # set once it exists: flows from the database
         self._queues: dict[int, tuple[asyncio.Lock, int]] = {}
 
     async def initialize(self) -> None:
@@ -113,13 +122,26 @@ class PersonByPerson(BaseUpdateProcessor):
         self._queues[person] = (lock, waiting + 1)
         try:
             async with lock:
-                await coroutine
+                await self._apply(person, coroutine)
         finally:
             lock, waiting = self._queues[person]
             if waiting == 1:
                 del self._queues[person]
             else:
                 self._queues[person] = (lock, waiting - 1)
+
+    async def _apply(self, person: int, coroutine: Awaitable[Any]) -> None:
+        """The update, between its person's flows loaded and saved (any replica's steps)."""
+        if self.flows is None:
+            await coroutine
+            return
+        try:
+            stored = await self.flows.before(person)
+        except BaseException:
+            _close(coroutine)
+            raise
+        await coroutine
+        await self.flows.after(person, stored)
 
     async def _refuse(self, update: Update, verdict: Verdict) -> None:
         user, chat = update.effective_user, update.effective_chat
