@@ -32,7 +32,7 @@ from frameworks import default_frameworks
 from storage.secret import load_or_create_secret
 from tests.fakebotapi.models import StoredMessage, User
 from tests.fakebotapi.server import ApiCall, FakeBotAPI
-from tests.replicas import PUBLIC_URL, SECRET, free_port
+from tests.replica_harness import PUBLIC_URL, SECRET, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ALREADY_ANSWERED_START = translator("en")(ALREADY_ANSWERED).split("{day}")[0]  # then the day
