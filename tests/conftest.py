@@ -13,7 +13,7 @@ from hypothesis import settings
 from tests.fakebotapi.server import FakeBotAPI
 from tests.harness import FakeClock, Harness
 
-pytest_plugins = ["tests.fakebotapi.fixtures", "tests.pgcluster", "tests.replicas"]
+pytest_plugins = ["tests.fakebotapi.fixtures", "tests.pgcluster", "tests.replica_harness"]
 
 # Here: the same examples on every run, so a property that fails does so reproducibly.
 # CI (`--hypothesis-profile=ci --hypothesis-seed=N`): new examples each run, from a seed

@@ -32,6 +32,7 @@ from frameworks import default_frameworks
 from storage.secret import load_or_create_secret
 from tests.fakebotapi.models import StoredMessage, User
 from tests.fakebotapi.server import ApiCall, FakeBotAPI
+from tests.replica_harness import PUBLIC_URL, SECRET, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ALREADY_ANSWERED_START = translator("en")(ALREADY_ANSWERED).split("{day}")[0]  # then the day
@@ -499,6 +500,58 @@ class BotProcess:
         return load_or_create_secret(self.directory / "carecheck.secret")
 
 
+class WebhookProcess:
+    """`carecheck run --webhook` on its own port; SIGKILL and restart at will.
+
+    `database` is a PostgreSQL URL shared by all replicas (default: the SQLite file
+    in `directory`); `jobs` lets it run the scheduler as well, as a real replica does.
+    """
+
+    def __init__(
+        self,
+        api: FakeBotAPI,
+        directory: Path,
+        index: int,
+        database: str | None = None,
+        *,
+        jobs: bool = False,
+    ) -> None:
+        self.api = api
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/carecheck/hook"
+        self.log_path = directory / f"replica{index}.log"
+        self.directory = directory
+        self.env = bot_env(api, directory)
+        if database is not None:
+            self.env["CARECHECK_DB"] = database
+        self.jobs = jobs
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        sets = len(self.api.calls_to("setWebhook"))
+        self.process = await spawn_run(
+            self.directory,
+            self.env,
+            self.log_path,
+            *("--webhook", PUBLIC_URL, "--listen", "127.0.0.1", "--port", str(self.port)),
+            *("--secret", SECRET),
+            *(() if self.jobs else ("--no-jobs",)),
+        )
+        await self.api.wait_for(lambda: len(self.api.calls_to("setWebhook")) > sets, 30)
+
+    async def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        await self.process.wait()
+        self.process = None
+
+    async def stop(self) -> int:
+        if self.process is None:
+            return 0
+        process, self.process = self.process, None
+        return await terminate(process)
+
+
 async def answer_through_kills(
     bot: BotProcess,
     crowd: Crowd,
@@ -737,6 +790,7 @@ __all__ = [
     "Fault",
     "Person",
     "Screen",
+    "WebhookProcess",
     "answer_through_kills",
     "audit",
     "fault_summary",

@@ -122,9 +122,9 @@ class Cluster:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[Cluster]:
-    """This test process's PostgreSQL server, started on first use."""
+@contextlib.contextmanager
+def throwaway_cluster() -> Iterator[Cluster]:
+    """A server in a temporary directory, stopped and removed afterwards (tests, benches)."""
     root = Path(tempfile.mkdtemp(prefix="ccpg-"))
     root.chmod(0o755)  # the postgres user, when we are root, must reach the socket
     cluster = Cluster(root)
@@ -135,6 +135,13 @@ def pg_cluster() -> Iterator[Cluster]:
         with contextlib.suppress(RuntimeError):  # never started
             cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """This test process's PostgreSQL server, started on first use."""
+    with throwaway_cluster() as cluster:
+        yield cluster
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from bot.telegram.ratelimit import bulk_sending
 from storage.send_budget import SendBudget
 from tests.fake_clock import FakeClock
 from tests.fakebotapi.server import FakeBotAPI
-from tests.replicas import Replica, running, two_handles
+from tests.replica_harness import Replica, running, two_handles
 
 
 async def test_the_bucket_refills_by_the_clock_and_is_shared_by_handles(

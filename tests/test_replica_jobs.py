@@ -27,7 +27,7 @@ from storage.people import Membership, PeopleRepo
 from tests.fake_clock import FakeClock
 from tests.fakebotapi.models import User
 from tests.fakebotapi.server import FakeBotAPI
-from tests.replicas import Replica, running
+from tests.replica_harness import Replica, running
 from tests.test_bot_digest import demo_manager
 from tests.test_safeguarding import alerts_of, feedback
 

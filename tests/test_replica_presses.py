@@ -18,7 +18,7 @@ from tests.fake_clock import FakeClock
 from tests.fakebotapi.models import StoredMessage, User
 from tests.fakebotapi.server import FakeBotAPI
 from tests.harness import button
-from tests.replicas import Replica, running
+from tests.replica_harness import Replica, running
 from tests.test_bot_dialog import first_question
 from tests.test_webhook_server import post
 

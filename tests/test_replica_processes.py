@@ -18,48 +18,13 @@ from pathlib import Path
 import pytest
 
 from storage.times import instant_text, system_clock
-from tests.crowd import Catalogue, Crowd, audit, bot_env, populate, spawn_run, terminate
+from tests.crowd import Catalogue, Crowd, WebhookProcess, audit, populate
 from tests.fakebotapi.server import FakeBotAPI
-from tests.replicas import PUBLIC_URL, SECRET, free_port
 
 pytestmark = pytest.mark.slow
 
 STAFF = 18
 SERVICE_USERS = 12
-
-
-class WebhookProcess:
-    def __init__(self, api: FakeBotAPI, directory: Path, index: int) -> None:
-        self.api = api
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/carecheck/hook"
-        self.log_path = directory / f"replica{index}.log"
-        self.directory = directory
-        self.env = bot_env(api, directory)
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        sets = len(self.api.calls_to("setWebhook"))
-        self.process = await spawn_run(
-            self.directory,
-            self.env,
-            self.log_path,
-            *("--webhook", PUBLIC_URL, "--listen", "127.0.0.1", "--port", str(self.port)),
-            *("--secret", SECRET, "--no-jobs"),
-        )
-        await self.api.wait_for(lambda: len(self.api.calls_to("setWebhook")) > sets, 30)
-
-    async def kill(self) -> None:
-        assert self.process is not None
-        self.process.kill()
-        await self.process.wait()
-        self.process = None
-
-    async def stop(self) -> int:
-        if self.process is None:
-            return 0
-        process, self.process = self.process, None
-        return await terminate(process)
 
 
 def expire_dead_claims(db_path: Path, killed_at: str) -> int:

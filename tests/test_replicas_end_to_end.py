@@ -24,7 +24,7 @@ from bot.services.update_ledger import LEASE
 from tests.crowd import Catalogue, Crowd, audit, populate
 from tests.fake_clock import FakeClock
 from tests.fakebotapi.server import FakeBotAPI
-from tests.replicas import running
+from tests.replica_harness import running
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot.services.update_ledger import KEEP, LEASE, UpdateLedger
 from tests.fake_clock import FakeClock
-from tests.replicas import two_handles
+from tests.replica_harness import two_handles
 
 
 async def test_two_handles_share_one_ledger(db_location: str) -> None:

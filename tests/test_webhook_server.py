@@ -22,7 +22,7 @@ from tests.fake_clock import FakeClock
 from tests.fakebotapi.models import User
 from tests.fakebotapi.server import FakeBotAPI
 from tests.fakebotapi.webhook_delivery import SECRET_HEADER
-from tests.replicas import SECRET, Replica
+from tests.replica_harness import SECRET, Replica
 
 HELP = translator("en")("carecheck asks short questions about the quality of our service.")
 
