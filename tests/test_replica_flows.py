@@ -21,7 +21,7 @@ from tests.fake_clock import FakeClock
 from tests.fakebotapi.models import StoredMessage, User
 from tests.fakebotapi.server import FakeBotAPI
 from tests.harness import button
-from tests.replicas import Replica, running
+from tests.replica_harness import Replica, running
 from tests.test_bot_digest import demo_manager, last_with
 from tests.test_bot_replies import COMMENT, comment_list, opted_in
 from tests.test_bot_replies import demo as replies_demo
