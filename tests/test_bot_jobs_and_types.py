@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import yaml
 
 from bot.infra.i18n import translator
+from bot.services.runtime import open_runtime
+from bot.telegram.app import build_application
 from bot.telegram.jobs import Scheduler
+from tests.fake_clock import FakeClock
 from tests.fakebotapi.models import StoredMessage, User
+from tests.fakebotapi.server import FakeBotAPI
 from tests.harness import Harness, button
 
 T = translator("en")
@@ -208,3 +214,28 @@ async def test_every_question_type_over_telegram(bot: Harness) -> None:
     assert got["q_nps"]["score"] == 4.6
     assert got["q_text"]["comment"] == "All good"
     assert got["q_text"]["value_text"] is None
+
+
+async def test_the_first_tick_runs_when_the_bot_starts_however_late_it_starts(
+    fake_api: FakeBotAPI, tmp_path: Path
+) -> None:
+    """Not a minute later: a replica restarted often must still send what is due."""
+    settings = Harness(fake_api, tmp_path, FakeClock()).settings
+    async with open_runtime(settings, FakeClock()) as runtime:
+        application = build_application(runtime, run_jobs=True)
+        ran = asyncio.Event()
+        jobs = application.bot_data.scheduler
+        assert jobs is not None
+
+        async def run_due(*args: object, **kwargs: object) -> list[str]:
+            ran.set()
+            return []
+
+        jobs.run_due = run_due  # type: ignore[method-assign]
+        async with application:
+            await asyncio.sleep(2)  # a slow start: longer than the scheduler's default grace
+            await application.start()
+            try:
+                await asyncio.wait_for(ran.wait(), timeout=20)
+            finally:
+                await application.stop()

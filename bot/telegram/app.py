@@ -78,9 +78,14 @@ def build_application(runtime: Runtime, *, run_jobs: bool = True) -> CarecheckAp
     processor.flows = FlowSync(application, runtime.flows, runtime.script_admin)
     if run_jobs:
         assert application.job_queue is not None
-        application.job_queue.run_repeating(
-            application.bot_data.scheduler.tick, interval=TICK_SECONDS, first=0
-        )
+        # A job added before the scheduler runs gets its first run worked out when the
+        # scheduler starts, from its trigger: a repeating one then skips to a whole
+        # interval later, so a replica restarted more often than that would send nothing
+        # scheduled. A run once "now", however late the start, then every interval.
+        tick = application.bot_data.scheduler.tick
+        queue = application.job_queue
+        queue.run_once(tick, when=0, job_kwargs={"misfire_grace_time": None})
+        queue.run_repeating(tick, interval=TICK_SECONDS, first=TICK_SECONDS)
     return application
 
 
