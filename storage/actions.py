@@ -10,7 +10,7 @@ from typing import Literal
 from storage.db import Database
 from storage.errors import NotFound
 from storage.rows import record
-from storage.send_leases import ACTION_NEWS, SEND_LEASE, SendLeases
+from storage.send_leases import ACTION_NEWS, SendLeases
 from storage.times import day_text, maybe_day_text
 
 ActionStatus = Literal["open", "started", "done", "dropped"]
@@ -127,7 +127,7 @@ class ActionNewsRepo:
 
     async def claim(self, action_id: int, person_id: int) -> bool:
         """Claim one person's message; False when it is claimed (by a run that is alive)."""
-        return await self._sends.claim((action_id, person_id), self._db.clock() + SEND_LEASE)
+        return await self._sends.claim((action_id, person_id))
 
     async def settle(self, action_id: int, person_id: int) -> None:
         """The message went out (or never will): nobody takes the claim over."""
@@ -135,15 +135,8 @@ class ActionNewsRepo:
 
     async def told(self, action_id: int) -> set[int]:
         """The people whose message of this action is settled (a live claim is not)."""
-        rows = await self._db.fetchall(
-            "SELECT person_id FROM action_news_sent WHERE action_id = ? AND sending_until IS NULL",
-            (action_id,),
-        )
-        return {int(row["person_id"]) for row in rows}
+        return {int(person) for person in await self._sends.settled((action_id,))}
 
     async def unclaim(self, action_id: int, person_id: int) -> None:
         """A send that failed for now: the next run tries that person again."""
-        await self._db.execute(
-            "DELETE FROM action_news_sent WHERE action_id = ? AND person_id = ?",
-            (action_id, person_id),
-        )
+        await self._sends.withdraw((action_id, person_id))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from storage.db import Database
 from storage.rows import record
-from storage.send_leases import DIGEST_PARTS, SEND_LEASE, SendLeases
+from storage.send_leases import DIGEST_PARTS, SendLeases
 
 _WHOLE_ORG = 0  # unit_id stored for an organisation-wide digest
 
@@ -83,19 +83,15 @@ class DigestRepo:
         self, org_id: int, unit_id: int | None, period: str, person_id: int
     ) -> set[str]:
         """The parts settled (sent, or given up for good); a live claim is not one of them."""
-        rows = await self._db.fetchall(
-            "SELECT part FROM digest_parts_sent WHERE org_id = ? AND unit_id = ? AND period = ?"
-            " AND person_id = ? AND sending_until IS NULL",
-            (org_id, _WHOLE_ORG if unit_id is None else unit_id, period, person_id),
-        )
-        return {str(row["part"]) for row in rows}
+        leading = (org_id, _WHOLE_ORG if unit_id is None else unit_id, period, person_id)
+        return {str(part) for part in await self._parts.settled(leading)}
 
     async def claim_part(
         self, org_id: int, unit_id: int | None, period: str, person_id: int, part: str
     ) -> bool:
         """Claim one part for sending; False if it is claimed (by a run that is alive)."""
         key = (org_id, _WHOLE_ORG if unit_id is None else unit_id, period, person_id, part)
-        return await self._parts.claim(key, self._db.clock() + SEND_LEASE)
+        return await self._parts.claim(key)
 
     async def settle_part(
         self, org_id: int, unit_id: int | None, period: str, person_id: int, part: str
@@ -107,11 +103,8 @@ class DigestRepo:
         self, org_id: int, unit_id: int | None, period: str, person_id: int, part: str
     ) -> None:
         """A part whose send failed: the next run tries it again."""
-        await self._db.execute(
-            "DELETE FROM digest_parts_sent WHERE org_id = ? AND unit_id = ? AND period = ?"
-            " AND person_id = ? AND part = ?",
-            (org_id, _WHOLE_ORG if unit_id is None else unit_id, period, person_id, part),
-        )
+        key = (org_id, _WHOLE_ORG if unit_id is None else unit_id, period, person_id, part)
+        await self._parts.withdraw(key)
 
     async def unsent(self, org_id: int, period: str) -> list[Recipient]:
         """The organisation's active managers who have not had this period's digest."""

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from storage.connection import Connection
 from storage.db import Database
 from storage.rows import record
-from storage.send_leases import SAFEGUARDING, SEND_LEASE, SendLeases
+from storage.send_leases import SAFEGUARDING, SendLeases
 from storage.times import instant_text
 
 # The organisation's next alert waits this long after its last one.
@@ -149,24 +149,17 @@ class SafeguardStore:
 
     async def sent_to(self, alert_id: int) -> set[int]:
         """Who has had the alert (settled: a live claim is not in it)."""
-        rows = await self._db.fetchall(
-            "SELECT person_id FROM safeguarding_sends WHERE alert_id = ? AND sending_until IS NULL",
-            (alert_id,),
-        )
-        return {int(r["person_id"]) for r in rows}
+        return {int(person) for person in await self._sends.settled((alert_id,))}
 
     async def claim_send(self, alert_id: int, person_id: int) -> bool:
         """Claim one recipient's message; False if it is claimed (by a run that is alive)."""
-        return await self._sends.claim((alert_id, person_id), self._db.clock() + SEND_LEASE)
+        return await self._sends.claim((alert_id, person_id))
 
     async def settle_send(self, alert_id: int, person_id: int) -> None:
         await self._sends.settle((alert_id, person_id))
 
     async def unclaim_send(self, alert_id: int, person_id: int) -> None:
-        await self._db.execute(
-            "DELETE FROM safeguarding_sends WHERE alert_id = ? AND person_id = ?",
-            (alert_id, person_id),
-        )
+        await self._sends.withdraw((alert_id, person_id))
 
     async def mark(self, alert_id: int, status: str, person_id: int) -> bool:
         """Mark an alert seen or followed up; followed up stays so (a late 'seen' is ignored)."""

@@ -58,13 +58,32 @@ class SendLeases:
         )
         where = " AND ".join(f"{column} = ?" for column in table.key)
         self._settle = f"UPDATE {table.name} SET sending_until = NULL WHERE {where}"
+        self._withdraw = f"DELETE FROM {table.name} WHERE {where}"
+        # The last key column of the settled claims under the others (who, which part).
+        leading = " AND ".join(f"{column} = ?" for column in table.key[:-1])
+        self._settled = (
+            f"SELECT {table.key[-1]} AS item FROM {table.name}"
+            f" WHERE {leading} AND sending_until IS NULL"
+        )
 
-    async def claim(self, key: Sequence[Any], until: datetime) -> bool:
-        """True: send it now (nobody claimed it, or its claimant died before settling)."""
+    async def claim(self, key: Sequence[Any], until: datetime | None = None) -> bool:
+        """True: send it now (nobody claimed it, or its claimant died before settling).
+
+        The lease runs to `until`, by default `SEND_LEASE` from the clock's now.
+        """
         now = self._db.now_text()
+        until = until if until is not None else self._db.clock() + SEND_LEASE
         stamp = [now] if self.table.stamp else []
         changed = await self._db.execute(self._claim, (*key, instant_text(until), *stamp, now))
         return changed == 1
+
+    async def withdraw(self, key: Sequence[Any]) -> None:
+        """A send that failed for now: the claim goes, so the next run tries it again."""
+        await self._db.execute(self._withdraw, tuple(key))
+
+    async def settled(self, leading: Sequence[Any]) -> set[Any]:
+        """The last key column of the settled claims under `leading` (a live claim is not)."""
+        return {row["item"] for row in await self._db.fetchall(self._settled, tuple(leading))}
 
     async def settle(self, key: Sequence[Any]) -> None:
         """The send went out (or is settled for good): nobody takes the claim over."""
